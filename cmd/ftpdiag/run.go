@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"ftpdiag/analyze"
+	"ftpdiag/ftpflow"
+	"ftpdiag/pcap"
+	"ftpdiag/report"
+)
+
+// Exit statuses, documented in README.md.
+const (
+	exitOK       = 0 // nothing at or above --fail-on
+	exitFindings = 1 // findings at or above --fail-on
+	exitUsage    = 2 // bad usage, or no input could be read
+)
+
+const usageText = `Usage: ftpdiag [flags] FILE...
+
+Reads packet captures (pcap, pcapng, gzip-compressed or not; "-" is standard
+input) and explains why FTP data connections failed. Several files are merged
+in time order into one analysis unless --each is given.
+
+Exit status: 0 nothing at or above --fail-on, 1 findings at or above
+--fail-on, 2 bad usage or no input could be read.
+
+Flags:
+`
+
+// config is what the command line asked for.
+type config struct {
+	format        string
+	each          bool
+	failOn        string
+	explain       bool
+	showPasswords bool
+	timeWait      time.Duration
+	maxConns      int
+	maxSessions   int
+	quiet         bool
+	files         []string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := &config{}
+	fs := pflag.NewFlagSet("ftpdiag", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.format, "format", "text", `output format: "text" or "json"`)
+	fs.BoolVar(&cfg.each, "each", false, "analyse each file on its own (JSON: one document per line)")
+	fs.StringVar(&cfg.failOn, "fail-on", "error", `exit 1 when a finding is at least this severe: "error", "warning", "info" or "never"`)
+	fs.BoolVar(&cfg.explain, "explain", false, "print each finding's explanation and remediation")
+	fs.BoolVar(&cfg.showPasswords, "show-passwords", false, "show PASS arguments instead of masking them")
+	fs.DurationVar(&cfg.timeWait, "time-wait", ftpflow.DefaultTimeWait, "TIME-WAIT (2*MSL) used to judge 5-tuple reuse (Linux: 60s)")
+	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
+	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions kept")
+	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	cfg.files = fs.Args()
+	if len(cfg.files) == 0 {
+		fs.Usage()
+		return nil, errors.New("no capture file given")
+	}
+	switch cfg.format {
+	case "text", "json":
+	default:
+		return nil, fmt.Errorf("--format %q: want text or json", cfg.format)
+	}
+	if _, ok := severityThreshold(cfg.failOn); !ok {
+		return nil, fmt.Errorf("--fail-on %q: want error, warning, info or never", cfg.failOn)
+	}
+	if cfg.timeWait <= 0 {
+		return nil, fmt.Errorf("--time-wait %v: must be positive", cfg.timeWait)
+	}
+	return cfg, nil
+}
+
+// severityThreshold maps --fail-on to the least severity that fails;
+// "never" gives a threshold above every severity.
+func severityThreshold(s string) (analyze.Severity, bool) {
+	switch s {
+	case "error":
+		return analyze.Error, true
+	case "warning":
+		return analyze.Warning, true
+	case "info":
+		return analyze.Info, true
+	case "never":
+		return analyze.Error + 1, true
+	}
+	return 0, false
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(stderr, "ftpdiag:", err)
+		return exitUsage
+	}
+	groups := [][]string{cfg.files}
+	if cfg.each {
+		groups = groups[:0]
+		for _, f := range cfg.files {
+			groups = append(groups, []string{f})
+		}
+	}
+	code := exitOK
+	for _, files := range groups {
+		c := analyzeGroup(ctx, cfg, files, stdin, stdout, stderr)
+		if c > code {
+			code = c
+		}
+	}
+	return code
+}
+
+// analyzeGroup analyses files together and writes one report.
+func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var readers []*pcap.Reader
+	infos := make([]pcap.Info, len(files))
+	opened := make([]bool, len(files))
+	for i, name := range files {
+		r, err := openInput(name, stdin)
+		if err != nil {
+			fmt.Fprintln(stderr, "ftpdiag:", err)
+			infos[i] = pcap.Info{Name: name, Warnings: []string{err.Error()}}
+			continue
+		}
+		defer r.Close()
+		readers = append(readers, r)
+		opened[i] = true
+	}
+	if len(readers) == 0 {
+		if cfg.each && cfg.format == "json" {
+			writeJSON(stdout, report.Build(infos, &analyze.Analysis{}, report.Options{}), true)
+		}
+		return exitUsage
+	}
+	m := pcap.NewMerger(readers...)
+	a, err := analyze.Run(contextSource{ctx, m}, analyze.Options{
+		TimeWait: cfg.timeWait,
+		Tracker:  ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait},
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "ftpdiag:", err)
+	}
+	for _, e := range m.Errors() {
+		fmt.Fprintln(stderr, "ftpdiag:", e)
+	}
+	read := m.Infos()
+	for i := range files {
+		if opened[i] {
+			infos[i], read = read[0], read[1:]
+		}
+	}
+	doc := report.Build(infos, a, report.Options{ShowPasswords: cfg.showPasswords})
+	switch cfg.format {
+	case "json":
+		writeJSON(stdout, doc, cfg.each)
+	default:
+		report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout)})
+	}
+	threshold, _ := severityThreshold(cfg.failOn)
+	for _, f := range a.Findings {
+		if f.Severity >= threshold {
+			return exitFindings
+		}
+	}
+	return exitOK
+}
+
+func openInput(name string, stdin io.Reader) (*pcap.Reader, error) {
+	if name == "-" {
+		return pcap.NewReader(stdin, "-")
+	}
+	return pcap.Open(name)
+}
+
+func writeJSON(w io.Writer, doc *report.Document, oneLine bool) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	if !oneLine {
+		enc.SetIndent("", "  ")
+	}
+	if err := enc.Encode(doc); err != nil {
+		fmt.Fprintln(os.Stderr, "ftpdiag: writing JSON:", err)
+	}
+}
+
+// contextSource stops reading when the context is cancelled (Ctrl-C), so
+// the analysis of what was read is still reported.
+type contextSource struct {
+	ctx context.Context
+	m   *pcap.Merger
+}
+
+func (c contextSource) Next() (*pcap.Packet, error) {
+	if err := c.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	return c.m.Next()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

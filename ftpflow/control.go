@@ -1,0 +1,393 @@
+package ftpflow
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func newSession(t *Tracker, c *Conn, by string) *Session {
+	return &Session{
+		Control:    c,
+		Client:     c.Client,
+		Server:     c.Server,
+		DetectedBy: by,
+		tracker:    t,
+		confirmed:  by == "port",
+		restart:    -1,
+		sizeValue:  -1,
+	}
+}
+
+// transferVerbs are the commands that move data over a data connection.
+var transferVerbs = map[string]bool{
+	"LIST": true, "NLST": true, "MLSD": true,
+	"RETR": true, "STOR": true, "STOU": true, "APPE": true,
+}
+
+// IsTransferCommand reports whether verb moves data over a data connection.
+func IsTransferCommand(verb string) bool { return transferVerbs[verb] }
+
+// openingVerbs are commands an FTP client may send first; a 220 greeting on
+// a port other than 21 is taken for FTP only when one of them answers it.
+var openingVerbs = map[string]bool{
+	"USER": true, "AUTH": true, "FEAT": true, "SYST": true, "OPTS": true,
+	"HOST": true, "CLNT": true, "PASS": true, "PBSZ": true, "PROT": true,
+	"TYPE": true, "PWD": true, "CWD": true, "PASV": true, "EPSV": true,
+}
+
+// command handles one line from the client.
+func (s *Session) command(line string, ev Event) {
+	cmd, err := ParseCommand(line)
+	if err != nil {
+		s.BadLines++
+		if !s.confirmed {
+			s.drop()
+		}
+		return
+	}
+	if !s.confirmed {
+		if !openingVerbs[cmd.Verb] {
+			s.drop()
+			return
+		}
+		s.confirmed = true
+	}
+	s.Commands++
+	pc := pendingCommand{verb: cmd.Verb, arg: cmd.Arg, ev: ev}
+	switch cmd.Verb {
+	case "USER":
+		if s.User == "" {
+			s.User = cmd.Arg
+		}
+	case "AUTH":
+		s.authSent = true
+		if s.TLS == nil {
+			s.TLS = &TLSInfo{Command: "AUTH " + cmd.Arg, Request: ev}
+		}
+	case "PASV", "EPSV", "LPSV":
+		s.current = nil
+	case "PORT":
+		s.current = nil
+		ap, err := ParsePORT(cmd.Arg)
+		pc.offer = s.announce(OfferPORT, ap, err, cmd.Arg, ev)
+	case "EPRT":
+		s.current = nil
+		ap, err := ParseEPRT(cmd.Arg)
+		pc.offer = s.announce(OfferEPRT, ap, err, cmd.Arg, ev)
+	case "LPRT":
+		s.current = nil
+		ap, err := ParseLPRT(cmd.Arg)
+		pc.offer = s.announce(OfferLPRT, ap, err, cmd.Arg, ev)
+	case "REST":
+		if n, err := strconv.ParseInt(strings.TrimSpace(cmd.Arg), 10, 64); err == nil && n >= 0 {
+			s.restart = n
+		}
+	case "ABOR":
+		if s.active != nil {
+			s.active.Aborted = true
+		}
+	case "QUIT":
+		if !s.Quit.Seen() {
+			s.Quit = ev
+		}
+	default:
+		if transferVerbs[cmd.Verb] {
+			pc.transfer = s.newTransfer(cmd, ev)
+		}
+	}
+	if len(s.pending) >= maxPending {
+		s.pending = s.pending[1:]
+	}
+	s.pending = append(s.pending, pc)
+}
+
+// drop abandons a connection that was taken for FTP by its greeting but
+// whose client does not speak FTP.
+func (s *Session) drop() {
+	s.dropped = true
+}
+
+// newTransfer records a transfer command and links it to the newest offer.
+func (s *Session) newTransfer(cmd Command, ev Event) *Transfer {
+	tr := &Transfer{
+		ID:           len(s.Transfers) + 1,
+		Command:      cmd.Verb,
+		Arg:          cmd.Arg,
+		Event:        ev,
+		Restart:      s.restart,
+		ExpectedSize: -1,
+	}
+	s.restart = -1
+	if o := s.current; o != nil {
+		tr.Offer = o
+		tr.Mode = ModeActive
+		if o.Passive() {
+			tr.Mode = ModePassive
+		}
+		o.Transfers = append(o.Transfers, tr)
+		s.current = nil
+	}
+	if cmd.Verb == "RETR" && s.sizeValue >= 0 && s.sizeName == cmd.Arg {
+		tr.ExpectedSize = s.sizeValue
+	}
+	s.Transfers = append(s.Transfers, tr)
+	s.active = tr
+	return tr
+}
+
+// announce records an endpoint announcement, or why it could not be read.
+func (s *Session) announce(kind OfferKind, ap netip.AddrPort, err error, line string, ev Event) *Offer {
+	if err != nil {
+		if len(s.InvalidOffers) < maxInvalidOffers {
+			s.InvalidOffers = append(s.InvalidOffers, InvalidOffer{Kind: kind, Line: clip(line), Err: err.Error(), Event: ev})
+		}
+		return nil
+	}
+	o := &Offer{ID: len(s.Offers) + 1, Kind: kind, Endpoint: ap, Line: clip(line), Event: ev, session: s}
+	s.Offers = append(s.Offers, o)
+	s.current = o
+	s.tracker.addOffer(o)
+	return o
+}
+
+// maxKeptText bounds the capture text kept per reply or argument.
+const maxKeptText = 512
+
+func clip(s string) string {
+	if len(s) <= maxKeptText {
+		return s
+	}
+	return s[:maxKeptText]
+}
+
+// replyLine handles one line from the server.
+func (s *Session) replyLine(line string, ev Event) {
+	if !s.framer.Pending() {
+		s.replyAt = ev
+	}
+	r, done := s.framer.Push(line)
+	if !done {
+		return
+	}
+	if r.Code == 0 {
+		s.BadLines++
+		return
+	}
+	s.Replies++
+	s.reply(ReplyRecord{Code: r.Code, Text: clip(r.Text), Event: s.replyAt})
+}
+
+// reply pairs a complete reply with the command it answers.
+func (s *Session) reply(rec ReplyRecord) {
+	if !s.greeted {
+		if rec.Code == 120 {
+			s.Greeting = &rec
+			return
+		}
+		s.greeted = true
+		headIsRein := len(s.pending) > 0 && s.pending[0].verb == "REIN"
+		if (rec.Code == 220 && !headIsRein) || len(s.pending) == 0 {
+			s.Greeting = &rec
+			return
+		}
+	}
+	i := s.pairIndex(rec.Code)
+	if i < 0 {
+		s.unpaired(rec)
+		if off := passiveKind(rec.Code); off != 0 {
+			s.passiveReply(off, rec)
+		}
+		return
+	}
+	s.pending = s.pending[i:]
+	pc := &s.pending[0]
+	s.answer(pc, rec)
+	if rec.Code >= 200 {
+		s.pending = s.pending[1:]
+	}
+}
+
+func (s *Session) unpaired(rec ReplyRecord) {
+	if len(s.Unpaired) < maxUnpaired {
+		s.Unpaired = append(s.Unpaired, rec)
+	}
+}
+
+// answer applies a reply to the command it answers.
+func (s *Session) answer(pc *pendingCommand, rec ReplyRecord) {
+	if off := passiveKind(rec.Code); off != 0 {
+		s.passiveReply(off, rec)
+	}
+	switch {
+	case pc.transfer != nil:
+		tr := pc.transfer
+		tr.Replies = append(tr.Replies, rec)
+		if rec.Code < 200 && tr.ExpectedSize < 0 {
+			if n, ok := ParseTransferSize(rec.Text); ok {
+				tr.ExpectedSize = n
+			}
+		}
+		if rec.Code >= 200 && s.active == tr {
+			s.active = nil
+		}
+	case pc.offer != nil:
+		if pc.offer.Answer == nil {
+			r := rec
+			pc.offer.Answer = &r
+		}
+	case pc.verb == "AUTH":
+		if rec.Code == 234 && s.TLS != nil && !s.TLS.Accepted.Seen() {
+			s.TLS.Accepted = rec.Event
+			s.tracker.tlsStarted(s)
+		}
+	case pc.verb == "SIZE":
+		if rec.Code == 213 {
+			if n, ok := ParseSizeReply(rec.Text); ok {
+				s.sizeName, s.sizeValue = pc.arg, n
+			}
+		}
+	}
+}
+
+// passiveKind maps a reply code to the passive announcement it carries.
+func passiveKind(code int) OfferKind {
+	switch code {
+	case 227:
+		return OfferPASV
+	case 228:
+		return OfferLPSV
+	case 229:
+		return OfferEPSV
+	}
+	return 0
+}
+
+// passiveReply records the endpoint of a 227, 228 or 229 reply.
+func (s *Session) passiveReply(kind OfferKind, rec ReplyRecord) {
+	var ap netip.AddrPort
+	var err error
+	switch kind {
+	case OfferPASV:
+		ap, err = ParsePASV(rec.Text)
+	case OfferLPSV:
+		ap, err = ParseLPSV(rec.Text)
+	case OfferEPSV:
+		var port uint16
+		port, err = ParseEPSV(rec.Text)
+		ap = netip.AddrPortFrom(s.Server.Addr(), port)
+	}
+	s.announce(kind, ap, err, rec.Text, rec.Event)
+}
+
+// expectedVerbs lists, for reply codes that answer only some commands, the
+// commands they answer. A reply whose code does not fit the oldest pending
+// command but fits a later one means the replies to the commands in between
+// were lost (a gap in the capture) or never sent.
+var expectedVerbs = map[int][]string{
+	125: {"LIST", "NLST", "MLSD", "RETR", "STOR", "STOU", "APPE"},
+	150: {"LIST", "NLST", "MLSD", "RETR", "STOR", "STOU", "APPE"},
+	213: {"SIZE", "MDTM", "STAT"},
+	215: {"SYST"},
+	221: {"QUIT"},
+	227: {"PASV"},
+	228: {"LPSV"},
+	229: {"EPSV"},
+	230: {"USER", "PASS", "ACCT"},
+	234: {"AUTH"},
+	257: {"PWD", "XPWD", "MKD", "XMKD"},
+	331: {"USER"},
+	350: {"REST", "RNFR"},
+}
+
+// pairIndex returns the index of the pending command a reply answers, or
+// -1 when nothing is pending.
+func (s *Session) pairIndex(code int) int {
+	if len(s.pending) == 0 {
+		return -1
+	}
+	verbs, specific := expectedVerbs[code]
+	if !specific || fits(verbs, s.pending[0].verb) {
+		return 0
+	}
+	for i := 1; i < len(s.pending) && i < 16; i++ {
+		if fits(verbs, s.pending[i].verb) {
+			return i
+		}
+	}
+	return 0
+}
+
+func fits(verbs []string, verb string) bool {
+	for _, v := range verbs {
+		if v == verb {
+			return true
+		}
+	}
+	return false
+}
+
+// finish chooses each transfer's data connection and judges it.
+func (s *Session) finish(end time.Time) {
+	for _, tr := range s.Transfers {
+		o := tr.Offer
+		if o == nil || len(o.Conns) == 0 {
+			tr.judge(s, end)
+			continue
+		}
+		tr.Attempts = o.connsFor(tr)
+		tr.Data = bestAttempt(tr.Attempts)
+		tr.judge(s, end)
+	}
+}
+
+// connsFor returns the offer's connections that belong to one of its
+// transfers: all of them when one transfer used the offer; otherwise each
+// transfer takes the connections that began before the next transfer's
+// command.
+func (o *Offer) connsFor(tr *Transfer) []*Conn {
+	if len(o.Transfers) <= 1 {
+		return o.Conns
+	}
+	var out []*Conn
+	for i, t := range o.Transfers {
+		if t != tr {
+			continue
+		}
+		for _, c := range o.Conns {
+			if i > 0 && c.First.Time.Before(o.Transfers[i].Time) {
+				continue
+			}
+			if i+1 < len(o.Transfers) && !c.First.Time.Before(o.Transfers[i+1].Time) {
+				continue
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// bestAttempt picks the connection that carried the transfer: the last
+// established one with data, else the last established, else the last.
+func bestAttempt(cs []*Conn) *Conn {
+	var est *Conn
+	for i := len(cs) - 1; i >= 0; i-- {
+		c := cs[i]
+		if c.Established() {
+			if c.Bytes[Client]+c.Bytes[Server] > 0 {
+				return c
+			}
+			if est == nil {
+				est = c
+			}
+		}
+	}
+	if est != nil {
+		return est
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	return cs[len(cs)-1]
+}

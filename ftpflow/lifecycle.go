@@ -1,0 +1,182 @@
+package ftpflow
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"ftpdiag/pcap"
+)
+
+// newIncarnation reports whether a SYN from src with sequence number seq
+// opens a new connection on c's 5-tuple rather than retransmitting c's SYN.
+func (c *Conn) newIncarnation(src netip.AddrPort, seq uint32) bool {
+	ds := &c.dir[c.Side(src)]
+	switch {
+	case ds.synSeen && ds.isn == seq:
+		return false // a retransmitted SYN
+	case c.Closed(), ds.synSeen:
+		return true
+	}
+	// A SYN on a connection known only from stray packets (a late ACK, a
+	// RST) replaces it; one on a connection that carried data does not.
+	return c.Captured[Client] == 0 && c.Captured[Server] == 0
+}
+
+// summary describes c for TIME-WAIT reasoning about a later connection on
+// the same 5-tuple.
+func (c *Conn) summary() PreviousIncarnation {
+	p := PreviousIncarnation{ConnID: c.ID, Closed: c.closedAt, Reset: c.Reset != nil}
+	if !p.Closed.Seen() {
+		p.Closed = c.Last
+	}
+	f0, f1 := c.FIN[Client], c.FIN[Server]
+	p.BothFIN = f0.Seen() && f1.Seen()
+	switch {
+	case f0.Seen() && f1.Seen():
+		if compareEvents(f1, f0) < 0 {
+			p.FirstFIN = Server
+		}
+	case f1.Seen():
+		p.FirstFIN = Server
+	}
+	for s := Client; s <= Server; s++ {
+		ds := &c.dir[s]
+		if !ds.init {
+			continue
+		}
+		end := ds.high
+		if c.FIN[s].Seen() {
+			end++
+		}
+		p.LastSeq[s] = ds.last + uint32(end-ds.lastRel)
+		p.LastTSval[s], p.HasTS[s] = ds.tsval, ds.hasTS
+	}
+	return p
+}
+
+// duplicate reports whether a packet repeats the previous one from the same
+// side field for field within duplicateWindow: a copy made by the capture
+// (a packet seen on two interfaces), not a TCP retransmission.
+func (c *Conn) duplicate(side Side, tcp *layers.TCP, d *pcap.Decoded, ev Event) bool {
+	ds := &c.dir[side]
+	fl := flagBits(tcp)
+	dt := ev.Time.Sub(ds.dupTime)
+	dup := !ds.dupTime.IsZero() && dt >= 0 && dt <= duplicateWindow &&
+		tcp.Seq == ds.dupSeq && tcp.Ack == ds.dupAck && fl == ds.dupFlags &&
+		d.PayloadLen == ds.dupLen && d.IPID == ds.dupID
+	ds.dupSeq, ds.dupAck, ds.dupFlags, ds.dupLen, ds.dupID, ds.dupTime = tcp.Seq, tcp.Ack, fl, d.PayloadLen, d.IPID, ev.Time
+	return dup
+}
+
+// update accounts one packet from side.
+func (c *Conn) update(side Side, tcp *layers.TCP, payload int, ev Event) {
+	c.Last = ev
+	c.Packets[side]++
+	ds := &c.dir[side]
+	seq := tcp.Seq
+	if tcp.SYN {
+		if !ds.synSeen {
+			ds.synSeen = true
+			ds.isn = seq
+			ds.start(seq + 1)
+			c.MSS[side] = optionMSS(tcp)
+		}
+		if tcp.ACK {
+			if side == Server {
+				c.SYNACKCount++
+				if !c.SYNACK.Seen() {
+					c.SYNACK = ev
+				}
+			}
+		} else if side == Client {
+			c.SYNCount++
+			if len(c.SYNs) < maxSYNEvents {
+				c.SYNs = append(c.SYNs, ev)
+			}
+		}
+		seq++
+	}
+	if !ds.init {
+		ds.start(seq)
+	}
+	if tcp.SYN || tcp.FIN || tcp.RST {
+		if v, ok := optionTSval(tcp); ok {
+			ds.tsval, ds.hasTS = v, true
+		}
+	}
+	r := ds.rel(seq)
+	if payload > 0 {
+		end := r + int64(payload)
+		if r < ds.high {
+			c.Retransmissions[side]++
+			if payload > smallSegment {
+				c.LargeRetransmissions[side]++
+			}
+			if end > ds.high {
+				c.Captured[side] += end - ds.high
+				ds.high = end
+			}
+		} else {
+			c.Captured[side] += int64(payload)
+			ds.high = end
+		}
+		if payload > c.MaxSegment[side] {
+			c.MaxSegment[side] = payload
+		}
+		if !c.FirstData.Seen() {
+			c.FirstData = ev
+		}
+		c.LastData = ev
+	}
+	if ds.high > c.Bytes[side] {
+		c.Bytes[side] = ds.high
+	}
+	if tcp.FIN && !c.FIN[side].Seen() {
+		c.FIN[side] = ev
+	}
+	if tcp.RST && c.Reset == nil {
+		c.Reset = &Reset{From: side, Event: ev}
+	}
+	if tcp.ACK && !tcp.RST {
+		peer := side.Other()
+		ps := &c.dir[peer]
+		if ps.init {
+			a := ps.lastRel + int64(int32(tcp.Ack-ps.last))
+			if a > ps.acked {
+				ps.acked = a
+				acked := a
+				if c.FIN[peer].Seen() && acked > ps.high {
+					acked = ps.high // the FIN's sequence number is not data
+				}
+				if acked > c.Acked[peer] {
+					c.Acked[peer] = acked
+				}
+				if acked > c.Bytes[peer] {
+					c.Bytes[peer] = acked // acknowledged, so sent, even if not captured
+				}
+			}
+		}
+	}
+}
+
+// optionMSS returns the MSS option of a SYN, 0 if absent.
+func optionMSS(tcp *layers.TCP) int {
+	for _, o := range tcp.Options {
+		if o.OptionType == layers.TCPOptionKindMSS && len(o.OptionData) == 2 {
+			return int(binary.BigEndian.Uint16(o.OptionData))
+		}
+	}
+	return 0
+}
+
+// optionTSval returns the TSval of the timestamp option.
+func optionTSval(tcp *layers.TCP) (uint32, bool) {
+	for _, o := range tcp.Options {
+		if o.OptionType == layers.TCPOptionKindTimestamps && len(o.OptionData) == 8 {
+			return binary.BigEndian.Uint32(o.OptionData), true
+		}
+	}
+	return 0, false
+}

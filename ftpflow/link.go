@@ -1,0 +1,169 @@
+package ftpflow
+
+import (
+	"bytes"
+	"net/netip"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// link tries to recognise a new connection as the data connection of an
+// announced endpoint, or, failing that, as one between the hosts of an
+// encrypted control session.
+func (t *Tracker) link(c *Conn, src, dst netip.AddrPort, tcp *layers.TCP) {
+	if o := t.offerFor(c); o != nil {
+		t.attach(c, o)
+		return
+	}
+	if !c.Handshake && !(tcp.SYN && tcp.ACK) {
+		// Caught mid-way: the roles are a guess, so try the other way too.
+		if o := t.offers[c.Client]; o != nil && o.accepts(c.Client, c.Server.Addr()) {
+			c.Client, c.Server = c.Server, c.Client
+			t.attach(c, o)
+			return
+		}
+	}
+	if len(t.tlsHosts) > 0 {
+		if s := t.tlsHosts[makeHostPair(src.Addr(), dst.Addr())]; s != nil && s.encryptedDataCandidate(c) {
+			s.EncryptedData = append(s.EncryptedData, c)
+			t.pin(c)
+			return
+		}
+	}
+	if c.Handshake {
+		if len(t.recent) >= maxRecentSYNs {
+			t.recent = t.recent[1:]
+		}
+		t.recent = append(t.recent, c)
+	}
+}
+
+// offerFor returns the offer whose endpoint the connection's server side
+// is, if the connection's client is a plausible user of it.
+func (t *Tracker) offerFor(c *Conn) *Offer {
+	o := t.offers[c.Server]
+	if o == nil || !o.accepts(c.Server, c.Client.Addr()) {
+		return nil
+	}
+	return o
+}
+
+// accepts reports whether a connection to server from a host at client
+// can be the offer's data connection. A connection to exactly the announced
+// endpoint always can (an FXP transfer involves a third host); one to the
+// control address with the announced port must come from the right host:
+// the FTP client's in passive mode, the FTP server's in active mode.
+func (o *Offer) accepts(server netip.AddrPort, client netip.Addr) bool {
+	s := o.session
+	if server == s.Client || server == s.Server {
+		return false // the control connection itself
+	}
+	if server == o.Endpoint {
+		return true
+	}
+	if o.Passive() {
+		return client == s.Client.Addr()
+	}
+	return client == s.Server.Addr()
+}
+
+// attach links a data connection to an offer.
+func (t *Tracker) attach(c *Conn, o *Offer) {
+	c.offer = o
+	if len(o.Conns) < maxOfferConns {
+		o.Conns = append(o.Conns, c)
+	}
+	t.pin(c)
+}
+
+// addOffer makes an announcement available for linking: under the
+// announced endpoint and, since many clients ignore the announced address
+// (and NAT rewrites it), under the control peer's address with the
+// announced port. Connections opened shortly before the announcement was
+// read (the reassembler may deliver it late) are linked at once.
+func (t *Tracker) addOffer(o *Offer) {
+	s := o.session
+	alt := netip.AddrPortFrom(s.Server.Addr(), o.Endpoint.Port())
+	if !o.Passive() {
+		alt = netip.AddrPortFrom(s.Client.Addr(), o.Endpoint.Port())
+	}
+	for _, ep := range []netip.AddrPort{o.Endpoint, alt} {
+		if _, ok := t.offers[ep]; !ok && len(t.offers) >= maxOffersTracked {
+			t.stats.DroppedOffers++
+			continue
+		}
+		t.offers[ep] = o
+	}
+	for i := 0; i < len(t.recent); i++ {
+		c := t.recent[i]
+		if c.offer != nil || c.session != nil || o.Time.Sub(c.First.Time) > recentSYNWindow {
+			continue
+		}
+		if c.Server == o.Endpoint || c.Server == alt {
+			if o.accepts(c.Server, c.Client.Addr()) {
+				t.attach(c, o)
+				t.recent = append(t.recent[:i], t.recent[i+1:]...)
+				i--
+			}
+		}
+	}
+}
+
+// encryptedDataCandidate reports whether c, a connection between the two
+// hosts of s that matched no offer, may be one of its data connections:
+// it began while the control channel was encrypted and open.
+func (s *Session) encryptedDataCandidate(c *Conn) bool {
+	if !s.ControlEncrypted() || c == s.Control {
+		return false
+	}
+	if c.First.Time.Before(s.TLS.Accepted.Time) {
+		return false
+	}
+	if s.TLS.ClearAgain.Seen() || s.controlEnded() && s.Control.Last.Time.Before(c.First.Time) {
+		return false
+	}
+	return c.Server.Port() != s.Server.Port() || c.Server.Addr() != s.Server.Addr()
+}
+
+// controlPort is the standard FTP control port.
+const controlPort = 21
+
+// probe decides whether a connection is an FTP control connection: port
+// 21, or, on any other port, a server whose first words are a 220 greeting
+// (confirmed later by the client's first command).
+func (t *Tracker) probe(c *Conn, side Side, tcp *layers.TCP, payload int) {
+	if c.Server.Port() == controlPort {
+		c.probed = true
+		t.startSession(c, "port")
+		return
+	}
+	if payload == 0 {
+		return
+	}
+	c.probed = true
+	if side == Server && looksLikeGreeting(tcp.Payload) {
+		t.startSession(c, "content")
+	}
+}
+
+// looksLikeGreeting reports whether b begins like an FTP 220 greeting.
+func looksLikeGreeting(b []byte) bool {
+	return len(b) >= 4 && bytes.HasPrefix(b, []byte("220")) && (b[3] == ' ' || b[3] == '-')
+}
+
+// startSession makes c an FTP control connection.
+func (t *Tracker) startSession(c *Conn, by string) {
+	if len(t.sessions) >= t.cfg.MaxSessions {
+		t.stats.DroppedSessions++
+		return
+	}
+	s := newSession(t, c, by)
+	c.session = s
+	t.pin(c)
+	t.sessions = append(t.sessions, s)
+}
+
+// tlsStarted registers an encrypted session for fallback pairing.
+func (t *Tracker) tlsStarted(s *Session) {
+	t.tlsHosts[makeHostPair(s.Client.Addr(), s.Server.Addr())] = s
+}

@@ -1,0 +1,394 @@
+package ftpflow
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/reassembly"
+
+	"ftpdiag/pcap"
+)
+
+// Bounds and timeouts of the tracker. Every one is counted in Stats when
+// it bites, so a report can say what it dropped.
+const (
+	// DefaultMaxConns bounds the connection table; beyond it the least
+	// recently active connection that is not FTP is evicted.
+	DefaultMaxConns = 1 << 19
+	// DefaultMaxSessions bounds the number of FTP sessions kept.
+	DefaultMaxSessions = 100000
+	// DefaultIdleTimeout evicts a non-FTP connection silent for this long
+	// (capture time).
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultClosedLinger keeps a closed connection this long (capture
+	// time) so its last ACKs and retransmitted FINs are not taken for a
+	// new connection.
+	DefaultClosedLinger = 30 * time.Second
+	// DefaultTimeWait is how long the 5-tuple of a closed data connection
+	// is remembered to recognise its reuse (2*MSL of old Windows stacks).
+	DefaultTimeWait = 240 * time.Second
+
+	maxSYNEvents      = 16
+	maxTooBig         = 8
+	maxOfferConns     = 32
+	maxPending        = 4096
+	maxUnpaired       = 100
+	maxInvalidOffers  = 100
+	maxOffersTracked  = 1 << 16
+	maxRecentSYNs     = 256
+	recentSYNWindow   = 5 * time.Second
+	offerTTL          = 10 * time.Minute
+	sweepEvery        = time.Second
+	gapWait           = 3 * time.Second
+	controlIdle       = time.Hour
+	duplicateWindow   = 2 * time.Millisecond
+	smallSegment      = 536
+	assemblerPagesCap = 4096
+	assemblerConnCap  = 64
+)
+
+// Config holds the tracker's bounds. The zero value means the defaults.
+type Config struct {
+	MaxConns     int
+	MaxSessions  int
+	IdleTimeout  time.Duration
+	ClosedLinger time.Duration
+	TimeWait     time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxSessions <= 0 {
+		c.MaxSessions = DefaultMaxSessions
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.ClosedLinger <= 0 {
+		c.ClosedLinger = DefaultClosedLinger
+	}
+	if c.TimeWait <= 0 {
+		c.TimeWait = DefaultTimeWait
+	}
+	return c
+}
+
+// Stats counts what the tracker saw and what its bounds made it drop.
+type Stats struct {
+	Packets     int `json:"packets"`
+	TCPPackets  int `json:"tcp_packets"`
+	Connections int `json:"tcp_connections"`
+	// Fragments counts IP fragments (not reassembled).
+	Fragments int `json:"ip_fragments"`
+	// Malformed counts packets whose headers are cut or inconsistent.
+	Malformed int `json:"malformed_packets"`
+	// UnsupportedLink counts packets of link types not decoded.
+	UnsupportedLink int `json:"unsupported_link_packets"`
+	// Duplicates counts packets the capture holds twice.
+	Duplicates int `json:"duplicate_packets"`
+	// ICMPTooBig counts ICMP "fragmentation needed"/"packet too big".
+	ICMPTooBig int `json:"icmp_too_big"`
+	// EvictedConnections counts connections dropped because the table
+	// was full (not those that closed or went idle).
+	EvictedConnections int `json:"evicted_connections"`
+	// DroppedSessions counts FTP sessions not tracked because the session
+	// limit was reached.
+	DroppedSessions int `json:"dropped_sessions"`
+	// DroppedOffers counts announcements not tracked for linking because
+	// too many were pending.
+	DroppedOffers int `json:"dropped_offers"`
+	// BackwardTimestamps counts packets older than one already seen.
+	BackwardTimestamps int `json:"backward_timestamps"`
+}
+
+// Result is what tracking a whole capture produced.
+type Result struct {
+	// Sessions lists the FTP sessions in order of their first packet.
+	Sessions []*Session
+	Stats    Stats
+	// First and Last are the capture's first and last timestamps.
+	First, Last time.Time
+}
+
+// Tracker follows every TCP connection of a capture, reassembles FTP
+// control connections, and links announced endpoints to data connections.
+// Feed it packets in capture order with Packet, then call Finish once.
+type Tracker struct {
+	cfg   Config
+	conns map[connKey]*Conn
+	// open holds live connections that are not FTP, least recently active
+	// at the tail; pinned holds live FTP control and data connections;
+	// closed holds connections that ended, waiting out ClosedLinger.
+	open, pinned, closed connList
+	nextConnID           int
+	sessions             []*Session
+	offers               map[netip.AddrPort]*Offer
+	tlsHosts             map[hostPair]*Session
+	closedData           map[connKey]closedTuple
+	recent               []*Conn // recent unlinked SYNs, for offers parsed late
+	assembler            *reassembly.Assembler
+	first, now           time.Time
+	lastSweep            time.Time
+	stats                Stats
+	actx                 assembleContext
+}
+
+type hostPair struct{ a, b netip.Addr }
+
+func makeHostPair(x, y netip.Addr) hostPair {
+	if y.Less(x) {
+		x, y = y, x
+	}
+	return hostPair{x, y}
+}
+
+// closedTuple remembers a closed data connection's 5-tuple after the
+// connection itself left the table.
+type closedTuple struct {
+	prev PreviousIncarnation
+	at   time.Time
+}
+
+// NewTracker returns a tracker with the given bounds.
+func NewTracker(cfg Config) *Tracker {
+	t := &Tracker{
+		cfg:        cfg.withDefaults(),
+		conns:      make(map[connKey]*Conn),
+		offers:     make(map[netip.AddrPort]*Offer),
+		tlsHosts:   make(map[hostPair]*Session),
+		closedData: make(map[connKey]closedTuple),
+	}
+	pool := reassembly.NewStreamPool(&streamFactory{t: t})
+	t.assembler = reassembly.NewAssembler(pool)
+	t.assembler.MaxBufferedPagesTotal = assemblerPagesCap
+	t.assembler.MaxBufferedPagesPerConnection = assemblerConnCap
+	return t
+}
+
+// Packet takes one decoded packet. Packets must come in capture order;
+// the decoded summary is not kept.
+func (t *Tracker) Packet(p *pcap.Packet, d *pcap.Decoded) {
+	t.stats.Packets++
+	ev := Event{Input: p.Input, Frame: p.Frame, Time: p.Timestamp}
+	if t.first.IsZero() || p.Timestamp.Before(t.first) {
+		t.first = p.Timestamp
+	}
+	if p.Timestamp.After(t.now) {
+		t.now = p.Timestamp
+	} else if p.Timestamp.Before(t.now) {
+		t.stats.BackwardTimestamps++
+	}
+	switch d.Kind {
+	case pcap.KindTCP:
+		t.stats.TCPPackets++
+		t.tcp(ev, d)
+	case pcap.KindTooBig:
+		t.stats.ICMPTooBig++
+		t.tooBig(ev, d)
+	case pcap.KindFragment:
+		t.stats.Fragments++
+	case pcap.KindMalformed:
+		t.stats.Malformed++
+	case pcap.KindUnsupportedLink:
+		t.stats.UnsupportedLink++
+	}
+	if t.now.Sub(t.lastSweep) >= sweepEvery {
+		t.sweep()
+	}
+}
+
+func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
+	tcp := d.TCP
+	src := netip.AddrPortFrom(d.Src, uint16(tcp.SrcPort))
+	dst := netip.AddrPortFrom(d.Dst, uint16(tcp.DstPort))
+	k := makeKey(src, dst)
+	c := t.conns[k]
+	isSYN := tcp.SYN && !tcp.ACK
+	var prev *PreviousIncarnation
+	if c != nil && isSYN && c.newIncarnation(src, tcp.Seq) {
+		p := c.summary()
+		prev = &p
+		t.drop(k, c)
+		c = nil
+	}
+	if c == nil {
+		c = t.newConn(k, src, dst, tcp, ev)
+		if prev == nil {
+			if ct, ok := t.closedData[k]; ok {
+				p := ct.prev
+				prev = &p
+			}
+		}
+		c.Previous = prev
+		t.link(c, src, dst, tcp)
+	} else if c.inList != nil {
+		c.inList.touch(c)
+	}
+	side := c.Side(src)
+	if c.duplicate(side, tcp, d, ev) {
+		c.Duplicates++
+		t.stats.Duplicates++
+		return
+	}
+	wasClosed := c.Closed()
+	c.update(side, tcp, d.PayloadLen, ev)
+	if !wasClosed && c.Closed() {
+		c.closedAt = ev
+		if c.inList != nil {
+			c.inList.remove(c)
+		}
+		t.closed.pushFront(c)
+	}
+	if c.session == nil && !c.probed && (tcp.SYN || d.PayloadLen > 0) && c.offer == nil {
+		t.probe(c, side, tcp, d.PayloadLen)
+	}
+	if s := c.session; s != nil && !s.dropped {
+		t.assemble(c, side, d, ev)
+	}
+}
+
+// newConn records a connection at its first packet.
+func (t *Tracker) newConn(k connKey, src, dst netip.AddrPort, tcp *layers.TCP, ev Event) *Conn {
+	if len(t.conns) >= t.cfg.MaxConns {
+		t.evictOne()
+	}
+	t.nextConnID++
+	t.stats.Connections++
+	c := &Conn{ID: t.nextConnID, First: ev}
+	switch {
+	case tcp.SYN && !tcp.ACK:
+		c.Client, c.Server, c.Handshake = src, dst, true
+	case tcp.SYN && tcp.ACK:
+		c.Client, c.Server = dst, src
+	case serverGuess(src, dst):
+		c.Client, c.Server = dst, src
+	default:
+		c.Client, c.Server = src, dst
+	}
+	t.conns[k] = c
+	t.open.pushFront(c)
+	return c
+}
+
+// serverGuess reports whether src looks like the server of a connection
+// caught without its SYN: the FTP control port, the other end of an active
+// data connection from port 20, else the lower port.
+func serverGuess(src, dst netip.AddrPort) bool {
+	switch {
+	case src.Port() == 21:
+		return true
+	case dst.Port() == 21:
+		return false
+	case src.Port() == 20:
+		return false
+	case dst.Port() == 20:
+		return true
+	}
+	return src.Port() < dst.Port()
+}
+
+// drop removes a connection from the table; the Conn itself lives on in
+// the sessions that refer to it.
+func (t *Tracker) drop(k connKey, c *Conn) {
+	if c.inList != nil {
+		c.inList.remove(c)
+	}
+	if c.offer != nil && c.Closed() {
+		t.closedData[k] = closedTuple{prev: c.summary(), at: c.Last.Time}
+	}
+	delete(t.conns, k)
+}
+
+// evictOne makes room in a full table by dropping the least recently
+// active connection that is not part of an FTP session.
+func (t *Tracker) evictOne() {
+	c := t.closed.tail
+	if c == nil {
+		c = t.open.tail
+		t.stats.EvictedConnections++
+	}
+	if c == nil {
+		return
+	}
+	t.drop(makeKey(c.Client, c.Server), c)
+}
+
+// pin moves an FTP connection out of reach of idle eviction.
+func (t *Tracker) pin(c *Conn) {
+	if c.pinned {
+		return
+	}
+	c.pinned = true
+	if c.inList == &t.open {
+		t.open.remove(c)
+		t.pinned.pushFront(c)
+	}
+}
+
+// sweep evicts idle and long-closed connections, forgets old offers and
+// TIME-WAIT tuples, and lets the reassembler skip gaps it waited on.
+func (t *Tracker) sweep() {
+	t.lastSweep = t.now
+	for c := t.open.tail; c != nil && t.now.Sub(c.Last.Time) > t.cfg.IdleTimeout; c = t.open.tail {
+		t.drop(makeKey(c.Client, c.Server), c)
+	}
+	for c := t.closed.tail; c != nil && t.now.Sub(c.Last.Time) > t.cfg.ClosedLinger; c = t.closed.tail {
+		t.drop(makeKey(c.Client, c.Server), c)
+	}
+	for k, ct := range t.closedData {
+		if t.now.Sub(ct.at) > t.cfg.TimeWait {
+			delete(t.closedData, k)
+		}
+	}
+	for ep, o := range t.offers {
+		if t.now.Sub(o.Time) > offerTTL {
+			delete(t.offers, ep)
+		}
+	}
+	t.assembler.FlushWithOptions(reassembly.FlushOptions{T: t.now.Add(-gapWait), TC: t.now.Add(-controlIdle)})
+}
+
+// Finish flushes the reassembler, decides every transfer's outcome and
+// returns the sessions. The tracker must not be used afterwards.
+func (t *Tracker) Finish() *Result {
+	t.assembler.FlushAll()
+	var sessions []*Session
+	for _, s := range t.sessions {
+		if s.dropped {
+			continue
+		}
+		s.finish(t.now)
+		sessions = append(sessions, s)
+	}
+	slices.SortStableFunc(sessions, func(a, b *Session) int {
+		return compareEvents(a.Control.First, b.Control.First)
+	})
+	for i, s := range sessions {
+		s.ID = i + 1
+	}
+	return &Result{Sessions: sessions, Stats: t.stats, First: t.first, Last: t.now}
+}
+
+func compareEvents(a, b Event) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
+	}
+	if a.Input != b.Input {
+		return a.Input - b.Input
+	}
+	return a.Frame - b.Frame
+}
+
+// tooBig attaches an ICMP "fragmentation needed" to the connection whose
+// segment it quotes.
+func (t *Tracker) tooBig(ev Event, d *pcap.Decoded) {
+	c := t.conns[makeKey(d.QuotedSrc, d.QuotedDst)]
+	if c == nil || len(c.TooBig) >= maxTooBig {
+		return
+	}
+	c.TooBig = append(c.TooBig, TooBig{From: c.Side(d.QuotedSrc), MTU: d.MTU, Router: d.Src, Event: ev})
+}

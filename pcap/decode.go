@@ -1,0 +1,289 @@
+package pcap
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Kind says what the decoder found in a packet.
+type Kind uint8
+
+// The kinds of packet the decoder reports.
+const (
+	// KindOther is anything that is neither TCP nor a relevant ICMP error.
+	KindOther Kind = iota
+	// KindTCP is a TCP segment; Decoded.TCP holds its header.
+	KindTCP
+	// KindTooBig is an ICMP "fragmentation needed" (IPv4) or "packet too
+	// big" (IPv6) error quoting a TCP segment.
+	KindTooBig
+	// KindFragment is an IPv4 or IPv6 fragment, counted but not reassembled.
+	KindFragment
+	// KindMalformed is a packet whose headers are cut or lie about their
+	// lengths; Decoded.Problem says how.
+	KindMalformed
+	// KindUnsupportedLink is a packet of a link type the decoder does not
+	// handle.
+	KindUnsupportedLink
+)
+
+// Decoded is the network and transport summary of one packet. Its fields
+// alias the Decoder's layers and die at the next Decode call.
+type Decoded struct {
+	Kind Kind
+	// Src and Dst are the innermost IP addresses.
+	Src, Dst netip.Addr
+	// NetFlow is the innermost IP layer's flow, as the reassembler wants it.
+	NetFlow gopacket.Flow
+	// TCP is the decoded TCP header and captured payload (KindTCP).
+	TCP *layers.TCP
+	// PayloadLen is the TCP payload length on the wire, from the IP length
+	// fields, so a segment cut by the snapshot length still counts in full.
+	PayloadLen int
+	// IPID is the IPv4 identification field (0 for IPv6), used to tell a
+	// capture-duplicated packet from a retransmission.
+	IPID uint16
+	// MTU is the next-hop MTU announced by a KindTooBig error.
+	MTU int
+	// Quoted is the TCP endpoint pair of the segment a KindTooBig error
+	// quotes: the sender of the too-big segment and its destination.
+	QuotedSrc, QuotedDst netip.AddrPort
+	// Problem describes a KindMalformed or KindUnsupportedLink packet.
+	Problem string
+}
+
+// Decoder turns captured frames into Decoded summaries with gopacket's
+// DecodingLayerParser. It keeps one parser per link type, all sharing the
+// same preallocated layers, so decoding allocates nothing per packet. A
+// Decoder is not safe for concurrent use.
+type Decoder struct {
+	eth    layers.Ethernet
+	dot1q  layers.Dot1Q
+	sll    layers.LinuxSLL
+	sll2   layers.LinuxSLL2
+	loop   layers.Loopback
+	ip4    layers.IPv4
+	ip6    layers.IPv6
+	tcp    layers.TCP
+	icmp4  layers.ICMPv4
+	icmp6  layers.ICMPv6
+	parser map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	types  []gopacket.LayerType
+	out    Decoded
+}
+
+// NewDecoder returns a Decoder ready for any supported link type.
+func NewDecoder() *Decoder {
+	return &Decoder{
+		parser: make(map[gopacket.LayerType]*gopacket.DecodingLayerParser),
+		types:  make([]gopacket.LayerType, 0, 16),
+	}
+}
+
+// firstLayer maps a capture link type to the layer decoding starts with.
+func firstLayer(lt layers.LinkType, data []byte) (gopacket.LayerType, bool) {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return layers.LayerTypeEthernet, true
+	case layers.LinkTypeLinuxSLL:
+		return layers.LayerTypeLinuxSLL, true
+	case layers.LinkTypeLinuxSLL2:
+		return layers.LayerTypeLinuxSLL2, true
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return layers.LayerTypeLoopback, true
+	case layers.LinkTypeIPv4:
+		return layers.LayerTypeIPv4, true
+	case layers.LinkTypeIPv6:
+		return layers.LayerTypeIPv6, true
+	case layers.LinkTypeRaw, 12, 14: // DLT_RAW has had several numbers
+		if len(data) > 0 && data[0]>>4 == 6 {
+			return layers.LayerTypeIPv6, true
+		}
+		return layers.LayerTypeIPv4, true
+	}
+	return gopacket.LayerTypeZero, false
+}
+
+// SupportedLinkType reports whether the decoder understands a link type.
+func SupportedLinkType(lt layers.LinkType) bool {
+	_, ok := firstLayer(lt, nil)
+	return ok
+}
+
+func (d *Decoder) parserFor(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+	if p, ok := d.parser[first]; ok {
+		return p
+	}
+	p := gopacket.NewDecodingLayerParser(first,
+		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop,
+		&d.ip4, &d.ip6, &d.tcp, &d.icmp4, &d.icmp6)
+	p.IgnoreUnsupported = true
+	d.parser[first] = p
+	return p
+}
+
+// Decode summarises one packet. The result is valid until the next call.
+func (d *Decoder) Decode(p *Packet) *Decoded {
+	out := &d.out
+	*out = Decoded{}
+	first, ok := firstLayer(p.LinkType, p.Data)
+	if !ok {
+		out.Kind = KindUnsupportedLink
+		out.Problem = fmt.Sprintf("unsupported link type %d (%s)", int(p.LinkType), p.LinkType)
+		return out
+	}
+	parser := d.parserFor(first)
+	err := parser.DecodeLayers(p.Data, &d.types)
+
+	// Find the innermost IP layer and what follows it. A tunnel (6in4)
+	// decodes two IP layers; the inner one names the conversation.
+	var ipLayer gopacket.LayerType
+	var sawTCP, sawICMP bool
+	for _, t := range d.types {
+		switch t {
+		case layers.LayerTypeIPv4, layers.LayerTypeIPv6:
+			ipLayer = t
+			sawTCP, sawICMP = false, false
+		case layers.LayerTypeTCP:
+			sawTCP = true
+		case layers.LayerTypeICMPv4, layers.LayerTypeICMPv6:
+			sawICMP = true
+		}
+	}
+	if ipLayer == gopacket.LayerTypeZero {
+		if err != nil {
+			out.Kind = KindMalformed
+			out.Problem = "link or IP header: " + err.Error()
+		}
+		return out
+	}
+	ipPayloadWire := 0
+	switch ipLayer {
+	case layers.LayerTypeIPv4:
+		out.Src = addr4(d.ip4.SrcIP)
+		out.Dst = addr4(d.ip4.DstIP)
+		out.NetFlow = d.ip4.NetworkFlow()
+		out.IPID = d.ip4.Id
+		if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
+			out.Kind = KindFragment
+			return out
+		}
+		ipPayloadWire = int(d.ip4.Length) - int(d.ip4.IHL)*4
+	case layers.LayerTypeIPv6:
+		out.Src = addr16(d.ip6.SrcIP)
+		out.Dst = addr16(d.ip6.DstIP)
+		out.NetFlow = d.ip6.NetworkFlow()
+		if d.ip6.NextHeader == layers.IPProtocolIPv6Fragment {
+			out.Kind = KindFragment
+			return out
+		}
+		ipPayloadWire = int(d.ip6.Length)
+		if ipPayloadWire == 0 { // jumbogram or TSO: trust the capture
+			ipPayloadWire = len(d.ip6.Payload)
+		}
+	}
+	switch {
+	case sawTCP:
+		out.Kind = KindTCP
+		out.TCP = &d.tcp
+		// Bytes between the end of the fixed IP header and the TCP header
+		// (IPv6 extension headers) come out of the IP payload length.
+		var ipPayloadCaptured int
+		if ipLayer == layers.LayerTypeIPv4 {
+			ipPayloadCaptured = len(d.ip4.Payload)
+		} else {
+			ipPayloadCaptured = len(d.ip6.Payload)
+		}
+		ext := ipPayloadCaptured - len(d.tcp.Contents) - len(d.tcp.Payload)
+		if ext < 0 {
+			ext = 0
+		}
+		out.PayloadLen = ipPayloadWire - ext - len(d.tcp.Contents)
+		if out.PayloadLen < len(d.tcp.Payload) {
+			out.PayloadLen = len(d.tcp.Payload)
+		}
+	case sawICMP:
+		d.decodeTooBig(ipLayer, out)
+	case err != nil:
+		out.Kind = KindMalformed
+		out.Problem = "transport header: " + err.Error()
+	}
+	return out
+}
+
+// decodeTooBig recognises ICMP "fragmentation needed" and ICMPv6 "packet
+// too big" and extracts the quoted TCP endpoints.
+func (d *Decoder) decodeTooBig(ipLayer gopacket.LayerType, out *Decoded) {
+	var quoted []byte
+	if ipLayer == layers.LayerTypeIPv4 {
+		if d.icmp4.TypeCode != layers.CreateICMPv4TypeCode(layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4CodeFragmentationNeeded) {
+			return
+		}
+		// The next-hop MTU sits in the low 16 bits of the rest-of-header word.
+		out.MTU = int(d.icmp4.Seq)
+		quoted = d.icmp4.Payload
+	} else {
+		if d.icmp6.TypeCode.Type() != layers.ICMPv6TypePacketTooBig {
+			return
+		}
+		if len(d.icmp6.Payload) < 4 {
+			return
+		}
+		out.MTU = int(binary.BigEndian.Uint32(d.icmp6.Payload[:4]))
+		quoted = d.icmp6.Payload[4:]
+	}
+	src, dst, ok := quotedTCP(quoted)
+	if !ok {
+		return
+	}
+	out.Kind = KindTooBig
+	out.QuotedSrc, out.QuotedDst = src, dst
+}
+
+// quotedTCP reads the addresses and ports of the IP+TCP header an ICMP
+// error quotes (only the first 8 bytes of TCP are guaranteed).
+func quotedTCP(b []byte) (src, dst netip.AddrPort, ok bool) {
+	if len(b) < 1 {
+		return src, dst, false
+	}
+	switch b[0] >> 4 {
+	case 4:
+		ihl := int(b[0]&0x0f) * 4
+		if ihl < 20 || len(b) < ihl+4 || b[9] != byte(layers.IPProtocolTCP) {
+			return src, dst, false
+		}
+		s := netip.AddrFrom4([4]byte(b[12:16]))
+		t := netip.AddrFrom4([4]byte(b[16:20]))
+		return netip.AddrPortFrom(s, binary.BigEndian.Uint16(b[ihl:])),
+			netip.AddrPortFrom(t, binary.BigEndian.Uint16(b[ihl+2:])), true
+	case 6:
+		if len(b) < 44 || b[6] != byte(layers.IPProtocolTCP) {
+			return src, dst, false
+		}
+		s := netip.AddrFrom16([16]byte(b[8:24]))
+		t := netip.AddrFrom16([16]byte(b[24:40]))
+		return netip.AddrPortFrom(s, binary.BigEndian.Uint16(b[40:])),
+			netip.AddrPortFrom(t, binary.BigEndian.Uint16(b[42:])), true
+	}
+	return src, dst, false
+}
+
+func addr4(ip []byte) netip.Addr {
+	if len(ip) == 4 {
+		return netip.AddrFrom4([4]byte(ip))
+	}
+	a, _ := netip.AddrFromSlice(ip)
+	return a.Unmap()
+}
+
+func addr16(ip []byte) netip.Addr {
+	if len(ip) == 16 {
+		return netip.AddrFrom16([16]byte(ip))
+	}
+	a, _ := netip.AddrFromSlice(ip)
+	return a
+}

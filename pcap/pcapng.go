@@ -1,0 +1,425 @@
+package pcap
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/bits"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// pcapng: a sequence of blocks, each "type, total length, body, total length
+// again", the total a multiple of 4. A section header block (SHB) starts each
+// section and fixes its byte order; interface description blocks (IDB)
+// number the section's interfaces; packet blocks refer to them.
+const (
+	blockSHB     = 0x0a0d0d0a // section header (reads the same in both orders)
+	blockIDB     = 1          // interface description
+	blockPB      = 2          // packet (obsolete)
+	blockSPB     = 3          // simple packet
+	blockNRB     = 4          // name resolution
+	blockISB     = 5          // interface statistics
+	blockEPB     = 6          // enhanced packet
+	blockJournal = 9          // systemd journal export: a record, not a packet
+	blockDSB     = 10         // decryption secrets
+	blockCustom  = 0x00000bad // custom, may be copied
+	blockCustom2 = 0x40000bad // custom, must not be copied
+
+	byteOrderMagic = 0x1a2b3c4d
+
+	optEnd      = 0
+	optTsresol  = 9
+	optTsoffset = 14
+
+	shbFixedLen = 24 // type, length, byte-order magic, version, section length
+	defaultRes  = 6  // microseconds, when an interface says nothing
+)
+
+// iface is what the reader keeps of one interface description.
+type iface struct {
+	linkType layers.LinkType
+	snaplen  uint32
+	binary   bool   // units are 2^-exp seconds, else 10^-exp
+	exp      uint8  // exponent of the resolution
+	div      uint64 // decimal: 10^exp
+	scale    uint64 // decimal: 10^(9-exp), or 10^(exp-9) when exp > 9
+	offset   int64  // if_tsoffset, seconds added to every timestamp
+}
+
+// setResolution applies an if_tsresol value; it reports false, leaving
+// microseconds, for a resolution too fine to represent.
+func (f *iface) setResolution(res uint8) bool {
+	f.binary = res&0x80 != 0
+	f.exp = res & 0x7f
+	switch {
+	case f.binary && f.exp < 64:
+		return true
+	case !f.binary && f.exp <= 19:
+		f.div = pow10(f.exp)
+		if f.exp <= 9 {
+			f.scale = pow10(9 - f.exp)
+		} else {
+			f.scale = pow10(f.exp - 9)
+		}
+		return true
+	}
+	f.setResolution(defaultRes)
+	return false
+}
+
+// finerThanMicro tells whether the interface's timestamps resolve better
+// than a microsecond.
+func (f *iface) finerThanMicro() bool {
+	if f.binary {
+		return f.exp >= 20 // 2^-20 s is just under a microsecond
+	}
+	return f.exp > 6
+}
+
+// time converts a timestamp in the interface's units to seconds and
+// nanoseconds since 1970, truncating below a nanosecond as Wireshark does.
+func (f *iface) time(ts uint64) (sec, ns int64) {
+	if f.binary {
+		frac := ts & (1<<f.exp - 1)
+		hi, lo := bits.Mul64(frac, 1e9)
+		sec, ns = int64(ts>>f.exp), int64(hi<<(64-f.exp)|lo>>f.exp)
+		if f.exp == 0 {
+			ns = 0
+		}
+	} else {
+		sec = int64(ts / f.div)
+		rem := ts % f.div
+		if f.exp <= 9 {
+			ns = int64(rem * f.scale)
+		} else {
+			ns = int64(rem / f.scale)
+		}
+	}
+	return sec + f.offset, ns
+}
+
+func pow10(e uint8) uint64 {
+	p := uint64(1)
+	for range e {
+		p *= 10
+	}
+	return p
+}
+
+// minBlockLen is the smallest valid total length of a block of type typ.
+func minBlockLen(typ uint32) uint32 {
+	switch typ {
+	case blockSHB:
+		return 28
+	case blockIDB:
+		return 20
+	case blockEPB, blockPB:
+		return 32
+	case blockSPB:
+		return 16
+	case blockISB:
+		return 24
+	}
+	return 12
+}
+
+// checkBlockLen checks a block's leading total length.
+func checkBlockLen(typ, total uint32) error {
+	if m := minBlockLen(typ); total < m {
+		return fmt.Errorf("block length %d too small (minimum %d)", total, m)
+	}
+	if total%4 != 0 {
+		return fmt.Errorf("block length %d not a multiple of 4", total)
+	}
+	return nil
+}
+
+func blockTooLong(total uint32, limit int) error {
+	return fmt.Errorf("block length %d exceeds limit %d", total, limit)
+}
+
+func trailerMismatch(trailer, total uint32) error {
+	return fmt.Errorf("trailing block length %d does not match leading length %d", trailer, total)
+}
+
+// blockName names a block type in errors about blocks that are not records.
+func blockName(typ uint32) string {
+	switch typ {
+	case blockSHB:
+		return "pcapng section header"
+	case blockIDB:
+		return "interface description block"
+	case blockNRB:
+		return "name resolution block"
+	case blockISB:
+		return "interface statistics block"
+	case blockDSB:
+		return "decryption secrets block"
+	case blockCustom, blockCustom2:
+		return "custom block"
+	}
+	return fmt.Sprintf("block of type 0x%08x", typ)
+}
+
+// blockPlace names a block for errors: a record number for blocks that
+// Wireshark counts as frames, else a structure name.
+func (r *Reader) blockPlace(typ uint32) (record int, where string) {
+	switch typ {
+	case blockEPB, blockPB, blockSPB, blockJournal:
+		return r.frame + 1, ""
+	}
+	return 0, blockName(typ)
+}
+
+// silentBlock tells whether a block type is skipped without a warning:
+// known blocks that carry nothing the analysis needs.
+func silentBlock(typ uint32) bool {
+	switch typ {
+	case blockNRB, blockISB, blockDSB, blockCustom, blockCustom2:
+		return true
+	}
+	return false
+}
+
+// nextNG reads blocks until the next packet.
+func (r *Reader) nextNG() (*Packet, error) {
+	for {
+		r.discardPending()
+		start := r.off
+		b, err := r.br.Peek(8)
+		if len(b) < 8 {
+			if len(b) == 0 && err == io.EOF {
+				return nil, io.EOF
+			}
+			rec, where := 0, "block"
+			if len(b) >= 4 {
+				rec, where = r.blockPlace(r.u32(b))
+			}
+			return nil, r.fail(rec, where, start, r.short("block header", len(b), 8, err))
+		}
+		typ := r.u32(b)
+		if typ == blockSHB {
+			if err := r.readSHB(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		total := r.u32(b[4:])
+		rec, where := r.blockPlace(typ)
+		if err := checkBlockLen(typ, total); err != nil {
+			return nil, r.fail(rec, where, start, err)
+		}
+		switch typ {
+		case blockEPB, blockPB, blockSPB:
+			p, err := r.readPacketBlock(typ, total, start)
+			if err != nil || p != nil {
+				return p, err
+			}
+		case blockIDB:
+			if err := r.readIDB(total, start); err != nil {
+				return nil, err
+			}
+		case blockJournal:
+			if err := r.skipBlock(rec, where, start, total); err != nil {
+				return nil, err
+			}
+			r.frame = rec
+			r.warns.add(warnJournal, 0, rec, 0)
+		default:
+			if err := r.skipBlock(rec, where, start, total); err != nil {
+				return nil, err
+			}
+			if !silentBlock(typ) {
+				r.warns.add(warnUnknownBlock, uint64(typ), 0, start)
+			}
+		}
+	}
+}
+
+// readSHB reads a section header block at r.off, which starts a section:
+// its byte order applies until the next one, and interfaces are numbered
+// afresh.
+func (r *Reader) readSHB() error {
+	const where = "pcapng section header"
+	start := r.off
+	b, err := r.br.Peek(12)
+	if len(b) < 12 {
+		return r.fail(0, where, start, r.short("block header", len(b), 12, err))
+	}
+	switch binary.LittleEndian.Uint32(b[8:]) {
+	case byteOrderMagic:
+		r.be = false
+	case bits.ReverseBytes32(byteOrderMagic):
+		r.be = true
+	default:
+		return r.fail(0, where, start, fmt.Errorf("bad byte-order magic %#x", b[8:12]))
+	}
+	total := r.u32(b[4:])
+	if err := checkBlockLen(blockSHB, total); err != nil {
+		return r.fail(0, where, start, err)
+	}
+	if total > maxSkipBlockLen {
+		return r.fail(0, where, start, blockTooLong(total, maxSkipBlockLen))
+	}
+	b, err = r.br.Peek(shbFixedLen)
+	if len(b) < shbFixedLen {
+		return r.fail(0, where, start, r.short("block", len(b), int(total), err))
+	}
+	if major, minor := r.u16(b[12:]), r.u16(b[14:]); major != 1 {
+		return r.fail(0, where, start, fmt.Errorf("unsupported pcapng version %d.%d", major, minor))
+	}
+	if err := r.skipBlock(0, where, start, total); err != nil {
+		return err
+	}
+	r.ifaces = r.ifaces[:0]
+	return nil
+}
+
+// skipBlock discards the block at start, whose leading length has been
+// checked, and checks its trailing length. Nothing of it is buffered whole.
+func (r *Reader) skipBlock(rec int, where string, start int64, total uint32) error {
+	if total > maxSkipBlockLen {
+		return r.fail(rec, where, start, blockTooLong(total, maxSkipBlockLen))
+	}
+	want := int(total) - 4
+	d, err := r.br.Discard(want)
+	if d < want {
+		return r.fail(rec, where, start, r.short("block", d, int(total), err))
+	}
+	t, err := r.br.Peek(4)
+	if len(t) < 4 {
+		return r.fail(rec, where, start, r.short("block", want+len(t), int(total), err))
+	}
+	if tl := r.u32(t); tl != total {
+		return r.fail(rec, where, start, trailerMismatch(tl, total))
+	}
+	r.br.Discard(4)
+	r.off = start + int64(total)
+	return nil
+}
+
+// readIDB reads an interface description block.
+func (r *Reader) readIDB(total uint32, start int64) error {
+	const where = "interface description block"
+	if total > maxInterfaceBlockLen {
+		return r.fail(0, where, start, blockTooLong(total, maxInterfaceBlockLen))
+	}
+	n := int(total)
+	b, err := r.br.Peek(n)
+	if len(b) < n {
+		return r.fail(0, where, start, r.short("block", len(b), n, err))
+	}
+	if tl := r.u32(b[n-4:]); tl != total {
+		return r.fail(0, where, start, trailerMismatch(tl, total))
+	}
+	if len(r.ifaces) >= maxInterfaces {
+		return r.fail(0, where, start, fmt.Errorf("more than %d interfaces in one section", maxInterfaces))
+	}
+	f := iface{linkType: layers.LinkType(r.u16(b[8:])), snaplen: r.u32(b[12:])}
+	res := uint8(defaultRes)
+	opts := b[16 : n-4]
+	for len(opts) >= 4 {
+		code, olen := r.u16(opts), int(r.u16(opts[2:]))
+		if code == optEnd {
+			break
+		}
+		padded := (olen + 3) &^ 3
+		if 4+padded > len(opts) {
+			r.warns.add(warnOptions, 0, 0, start)
+			break
+		}
+		v := opts[4 : 4+olen]
+		switch {
+		case code == optTsresol && olen == 1:
+			res = v[0]
+		case code == optTsoffset && olen == 8:
+			if r.be {
+				f.offset = int64(binary.BigEndian.Uint64(v))
+			} else {
+				f.offset = int64(binary.LittleEndian.Uint64(v))
+			}
+		}
+		opts = opts[4+padded:]
+	}
+	if !f.setResolution(res) {
+		r.warns.add(warnTsresol, uint64(res), 0, start)
+	}
+	r.ifaces = append(r.ifaces, f)
+	r.addLinkType(f.linkType, f.snaplen)
+	if f.finerThanMicro() {
+		r.nano = true
+	}
+	r.br.Discard(n)
+	r.off = start + int64(n)
+	return nil
+}
+
+// readPacketBlock reads an enhanced, simple or obsolete packet block. It
+// returns a nil packet and no error when the block was skipped (its
+// interface was never described); the block still counts as a frame.
+func (r *Reader) readPacketBlock(typ, total uint32, start int64) (*Packet, error) {
+	rec := r.frame + 1
+	if total > maxPacketBlockLen {
+		return nil, r.fail(rec, "", start, blockTooLong(total, maxPacketBlockLen))
+	}
+	n := int(total)
+	b, err := r.br.Peek(n)
+	if len(b) < n {
+		return nil, r.fail(rec, "", start, r.short("block", len(b), n, err))
+	}
+	if tl := r.u32(b[n-4:]); tl != total {
+		return nil, r.fail(rec, "", start, trailerMismatch(tl, total))
+	}
+	var ifc, caplen, orig, body uint32
+	var ts uint64
+	dataOff := 28
+	switch typ {
+	case blockEPB, blockPB:
+		if typ == blockEPB {
+			ifc = r.u32(b[8:])
+		} else {
+			ifc = uint32(r.u16(b[8:]))
+		}
+		ts = uint64(r.u32(b[12:]))<<32 | uint64(r.u32(b[16:]))
+		caplen = r.u32(b[20:])
+		orig = r.u32(b[24:])
+		body = total - 32
+	default: // simple packet block: interface 0, no timestamp
+		orig = r.u32(b[8:])
+		dataOff = 12
+		body = total - 16
+		caplen = min(orig, body)
+	}
+	r.frame = rec
+	if int64(ifc) >= int64(len(r.ifaces)) {
+		r.warns.add(warnUndescribed, uint64(ifc), rec, 0)
+		r.pending = n
+		r.off = start + int64(n)
+		return nil, nil
+	}
+	f := &r.ifaces[ifc]
+	if typ == blockSPB && f.snaplen != 0 {
+		caplen = min(caplen, f.snaplen)
+	}
+	if caplen > maxRecordLen {
+		return nil, r.fail(rec, "", start, capLimitError(caplen, f.snaplen))
+	}
+	if caplen > body {
+		return nil, r.fail(rec, "", start, fmt.Errorf("captured length %d exceeds block body of %d bytes", caplen, body))
+	}
+	r.pending = n
+	r.off = start + int64(n)
+	if orig < caplen {
+		r.warns.add(warnOrigShort, 0, rec, 0)
+	}
+	if f.snaplen != 0 && caplen > f.snaplen {
+		r.warns.add(warnOverSnaplen, uint64(f.snaplen), rec, 0)
+	}
+	end := dataOff + int(caplen)
+	if typ == blockSPB {
+		return r.emit(r.prevSec, r.prevNs, b[dataOff:end:end], orig, f.linkType, r.timed), nil
+	}
+	sec, ns := f.time(ts)
+	return r.emit(sec, ns, b[dataOff:end:end], orig, f.linkType, true), nil
+}

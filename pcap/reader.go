@@ -1,0 +1,437 @@
+package pcap
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Bounds on what a capture file may make the reader do. Nothing is allocated
+// in proportion to a length read from the file: records are read in place
+// from a buffer of bufferSize bytes, and blocks that are not read are skipped
+// by discarding.
+const (
+	// bufferSize is the size of the read buffer; every record and every
+	// block that is parsed (not skipped) must fit in it.
+	bufferSize = 1 << 20
+	// maxRecordLen bounds the captured length of one packet.
+	maxRecordLen = 256 << 10
+	// maxPacketBlockLen bounds a pcapng packet block: the largest packet
+	// plus room for its options.
+	maxPacketBlockLen = maxRecordLen + 64<<10
+	// maxInterfaceBlockLen bounds a pcapng interface description block,
+	// which is parsed whole for its options.
+	maxInterfaceBlockLen = 256 << 10
+	// maxSkipBlockLen bounds a pcapng block that is skipped by discarding;
+	// anything larger is taken as damage rather than skipped silently.
+	maxSkipBlockLen = 64 << 20
+	// maxInterfaces bounds the interfaces described in one pcapng section.
+	maxInterfaces = 1 << 16
+	// maxWarnings bounds the distinct warnings kept per file; further kinds
+	// are only counted.
+	maxWarnings = 20
+)
+
+// Reader reads packets from one capture file: classic pcap (microsecond,
+// nanosecond or the modified Kuznetzov format, either byte order) or pcapng,
+// either of them optionally gzip-compressed. The format is sniffed from the
+// content, not from the name.
+//
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	name   string
+	br     *bufio.Reader
+	gz     *gzip.Reader
+	file   io.Closer // the file Open opened, closed by Close
+	format Format
+
+	be      bool  // the file (pcap) or the current section (pcapng) is big-endian
+	off     int64 // offset of the next record in the decompressed stream
+	pending int   // bytes of the last returned record still to be discarded
+	frame   int   // records seen so far, counted as Wireshark counts frames
+
+	pkt Packet
+
+	// classic pcap
+	recHdrLen int   // 16, or 24 for the modified format
+	fracMul   int64 // nanoseconds per unit of the sub-second field
+	snaplen   uint32
+	linkType  layers.LinkType
+
+	// pcapng
+	ifaces []iface
+
+	// what Info reports
+	packets           int
+	firstSec, lastSec int64
+	firstNs, lastNs   int64
+	prevSec, prevNs   int64
+	timed             bool // a timestamp has been read
+	linkTypes         []layers.LinkType
+	maxSnaplen        uint32
+	nano              bool
+	warns             warnings
+	complete          bool
+	err               error  // sticky: io.EOF or the error that stopped reading
+	errText           string // err without the file name, for Info.Warnings
+}
+
+// NewReader returns a Reader for the capture in r; name is used in errors
+// and in Info. The format is sniffed from the first bytes: gzip is
+// decompressed and sniffed again; then classic pcap or pcapng is expected.
+// Anything else gives a *FormatError saying "not a capture file" and quoting
+// the first bytes. The file header (the first pcapng section header) is read
+// and checked before NewReader returns.
+//
+// The Reader does not close r.
+func NewReader(r io.Reader, name string) (*Reader, error) {
+	rd := &Reader{name: name}
+	br := bufio.NewReaderSize(r, bufferSize)
+	head, err := br.Peek(16)
+	if len(head) < 2 && err != nil && err != io.EOF {
+		return nil, rd.fail(0, "", -1, readError{err})
+	}
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			if isGzipError(err) || err == io.EOF {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return nil, rd.fail(0, "gzip header", 0, gzipError{err})
+			}
+			return nil, rd.fail(0, "", 0, readError{err})
+		}
+		rd.gz = zr
+		br = bufio.NewReaderSize(zr, bufferSize)
+		head, err = br.Peek(16)
+		if len(head) < 4 && err != nil && err != io.EOF {
+			if isGzipError(err) {
+				return nil, rd.fail(0, "", -1, gzipError{err})
+			}
+			return nil, rd.fail(0, "", 0, readError{err})
+		}
+	}
+	rd.br = br
+	if len(head) >= 4 {
+		magic := binary.LittleEndian.Uint32(head)
+		if magic == blockSHB {
+			rd.format = FormatPcapNG
+			if err := rd.readSHB(); err != nil {
+				return nil, err
+			}
+			return rd, nil
+		}
+		if ok, be, nano, modified := sniffPcap(magic); ok {
+			rd.format = FormatPcap
+			if err := rd.readPcapHeader(be, nano, modified); err != nil {
+				return nil, err
+			}
+			return rd, nil
+		}
+	}
+	return nil, rd.fail(0, "", -1, &notCaptureError{head: slices.Clone(head), compressed: rd.gz != nil})
+}
+
+// Open opens the named capture file for reading; "-" reads standard input.
+// The Reader owns the file it opened and closes it in Close (standard input
+// is left open).
+func Open(path string) (*Reader, error) {
+	if path == "-" {
+		return NewReader(os.Stdin, "-")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewReader(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.file = f
+	return r, nil
+}
+
+// Next returns the next packet. The packet and its Data are valid only until
+// the next call to Next. At the clean end of the file Next returns io.EOF; on
+// damage it returns a *FormatError, after every packet before the damage. Any
+// error is returned again by later calls.
+func (r *Reader) Next() (*Packet, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	var p *Packet
+	var err error
+	if r.format == FormatPcap {
+		p, err = r.nextPcap()
+	} else {
+		p, err = r.nextNG()
+	}
+	if err != nil {
+		r.stop(err)
+		return nil, err
+	}
+	return p, nil
+}
+
+// stop records the error that ends reading.
+func (r *Reader) stop(err error) {
+	r.err = err
+	if err == io.EOF {
+		r.complete = true
+		return
+	}
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		r.errText = fe.textWithoutFile()
+	} else {
+		r.errText = err.Error()
+	}
+}
+
+// discardPending drops the bytes of the record returned last, which stayed
+// in the buffer so that its Data remained valid.
+func (r *Reader) discardPending() {
+	if r.pending > 0 {
+		r.br.Discard(r.pending) // cannot fail: the bytes were peeked
+		r.pending = 0
+	}
+}
+
+// Info describes the file and what has been read so far. Complete is true
+// only once Next has returned io.EOF; when reading stopped on an error, the
+// error text (without the file name) ends Warnings.
+func (r *Reader) Info() Info {
+	in := Info{
+		Name:       r.name,
+		Format:     r.format,
+		Compressed: r.gz != nil,
+		LinkTypes:  slices.Clone(r.linkTypes),
+		Snaplen:    int(r.maxSnaplen),
+		Nanosecond: r.nano,
+		Packets:    r.packets,
+		Bytes:      r.off,
+		Warnings:   r.warns.render(),
+		Complete:   r.complete,
+	}
+	if r.timed {
+		in.First = time.Unix(r.firstSec, r.firstNs).UTC()
+		in.Last = time.Unix(r.lastSec, r.lastNs).UTC()
+	}
+	if r.errText != "" {
+		in.Warnings = append(in.Warnings, r.errText)
+	}
+	return in
+}
+
+// Close releases the Reader and closes the file that Open opened. Next
+// returns an error after Close.
+func (r *Reader) Close() error {
+	if r.err == nil {
+		r.err = fmt.Errorf("%s: %w", r.name, os.ErrClosed)
+	}
+	var err error
+	if r.gz != nil {
+		err = r.gz.Close()
+	}
+	if r.file != nil {
+		if cerr := r.file.Close(); err == nil {
+			err = cerr
+		}
+		r.file = nil
+	}
+	return err
+}
+
+// fail builds the error for damage found in record (or, when record is 0,
+// in the structure named where) starting at off. Errors of the underlying
+// reader are returned as plain errors with the file name and offset.
+func (r *Reader) fail(record int, where string, off int64, err error) error {
+	var re readError
+	if errors.As(err, &re) {
+		if off < 0 {
+			return fmt.Errorf("%s: %w", r.name, re.err)
+		}
+		return fmt.Errorf("%s: reading at offset %d: %w", r.name, off, re.err)
+	}
+	return &FormatError{File: r.name, Offset: off, Record: record, where: where, Err: err}
+}
+
+// short explains why only got of the want bytes of part could be read.
+func (r *Reader) short(part string, got, want int, err error) error {
+	switch {
+	case err == nil || err == io.EOF:
+		return &truncatedError{part: part, got: got, want: want}
+	case r.gz != nil && isGzipError(err):
+		return &truncatedError{part: part, got: got, want: want, gzip: err}
+	}
+	return readError{err}
+}
+
+// u16 and u32 decode in the byte order of the file or section.
+func (r *Reader) u16(b []byte) uint16 {
+	if r.be {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (r *Reader) u32(b []byte) uint32 {
+	if r.be {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+// emit fills the reader's Packet for the record just read (r.frame) and
+// updates the counters Info reports. timed is false for a packet that
+// carries no timestamp of its own and none to borrow.
+func (r *Reader) emit(sec, ns int64, data []byte, orig uint32, lt layers.LinkType, timed bool) *Packet {
+	if timed {
+		switch {
+		case !r.timed:
+			r.timed = true
+			r.firstSec, r.firstNs, r.lastSec, r.lastNs = sec, ns, sec, ns
+		case sec < r.prevSec || sec == r.prevSec && ns < r.prevNs:
+			r.warns.add(warnBackwards, 0, r.frame, 0)
+			if sec < r.firstSec || sec == r.firstSec && ns < r.firstNs {
+				r.firstSec, r.firstNs = sec, ns
+			}
+		case sec > r.lastSec || sec == r.lastSec && ns > r.lastNs:
+			r.lastSec, r.lastNs = sec, ns
+		}
+		r.prevSec, r.prevNs = sec, ns
+	}
+	r.packets++
+	p := &r.pkt
+	p.Data = data
+	p.Timestamp = time.Unix(sec, ns).UTC()
+	p.OriginalLength = int(orig)
+	p.LinkType = lt
+	p.Frame = r.frame
+	return p
+}
+
+// addLinkType records a link type and snapshot length declared by the file.
+func (r *Reader) addLinkType(lt layers.LinkType, snaplen uint32) {
+	if !slices.Contains(r.linkTypes, lt) {
+		r.linkTypes = append(r.linkTypes, lt)
+	}
+	r.maxSnaplen = max(r.maxSnaplen, snaplen)
+}
+
+// capLimitError explains a captured length above maxRecordLen.
+func capLimitError(caplen, snaplen uint32) error {
+	if snaplen != 0 && caplen > snaplen {
+		return fmt.Errorf("captured length %d exceeds snapshot length %d", caplen, snaplen)
+	}
+	return fmt.Errorf("captured length %d exceeds limit %d", caplen, maxRecordLen)
+}
+
+// warnKind names a quirk that is tolerated with a warning.
+type warnKind uint8
+
+const (
+	warnBackwards    warnKind = iota // timestamps go backwards
+	warnOrigShort                    // original length < captured length
+	warnOverSnaplen                  // captured length > snapshot length (detail: snaplen)
+	warnFraction                     // pcap sub-second field of a second or more
+	warnUndescribed                  // packet on an interface never described (detail: interface)
+	warnUnknownBlock                 // unknown pcapng block type (detail: type)
+	warnJournal                      // systemd journal export block
+	warnTsresol                      // unsupported if_tsresol (detail: value)
+	warnOptions                      // malformed interface options
+	warnVersion                      // unusual pcap version (detail: major<<16 | minor)
+)
+
+// warning counts one kind of quirk and where it was first met.
+type warning struct {
+	kind   warnKind
+	detail uint64
+	count  int
+	frame  int   // the first occurrence's frame, or 0 when it is a block
+	offset int64 // the first occurrence's offset, when frame is 0
+}
+
+// warnings collects quirks: each kind once, with a count.
+type warnings struct {
+	list  []warning
+	other int // occurrences of kinds past maxWarnings
+}
+
+func (w *warnings) add(kind warnKind, detail uint64, frame int, offset int64) {
+	for i := range w.list {
+		if w.list[i].kind == kind && w.list[i].detail == detail {
+			w.list[i].count++
+			return
+		}
+	}
+	if len(w.list) >= maxWarnings {
+		w.other++
+		return
+	}
+	w.list = append(w.list, warning{kind: kind, detail: detail, count: 1, frame: frame, offset: offset})
+}
+
+// render returns the warnings' stable texts, in order of first occurrence.
+func (w *warnings) render() []string {
+	if len(w.list) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(w.list)+1)
+	for _, x := range w.list {
+		out = append(out, x.String())
+	}
+	if w.other > 0 {
+		out = append(out, fmt.Sprintf("%d more warnings of other kinds", w.other))
+	}
+	return out
+}
+
+// String words the warning, for example "timestamps go backwards 5 times,
+// first at frame 17".
+func (x warning) String() string {
+	var what string
+	switch x.kind {
+	case warnBackwards:
+		what = "timestamps go backwards"
+	case warnOrigShort:
+		what = "original length less than captured length"
+	case warnOverSnaplen:
+		what = fmt.Sprintf("captured length exceeds snapshot length %d", x.detail)
+	case warnFraction:
+		what = "sub-second timestamp field of a second or more"
+	case warnUndescribed:
+		what = fmt.Sprintf("packet on undescribed interface %d skipped", x.detail)
+	case warnUnknownBlock:
+		what = fmt.Sprintf("unknown block type 0x%08x skipped", x.detail)
+	case warnJournal:
+		what = "systemd journal export block skipped"
+	case warnTsresol:
+		what = fmt.Sprintf("unsupported timestamp resolution 0x%02x, microseconds assumed", x.detail)
+	case warnOptions:
+		what = "malformed interface options ignored"
+	case warnVersion:
+		what = fmt.Sprintf("unusual pcap version %d.%d", x.detail>>16, x.detail&0xffff)
+	default:
+		what = "warning " + strconv.Itoa(int(x.kind))
+	}
+	where := fmt.Sprintf("frame %d", x.frame)
+	if x.frame == 0 {
+		where = fmt.Sprintf("offset %d", x.offset)
+	}
+	if x.count == 1 {
+		return what + " at " + where
+	}
+	return fmt.Sprintf("%s %d times, first at %s", what, x.count, where)
+}

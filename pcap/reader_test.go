@@ -1,0 +1,1070 @@
+package pcap
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// This file holds the test helpers shared by the package's tests (capture
+// builders, expected packets, a read-everything helper), the tests of
+// sniffing and of hostile inputs, the fuzz target and the benchmarks.
+
+// wantPacket is a packet as a test expects it back.
+type wantPacket struct {
+	ts    time.Time
+	data  []byte
+	orig  int
+	lt    layers.LinkType
+	frame int
+	input int
+}
+
+// gotPacket is a copy of a packet returned by a reader.
+type gotPacket struct {
+	Timestamp time.Time
+	Data      []byte
+	Orig      int
+	LinkType  layers.LinkType
+	Frame     int
+	Input     int
+}
+
+func copyPacket(p *Packet) gotPacket {
+	return gotPacket{p.Timestamp, bytes.Clone(p.Data), p.OriginalLength, p.LinkType, p.Frame, p.Input}
+}
+
+// readAll reads r to its end and returns copies of the packets and the
+// final error (io.EOF at a clean end).
+func readAll(t testing.TB, r interface{ Next() (*Packet, error) }) ([]gotPacket, error) {
+	t.Helper()
+	var out []gotPacket
+	for i := 0; ; i++ {
+		if i > 1e6 {
+			t.Fatal("reader does not stop")
+		}
+		p, err := r.Next()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, copyPacket(p))
+	}
+}
+
+// comparePackets reports every difference between got and want.
+func comparePackets(t *testing.T, got []gotPacket, want []wantPacket) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("got %d packets, want %d", len(got), len(want))
+	}
+	for i := range min(len(got), len(want)) {
+		g, w := got[i], want[i]
+		if !g.Timestamp.Equal(w.ts) {
+			t.Errorf("packet %d: Timestamp = %s, want %s", i, g.Timestamp.Format(time.RFC3339Nano), w.ts.Format(time.RFC3339Nano))
+		}
+		if g.Timestamp.Location() != time.UTC {
+			t.Errorf("packet %d: Timestamp location = %v, want UTC", i, g.Timestamp.Location())
+		}
+		if !bytes.Equal(g.Data, w.data) {
+			t.Errorf("packet %d: Data = %x (%d bytes), want %x (%d bytes)", i, trim(g.Data), len(g.Data), trim(w.data), len(w.data))
+		}
+		if g.Orig != w.orig {
+			t.Errorf("packet %d: OriginalLength = %d, want %d", i, g.Orig, w.orig)
+		}
+		if g.LinkType != w.lt {
+			t.Errorf("packet %d: LinkType = %v, want %v", i, g.LinkType, w.lt)
+		}
+		if g.Frame != w.frame {
+			t.Errorf("packet %d: Frame = %d, want %d", i, g.Frame, w.frame)
+		}
+		if g.Input != w.input {
+			t.Errorf("packet %d: Input = %d, want %d", i, g.Input, w.input)
+		}
+	}
+}
+
+func trim(b []byte) []byte {
+	if len(b) > 24 {
+		return b[:24]
+	}
+	return b
+}
+
+// compareInfo compares every field of two Infos, times with Equal.
+func compareInfo(t *testing.T, got, want Info) {
+	t.Helper()
+	if !got.First.Equal(want.First) || !got.Last.Equal(want.Last) {
+		t.Errorf("Info First, Last = %s, %s; want %s, %s", got.First.Format(time.RFC3339Nano), got.Last.Format(time.RFC3339Nano),
+			want.First.Format(time.RFC3339Nano), want.Last.Format(time.RFC3339Nano))
+	}
+	got.First, got.Last, want.First, want.Last = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Info =\n\t%+v\nwant\n\t%+v", got, want)
+	}
+}
+
+// testPayload returns n bytes that differ from packet to packet.
+func testPayload(seed, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(seed*31 + i*7 + i>>8)
+	}
+	return b
+}
+
+// pcapBuilder writes a classic pcap file byte by byte, in either byte order.
+type pcapBuilder struct {
+	order    binary.ByteOrder
+	modified bool
+	buf      []byte
+	ends     []int // offset after the header, then after each record
+}
+
+func newPcap(order binary.ByteOrder, magic uint32, snaplen, link uint32) *pcapBuilder {
+	b := &pcapBuilder{order: order, modified: magic == magicModified}
+	b.buf = order.AppendUint32(b.buf, magic)
+	b.buf = order.AppendUint16(b.buf, 2)
+	b.buf = order.AppendUint16(b.buf, 4)
+	b.buf = order.AppendUint32(b.buf, 0) // thiszone
+	b.buf = order.AppendUint32(b.buf, 0) // sigfigs
+	b.buf = order.AppendUint32(b.buf, snaplen)
+	b.buf = order.AppendUint32(b.buf, link)
+	b.ends = append(b.ends, len(b.buf))
+	return b
+}
+
+// record appends a record; caplen is len(data) unless given.
+func (b *pcapBuilder) record(sec, frac uint32, data []byte, orig uint32) *pcapBuilder {
+	return b.recordLen(sec, frac, uint32(len(data)), orig, data)
+}
+
+func (b *pcapBuilder) recordLen(sec, frac, caplen, orig uint32, data []byte) *pcapBuilder {
+	b.buf = b.order.AppendUint32(b.buf, sec)
+	b.buf = b.order.AppendUint32(b.buf, frac)
+	b.buf = b.order.AppendUint32(b.buf, caplen)
+	b.buf = b.order.AppendUint32(b.buf, orig)
+	if b.modified {
+		b.buf = b.order.AppendUint32(b.buf, 2) // ifindex
+		b.buf = b.order.AppendUint16(b.buf, 0x0800)
+		b.buf = append(b.buf, 0, 0) // pkt_type, pad
+	}
+	b.buf = append(b.buf, data...)
+	b.ends = append(b.ends, len(b.buf))
+	return b
+}
+
+// ngBuilder writes a pcapng file block by block; each section may have its
+// own byte order.
+type ngBuilder struct {
+	order  binary.ByteOrder
+	buf    []byte
+	blocks []ngBlockInfo
+	frames int
+}
+
+// ngBlockInfo tells where a block is, as the truncation tests need it.
+type ngBlockInfo struct {
+	off, end int
+	typ      uint32
+	record   int // frame number for packet blocks, else 0
+}
+
+func newNG(order binary.ByteOrder) *ngBuilder {
+	b := &ngBuilder{}
+	b.section(order)
+	return b
+}
+
+// block appends a block of type typ around body (padded to 4 bytes).
+func (b *ngBuilder) block(typ uint32, body []byte) *ngBuilder {
+	padded := (len(body) + 3) &^ 3
+	total := uint32(12 + padded)
+	info := ngBlockInfo{off: len(b.buf), typ: typ}
+	b.buf = b.order.AppendUint32(b.buf, typ)
+	b.buf = b.order.AppendUint32(b.buf, total)
+	b.buf = append(b.buf, body...)
+	b.buf = append(b.buf, make([]byte, padded-len(body))...)
+	b.buf = b.order.AppendUint32(b.buf, total)
+	info.end = len(b.buf)
+	switch typ {
+	case blockEPB, blockSPB, blockPB, blockJournal:
+		b.frames++
+		info.record = b.frames
+	}
+	b.blocks = append(b.blocks, info)
+	return b
+}
+
+// section starts a section in the given byte order.
+func (b *ngBuilder) section(order binary.ByteOrder) *ngBuilder {
+	b.order = order
+	var body []byte
+	body = order.AppendUint32(body, byteOrderMagic)
+	body = order.AppendUint16(body, 1)
+	body = order.AppendUint16(body, 0)
+	body = order.AppendUint64(body, ^uint64(0))
+	body = append(body, b.opt(3, []byte("test"))...) // shb_userappl
+	body = append(body, b.opt(0, nil)...)
+	return b.block(blockSHB, body)
+}
+
+// opt encodes one option (padded).
+func (b *ngBuilder) opt(code uint16, v []byte) []byte {
+	var o []byte
+	o = b.order.AppendUint16(o, code)
+	o = b.order.AppendUint16(o, uint16(len(v)))
+	o = append(o, v...)
+	return append(o, make([]byte, (4-len(v)%4)%4)...)
+}
+
+// idb appends an interface description; opts are encoded options.
+func (b *ngBuilder) idb(link layers.LinkType, snaplen uint32, opts ...[]byte) *ngBuilder {
+	var body []byte
+	body = b.order.AppendUint16(body, uint16(link))
+	body = b.order.AppendUint16(body, 0)
+	body = b.order.AppendUint32(body, snaplen)
+	for _, o := range opts {
+		body = append(body, o...)
+	}
+	if len(opts) > 0 {
+		body = append(body, b.opt(0, nil)...)
+	}
+	return b.block(blockIDB, body)
+}
+
+func (b *ngBuilder) tsresol(v uint8) []byte { return b.opt(optTsresol, []byte{v}) }
+
+func (b *ngBuilder) tsoffset(sec int64) []byte {
+	return b.opt(optTsoffset, b.order.AppendUint64(nil, uint64(sec)))
+}
+
+// epb appends an enhanced packet block with a comment option.
+func (b *ngBuilder) epb(ifc uint32, ts uint64, data []byte, orig uint32) *ngBuilder {
+	return b.epbLen(ifc, ts, uint32(len(data)), orig, data, b.opt(1, []byte("c")))
+}
+
+func (b *ngBuilder) epbLen(ifc uint32, ts uint64, caplen, orig uint32, data []byte, opts []byte) *ngBuilder {
+	var body []byte
+	body = b.order.AppendUint32(body, ifc)
+	body = b.order.AppendUint32(body, uint32(ts>>32))
+	body = b.order.AppendUint32(body, uint32(ts))
+	body = b.order.AppendUint32(body, caplen)
+	body = b.order.AppendUint32(body, orig)
+	body = append(body, data...)
+	body = append(body, make([]byte, (4-len(data)%4)%4)...)
+	body = append(body, opts...)
+	return b.block(blockEPB, body)
+}
+
+// pb appends an obsolete packet block.
+func (b *ngBuilder) pb(ifc uint16, ts uint64, data []byte, orig uint32) *ngBuilder {
+	var body []byte
+	body = b.order.AppendUint16(body, ifc)
+	body = b.order.AppendUint16(body, 0) // drops
+	body = b.order.AppendUint32(body, uint32(ts>>32))
+	body = b.order.AppendUint32(body, uint32(ts))
+	body = b.order.AppendUint32(body, uint32(len(data)))
+	body = b.order.AppendUint32(body, orig)
+	body = append(body, data...)
+	return b.block(blockPB, body)
+}
+
+// spb appends a simple packet block.
+func (b *ngBuilder) spb(orig uint32, data []byte) *ngBuilder {
+	body := b.order.AppendUint32(nil, orig)
+	return b.block(blockSPB, append(body, data...))
+}
+
+// gz compresses data.
+func gz(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// ts builds a UTC time.
+func ts(sec, ns int64) time.Time { return time.Unix(sec, ns).UTC() }
+
+// testCapture is a capture built by a test with what reading it must give.
+type testCapture struct {
+	name    string
+	data    []byte
+	packets []wantPacket
+	info    Info
+}
+
+// pcapCaptures returns small pcap files: both byte orders, micro- and
+// nanosecond, and the modified format. Each holds a minimal frame, a full
+// Ethernet frame, an empty record and a frame cut by the snapshot length.
+func pcapCaptures() []testCapture {
+	var out []testCapture
+	for _, c := range []struct {
+		name  string
+		order binary.ByteOrder
+		magic uint32
+	}{
+		{"le-micro.pcap", binary.LittleEndian, magicMicro},
+		{"be-micro.pcap", binary.BigEndian, magicMicro},
+		{"le-nano.pcap", binary.LittleEndian, magicNano},
+		{"be-nano.pcap", binary.BigEndian, magicNano},
+		{"le-modified.pcap", binary.LittleEndian, magicModified},
+		{"be-modified.pcap", binary.BigEndian, magicModified},
+	} {
+		nano := c.magic == magicNano
+		unit := uint32(1000)
+		if nano {
+			unit = 1
+		}
+		b := newPcap(c.order, c.magic, 200, uint32(layers.LinkTypeEthernet))
+		recs := []struct {
+			sec  uint32
+			ns   uint32
+			data []byte
+			orig uint32
+		}{
+			{1700000000, 123456000, testPayload(1, 60), 60},
+			{1700000000, 999999000, testPayload(2, 200), 1514},
+			{1700000001, 0, nil, 0},
+			{1700000002, 5000, testPayload(4, 150), 150},
+		}
+		if nano {
+			recs[0].ns = 123456789
+			recs[3].ns = 5001
+		}
+		var want []wantPacket
+		for i, r := range recs {
+			b.record(r.sec, r.ns/unit, r.data, r.orig)
+			want = append(want, wantPacket{ts(int64(r.sec), int64(r.ns)), r.data, int(r.orig), layers.LinkTypeEthernet, i + 1, 0})
+		}
+		out = append(out, testCapture{
+			name:    c.name,
+			data:    b.buf,
+			packets: want,
+			info: Info{
+				Name: c.name, Format: FormatPcap, LinkTypes: []layers.LinkType{layers.LinkTypeEthernet},
+				Snaplen: 200, Nanosecond: nano, Packets: 4, First: want[0].ts, Last: want[3].ts,
+				Bytes: int64(len(b.buf)), Complete: true,
+			},
+		})
+	}
+	return out
+}
+
+// ngCapture builds a pcapng file in the given byte order: two interfaces
+// (Ethernet at nanoseconds, Linux SLL2 at 2^-20 s), packets on both, a
+// simple and an obsolete packet block, and blocks that are skipped silently
+// (name resolution, interface statistics, custom).
+func ngCapture(name string, order binary.ByteOrder) testCapture {
+	b := newNG(order)
+	b.idb(layers.LinkTypeEthernet, 0, b.opt(2, []byte("eth0")), b.tsresol(9))
+	b.idb(layers.LinkTypeLinuxSLL2, 128, b.tsresol(0x80|20))
+	b.block(blockNRB, b.order.AppendUint32(nil, 0)) // just the end-of-records record
+	var want []wantPacket
+	add := func(sec, ns int64, data []byte, orig int, lt layers.LinkType) {
+		want = append(want, wantPacket{ts(sec, ns), data, orig, lt, b.frames, 0})
+	}
+	b.epb(0, 1700000000_123456789, testPayload(1, 60), 60)
+	add(1700000000, 123456789, testPayload(1, 60), 60, layers.LinkTypeEthernet)
+	// 2^-20 units: half a second and one unit (953.67 ns, truncated).
+	b.epb(1, 1700000000<<20|1<<19, testPayload(2, 80), 80)
+	add(1700000000, 500000000, testPayload(2, 80), 80, layers.LinkTypeLinuxSLL2)
+	b.epb(1, 1700000000<<20|1<<19|1, testPayload(3, 128), 1500)
+	add(1700000000, 500000953, testPayload(3, 128), 1500, layers.LinkTypeLinuxSLL2)
+	b.block(blockISB, make([]byte, 12))
+	b.block(blockCustom, []byte{0, 0, 0x7f, 0xff, 'x'})
+	// A simple packet block: interface 0, the previous packet's time.
+	b.spb(61, testPayload(4, 61))
+	add(1700000000, 500000953, testPayload(4, 61), 61, layers.LinkTypeEthernet)
+	b.pb(0, 1700000001_000000001, testPayload(5, 1514), 1514)
+	add(1700000001, 1, testPayload(5, 1514), 1514, layers.LinkTypeEthernet)
+	b.block(blockDSB, make([]byte, 8))
+	b.epb(0, 1700000002_000000000, nil, 0)
+	add(1700000002, 0, nil, 0, layers.LinkTypeEthernet)
+	return testCapture{
+		name:    name,
+		data:    b.buf,
+		packets: want,
+		info: Info{
+			Name: name, Format: FormatPcapNG,
+			LinkTypes: []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2},
+			Snaplen:   128, Nanosecond: true, Packets: 6, First: want[0].ts, Last: want[5].ts,
+			Bytes: int64(len(b.buf)), Complete: true,
+		},
+	}
+}
+
+// ngSectionsCapture builds a pcapng file of two sections in different byte
+// orders; the second renumbers its interfaces, uses the default resolution
+// (microseconds) and an if_tsoffset.
+func ngSectionsCapture() testCapture {
+	b := newNG(binary.LittleEndian)
+	b.idb(layers.LinkTypeEthernet, 65535)
+	b.epb(0, 1700000000_000001, testPayload(1, 70), 70)
+	b.section(binary.BigEndian)
+	b.idb(layers.LinkTypeLinuxSLL2, 0, b.tsoffset(1000))
+	b.epb(0, 1700000000_000002, testPayload(2, 90), 90)
+	b.spb(40, testPayload(3, 40))
+	lt := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2}
+	want := []wantPacket{
+		{ts(1700000000, 1000), testPayload(1, 70), 70, lt[0], 1, 0},
+		{ts(1700001000, 2000), testPayload(2, 90), 90, lt[1], 2, 0},
+		{ts(1700001000, 2000), testPayload(3, 40), 40, lt[1], 3, 0},
+	}
+	return testCapture{
+		name:    "sections.pcapng",
+		data:    b.buf,
+		packets: want,
+		info: Info{
+			Name: "sections.pcapng", Format: FormatPcapNG, LinkTypes: lt, Snaplen: 65535,
+			Packets: 3, First: want[0].ts, Last: want[1].ts, Bytes: int64(len(b.buf)), Complete: true,
+		},
+	}
+}
+
+// allCaptures is every well-formed capture the tests build, with gzip
+// copies.
+func allCaptures(t testing.TB) []testCapture {
+	cs := pcapCaptures()
+	cs = append(cs, ngCapture("le.pcapng", binary.LittleEndian), ngCapture("be.pcapng", binary.BigEndian), ngSectionsCapture())
+	for _, c := range cs[:len(cs):len(cs)] {
+		z := c
+		z.name += ".gz"
+		z.data = gz(t, c.data)
+		z.info.Name = z.name
+		z.info.Compressed = true
+		cs = append(cs, z)
+	}
+	return cs
+}
+
+// TestReadCaptures checks every field of every packet, and Info, for pcap in
+// both byte orders and resolutions, pcapng with mixed interfaces and
+// sections, and gzip copies of each.
+func TestReadCaptures(t *testing.T) {
+	for _, c := range allCaptures(t) {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := NewReader(bytes.NewReader(c.data), c.name)
+			if err != nil {
+				t.Fatalf("NewReader: %v", err)
+			}
+			defer r.Close()
+			got, err := readAll(t, r)
+			if err != io.EOF {
+				t.Errorf("final error = %v, want io.EOF", err)
+			}
+			comparePackets(t, got, c.packets)
+			compareInfo(t, r.Info(), c.info)
+			if _, err := r.Next(); err != io.EOF {
+				t.Errorf("Next after the end = %v, want io.EOF again", err)
+			}
+		})
+	}
+}
+
+// TestReadPcapgoWriters reads files written by gopacket's writers, an
+// encoder written independently of our test builders.
+func TestReadPcapgoWriters(t *testing.T) {
+	pkts := []wantPacket{
+		{ts(1600000000, 1000), testPayload(1, 54), 54, layers.LinkTypeEthernet, 1, 0},
+		{ts(1600000000, 999999000), testPayload(2, 1514), 1514, layers.LinkTypeEthernet, 2, 0},
+		{ts(1600000005, 7000), testPayload(3, 100), 9000, layers.LinkTypeEthernet, 3, 0},
+	}
+	write := func(w interface {
+		WritePacket(gopacket.CaptureInfo, []byte) error
+	}) {
+		for _, p := range pkts {
+			ci := gopacket.CaptureInfo{Timestamp: p.ts, CaptureLength: len(p.data), Length: p.orig}
+			if err := w.WritePacket(ci, p.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var micro, nano, ng bytes.Buffer
+	mw := pcapgo.NewWriter(&micro)
+	if err := mw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	write(mw)
+	nw := pcapgo.NewWriterNanos(&nano)
+	if err := nw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	write(nw)
+	gw, err := pcapgo.NewNgWriter(&ng, layers.LinkTypeEthernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(gw)
+	if err := gw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		data   []byte
+		format Format
+		nano   bool
+		snap   int
+	}{
+		{"pcapgo-micro.pcap", micro.Bytes(), FormatPcap, false, 65535},
+		{"pcapgo-nano.pcap", nano.Bytes(), FormatPcap, true, 65535},
+		{"pcapgo.pcapng", ng.Bytes(), FormatPcapNG, true, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := NewReader(bytes.NewReader(c.data), c.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := readAll(t, r)
+			if err != io.EOF {
+				t.Errorf("final error = %v, want io.EOF", err)
+			}
+			comparePackets(t, got, pkts)
+			compareInfo(t, r.Info(), Info{
+				Name: c.name, Format: c.format, LinkTypes: []layers.LinkType{layers.LinkTypeEthernet},
+				Snaplen: c.snap, Nanosecond: c.nano, Packets: 3, First: pkts[0].ts, Last: pkts[2].ts,
+				Bytes: int64(len(c.data)), Complete: true,
+			})
+		})
+	}
+}
+
+// TestOpen reads through Open, from a file and from standard input.
+func TestOpen(t *testing.T) {
+	c := pcapCaptures()[0]
+	path := t.TempDir() + "/x.pcap"
+	if err := os.WriteFile(path, c.data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll(t, r)
+	if err != io.EOF {
+		t.Errorf("final error = %v, want io.EOF", err)
+	}
+	comparePackets(t, got, c.packets)
+	if name := r.Info().Name; name != path {
+		t.Errorf("Info().Name = %q, want %q", name, path)
+	}
+	if err := r.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if _, err := r.Next(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Next after Close = %v, want os.ErrClosed", err)
+	}
+	if !r.Info().Complete {
+		t.Error("Info().Complete = false after a clean end and Close")
+	}
+
+	if _, err := Open(t.TempDir() + "/missing.pcap"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open(missing) = %v, want os.ErrNotExist", err)
+	}
+	bad := t.TempDir() + "/bad.txt"
+	if err := os.WriteFile(bad, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var fe *FormatError
+	if _, err := Open(bad); !errors.As(err, &fe) || err.Error() != bad+`: not a capture file (starts with "hello")` {
+		t.Errorf("Open(text file) = %v", err)
+	}
+
+	// "-" is standard input.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = saved }()
+	r, err = Open("-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = readAll(t, r)
+	if err != io.EOF || len(got) != len(c.packets) || r.Info().Name != "-" {
+		t.Errorf("Open(-): %d packets, %v, name %q", len(got), err, r.Info().Name)
+	}
+	r.Close()
+}
+
+// hostileCase is one crafted input and what reading it must give.
+type hostileCase struct {
+	name      string
+	data      []byte
+	openErr   string   // NewReader's error text, when it must fail
+	frames    []int    // frames of the packets returned
+	err       string   // the error ending the read; "" for a clean end
+	warnings  []string // Info().Warnings, the error text included
+	firstLast [2]time.Time
+}
+
+func hostileCases(t testing.TB) []hostileCase {
+	le := binary.LittleEndian
+	eth := uint32(layers.LinkTypeEthernet)
+	p60 := testPayload(0, 60)
+	pc := func() *pcapBuilder { return newPcap(le, magicMicro, 262144, eth) }
+	ng := func() *ngBuilder { return newNG(le).idb(layers.LinkTypeEthernet, 0) }
+	ngSnap := func() *ngBuilder { return newNG(le).idb(layers.LinkTypeEthernet, 65535) }
+	corruptCRC := gz(t, pc().record(1, 0, p60, 60).record(2, 0, p60, 60).buf)
+	corruptCRC[len(corruptCRC)-8] ^= 0xff
+	fullGz := gz(t, pc().record(1, 0, p60, 60).buf)
+
+	var cases []hostileCase
+	add := func(c hostileCase) { cases = append(cases, c) }
+
+	// Not captures.
+	add(hostileCase{name: "empty", data: nil, openErr: `x: not a capture file (empty)`})
+	add(hostileCase{name: "text", data: []byte("hello, world\nthis is text\n"), openErr: `x: not a capture file (starts with "hello, world\nthi")`})
+	add(hostileCase{name: "html", data: []byte("<!DOCTYPE html>\n<html><body>404</body></html>"), openErr: `x: not a capture file (starts with "<!DOCTYPE html>\n")`})
+	add(hostileCase{name: "zip", data: []byte("PK\x03\x04\x14\x00\x00\x00\x08\x00\x00\x00!\x00\xff\xfe\x01"), openErr: `x: not a capture file (starts with "PK\x03\x04\x14\x00\x00\x00\b\x00\x00\x00!\x00\xff\xfe")`})
+	add(hostileCase{name: "short magic", data: []byte{0xd4, 0xc3, 0xb2}, openErr: `x: not a capture file (starts with "\xd4ò")`})
+	add(hostileCase{name: "gzip of text", data: gz(t, []byte("hello")), openErr: `x: not a capture file (decompressed data starts with "hello")`})
+	add(hostileCase{name: "gzip of nothing", data: gz(t, nil), openErr: `x: not a capture file (empty gzip stream)`})
+	add(hostileCase{name: "gzip header cut", data: fullGz[:5], openErr: `x: gzip header at offset 0: gzip stream truncated`})
+	add(hostileCase{name: "gzip cut in the first bytes", data: gz(t, []byte{0xd4, 0xc3, 0xb2, 0xa1, 9, 9})[:12], openErr: `x: gzip stream truncated`})
+	add(hostileCase{name: "gzip cut in file header", data: fullGz[:len(fullGz)-30],
+		openErr: `x: pcap file header at offset 0: gzip stream truncated (18 of 24 bytes)`})
+	add(hostileCase{name: "gzip bad checksum", data: corruptCRC, frames: []int{1, 2},
+		err: `x: record 3 at offset 176: gzip: invalid checksum`, warnings: []string{`record 3 at offset 176: gzip: invalid checksum`}})
+
+	// Classic pcap.
+	add(hostileCase{name: "pcap caplen 0xffffffff", data: pc().record(1, 0, p60, 60).recordLen(2, 0, 0xffffffff, 60, p60).buf,
+		frames: []int{1}, err: `x: record 2 at offset 100: captured length 4294967295 exceeds snapshot length 262144`,
+		warnings: []string{`record 2 at offset 100: captured length 4294967295 exceeds snapshot length 262144`}})
+	add(hostileCase{name: "pcap caplen over limit, no snaplen", data: newPcap(le, magicMicro, 0, eth).recordLen(2, 0, 0xffffffff, 60, p60).buf,
+		err: `x: record 1 at offset 24: captured length 4294967295 exceeds limit 262144`, warnings: []string{`record 1 at offset 24: captured length 4294967295 exceeds limit 262144`}})
+	add(hostileCase{name: "pcap caplen over limit under snaplen", data: newPcap(le, magicMicro, 0x7fffffff, eth).recordLen(2, 0, 300000, 300000, p60).buf,
+		err: `x: record 1 at offset 24: captured length 300000 exceeds limit 262144`, warnings: []string{`record 1 at offset 24: captured length 300000 exceeds limit 262144`}})
+	add(hostileCase{name: "pcap caplen over snaplen", data: newPcap(le, magicMicro, 50, eth).record(1, 0, p60, 60).record(2, 0, p60, 60).buf,
+		frames: []int{1, 2}, warnings: []string{`captured length exceeds snapshot length 50 2 times, first at frame 1`}})
+	add(hostileCase{name: "pcap orig < caplen", data: pc().record(1, 0, p60, 60).record(2, 0, p60, 59).buf,
+		frames: []int{1, 2}, warnings: []string{`original length less than captured length at frame 2`}})
+	add(hostileCase{name: "pcap backwards", data: pc().record(5, 0, p60, 60).record(4, 0, p60, 60).record(6, 0, p60, 60).record(5, 999999, p60, 60).buf,
+		frames: []int{1, 2, 3, 4}, warnings: []string{`timestamps go backwards 2 times, first at frame 2`},
+		firstLast: [2]time.Time{ts(4, 0), ts(6, 0)}})
+	add(hostileCase{name: "pcap usec overflow", data: pc().record(5, 1500000, p60, 60).buf,
+		frames: []int{1}, warnings: []string{`sub-second timestamp field of a second or more at frame 1`},
+		firstLast: [2]time.Time{ts(6, 500000000), ts(6, 500000000)}})
+	v1 := pc().record(1, 0, p60, 60).buf
+	le.PutUint16(v1[4:], 1)
+	le.PutUint16(v1[6:], 0)
+	add(hostileCase{name: "pcap version 1.0", data: v1, frames: []int{1}, warnings: []string{`unusual pcap version 1.0 at offset 0`}})
+	fcs := newPcap(le, magicMicro, 0, 0x10000000|eth).record(1, 0, p60, 60).buf
+	add(hostileCase{name: "pcap link type with FCS bits", data: fcs, frames: []int{1}})
+	add(hostileCase{name: "pcap link type out of range", data: newPcap(le, magicMicro, 0, 0x01000000).buf,
+		openErr: `x: pcap file header at offset 0: link type 16777216 out of range`})
+	add(hostileCase{name: "pcap empty", data: pc().buf})
+
+	// pcapng block lengths.
+	shbLen := len(newNG(le).buf)
+	idbOff := shbLen
+	epbOff := shbLen + 20
+	withLen := func(b *ngBuilder, i int, total uint32) []byte {
+		out := bytes.Clone(b.buf)
+		le.PutUint32(out[b.blocks[i].off+4:], total)
+		return out
+	}
+	one := ng().epb(0, 1e6, p60, 60)
+	for _, c := range []struct {
+		total uint32
+		msg   string
+	}{
+		{0, "block length 0 too small (minimum 32)"},
+		{3, "block length 3 too small (minimum 32)"},
+		{34, "block length 34 not a multiple of 4"},
+		{0xfffffff0, "block length 4294967280 exceeds limit 327680"},
+		{0xffffffff, "block length 4294967295 not a multiple of 4"},
+	} {
+		msg := fmt.Sprintf("record 1 at offset %d: %s", epbOff, c.msg)
+		add(hostileCase{name: fmt.Sprintf("epb length %d", c.total), data: withLen(one, 2, c.total), err: "x: " + msg, warnings: []string{msg}})
+	}
+	add(hostileCase{name: "idb length 3", data: withLen(ng(), 1, 3), openErr: "",
+		err:      fmt.Sprintf("x: interface description block at offset %d: block length 3 too small (minimum 20)", idbOff),
+		warnings: []string{fmt.Sprintf("interface description block at offset %d: block length 3 too small (minimum 20)", idbOff)}})
+	unk := ng().block(0x1234, make([]byte, 8))
+	add(hostileCase{name: "unknown block huge", data: withLen(unk, 2, 100<<20),
+		err:      fmt.Sprintf("x: block of type 0x00001234 at offset %d: block length 104857600 exceeds limit 67108864", epbOff),
+		warnings: []string{fmt.Sprintf("block of type 0x00001234 at offset %d: block length 104857600 exceeds limit 67108864", epbOff)}})
+	mism := ng().epb(0, 1e6, p60, 60)
+	le.PutUint32(mism.buf[len(mism.buf)-4:], 36)
+	add(hostileCase{name: "epb trailing length", data: mism.buf,
+		err:      fmt.Sprintf("x: record 1 at offset %d: trailing block length 36 does not match leading length 100", epbOff),
+		warnings: []string{fmt.Sprintf("record 1 at offset %d: trailing block length 36 does not match leading length 100", epbOff)}})
+	nrb := ng().block(blockNRB, make([]byte, 4))
+	le.PutUint32(nrb.buf[len(nrb.buf)-4:], 20)
+	add(hostileCase{name: "nrb trailing length", data: nrb.buf,
+		err:      fmt.Sprintf("x: name resolution block at offset %d: trailing block length 20 does not match leading length 16", epbOff),
+		warnings: []string{fmt.Sprintf("name resolution block at offset %d: trailing block length 20 does not match leading length 16", epbOff)}})
+	// A 2 MiB custom block, larger than the buffer, is skipped by discarding.
+	add(hostileCase{name: "big custom block", data: ng().epb(0, 1e6, p60, 60).block(blockCustom, make([]byte, 2<<20)).epb(0, 2e6, p60, 60).buf,
+		frames: []int{1, 2}, firstLast: [2]time.Time{ts(1, 0), ts(2, 0)}})
+
+	// pcapng packets.
+	add(hostileCase{name: "epb caplen 0xffffffff", data: ngSnap().epbLen(0, 1e6, 0xffffffff, 60, p60, nil).buf,
+		err:      fmt.Sprintf("x: record 1 at offset %d: captured length 4294967295 exceeds snapshot length 65535", epbOff),
+		warnings: []string{fmt.Sprintf("record 1 at offset %d: captured length 4294967295 exceeds snapshot length 65535", epbOff)}})
+	add(hostileCase{name: "epb caplen over block", data: ng().epbLen(0, 1e6, 100, 100, p60, nil).buf,
+		err:      fmt.Sprintf("x: record 1 at offset %d: captured length 100 exceeds block body of 60 bytes", epbOff),
+		warnings: []string{fmt.Sprintf("record 1 at offset %d: captured length 100 exceeds block body of 60 bytes", epbOff)}})
+	add(hostileCase{name: "epb orig < caplen and over snaplen", data: newNG(le).idb(layers.LinkTypeEthernet, 50).epb(0, 1e6, p60, 59).buf,
+		frames: []int{1}, warnings: []string{`original length less than captured length at frame 1`, `captured length exceeds snapshot length 50 at frame 1`}})
+	add(hostileCase{name: "undescribed interface", data: ng().epb(0, 1e6, p60, 60).epb(5, 2e6, p60, 60).epb(5, 3e6, p60, 60).epb(0, 4e6, p60, 60).buf,
+		frames: []int{1, 4}, warnings: []string{`packet on undescribed interface 5 skipped 2 times, first at frame 2`},
+		firstLast: [2]time.Time{ts(1, 0), ts(4, 0)}})
+	add(hostileCase{name: "spb before any interface", data: newNG(le).spb(60, p60).idb(layers.LinkTypeEthernet, 0).spb(60, p60).buf,
+		frames: []int{2}, warnings: []string{`packet on undescribed interface 0 skipped at frame 1`}})
+	add(hostileCase{name: "unknown block types", data: ng().block(0x99, nil).epb(0, 1e6, p60, 60).block(0x99, nil).block(0x80000001, make([]byte, 4)).buf,
+		frames: []int{1}, warnings: []string{
+			fmt.Sprintf("unknown block type 0x00000099 skipped 2 times, first at offset %d", epbOff),
+			fmt.Sprintf("unknown block type 0x80000001 skipped at offset %d", epbOff+12+100+12)},
+		firstLast: [2]time.Time{ts(1, 0), ts(1, 0)}})
+	many := ng()
+	for i := range 25 {
+		many.block(0x100+uint32(i), nil)
+	}
+	var manyWarn []string
+	for i := range 20 {
+		manyWarn = append(manyWarn, fmt.Sprintf("unknown block type 0x%08x skipped at offset %d", 0x100+i, epbOff+12*i))
+	}
+	add(hostileCase{name: "too many warning kinds", data: many.buf, warnings: append(manyWarn, "5 more warnings of other kinds")})
+	add(hostileCase{name: "journal block counts as a frame", data: ng().epb(0, 1e6, p60, 60).block(blockJournal, []byte("MESSAGE=x\n")).epb(0, 2e6, p60, 60).buf,
+		frames: []int{1, 3}, warnings: []string{`systemd journal export block skipped at frame 2`}, firstLast: [2]time.Time{ts(1, 0), ts(2, 0)}})
+	add(hostileCase{name: "spb without a timestamp to borrow", data: ng().spb(60, p60).epb(0, 7e6, p60, 60).buf,
+		frames: []int{1, 2}, firstLast: [2]time.Time{ts(7, 0), ts(7, 0)}})
+	tsr := newNG(le)
+	tsr.idb(layers.LinkTypeEthernet, 0, tsr.tsresol(0x7f)).epb(0, 2e6, p60, 60)
+	add(hostileCase{name: "unsupported tsresol", data: tsr.buf, frames: []int{1},
+		warnings:  []string{fmt.Sprintf("unsupported timestamp resolution 0x7f, microseconds assumed at offset %d", idbOff)},
+		firstLast: [2]time.Time{ts(2, 0), ts(2, 0)}})
+	badOpt := newNG(le)
+	badOpt.idb(layers.LinkTypeEthernet, 0, badOpt.opt(2, []byte("a long interface name"))[:4])
+	add(hostileCase{name: "malformed interface options", data: badOpt.epb(0, 1e6, p60, 60).buf, frames: []int{1},
+		warnings: []string{fmt.Sprintf("malformed interface options ignored at offset %d", idbOff)}, firstLast: [2]time.Time{ts(1, 0), ts(1, 0)}})
+	bom := newNG(le).buf
+	copy(bom[8:], []byte{0x12, 0x34, 0x56, 0x78})
+	add(hostileCase{name: "bad byte-order magic", data: bom, openErr: `x: pcapng section header at offset 0: bad byte-order magic 0x12345678`})
+	ver := newNG(le).buf
+	le.PutUint16(ver[12:], 2)
+	add(hostileCase{name: "pcapng version 2", data: ver, openErr: `x: pcapng section header at offset 0: unsupported pcapng version 2.0`})
+	shb0 := newNG(le).buf
+	le.PutUint32(shb0[4:], 0)
+	add(hostileCase{name: "shb length 0", data: shb0, openErr: `x: pcapng section header at offset 0: block length 0 too small (minimum 28)`})
+	return cases
+}
+
+// TestHostileInputs checks the exact errors and warnings for crafted
+// damaged or odd inputs.
+func TestHostileInputs(t *testing.T) {
+	for _, tt := range hostileCases(t) {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewReader(bytes.NewReader(tt.data), "x")
+			if tt.openErr != "" {
+				var fe *FormatError
+				if err == nil || err.Error() != tt.openErr || !errors.As(err, &fe) {
+					t.Fatalf("NewReader error = %v,\nwant *FormatError %s", err, tt.openErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewReader: %v", err)
+			}
+			got, err := readAll(t, r)
+			var frames []int
+			for _, p := range got {
+				frames = append(frames, p.Frame)
+			}
+			if !reflect.DeepEqual(frames, tt.frames) {
+				t.Errorf("frames = %v, want %v", frames, tt.frames)
+			}
+			info := r.Info()
+			if tt.err == "" {
+				if err != io.EOF {
+					t.Errorf("error = %v, want io.EOF", err)
+				}
+			} else {
+				var fe *FormatError
+				if err == nil || err.Error() != tt.err || !errors.As(err, &fe) {
+					t.Errorf("error = %v,\nwant *FormatError %s", err, tt.err)
+				}
+				if _, again := r.Next(); again != err {
+					t.Errorf("Next after the error = %v, want the same error", again)
+				}
+			}
+			if info.Complete != (tt.err == "") {
+				t.Errorf("Info().Complete = %v", info.Complete)
+			}
+			if !reflect.DeepEqual(info.Warnings, tt.warnings) {
+				t.Errorf("Info().Warnings =\n\t%q\nwant\n\t%q", info.Warnings, tt.warnings)
+			}
+			if info.Packets != len(tt.frames) {
+				t.Errorf("Info().Packets = %d, want %d", info.Packets, len(tt.frames))
+			}
+			if !tt.firstLast[0].IsZero() && (!info.First.Equal(tt.firstLast[0]) || !info.Last.Equal(tt.firstLast[1])) {
+				t.Errorf("Info() First, Last = %v, %v; want %v, %v", info.First, info.Last, tt.firstLast[0], tt.firstLast[1])
+			}
+		})
+	}
+}
+
+// TestGzipCutEverywhere cuts a gzip-compressed pcap at every byte: the
+// packets decompressed so far come out, then an error that names gzip.
+func TestGzipCutEverywhere(t *testing.T) {
+	for _, c := range []testCapture{pcapCaptures()[0], ngCapture("le.pcapng", binary.LittleEndian)} {
+		full := gz(t, c.data)
+		t.Run(c.name, func(t *testing.T) {
+			for cut := 0; cut <= len(full); cut++ {
+				r, err := NewReader(bytes.NewReader(full[:cut]), "cut.gz")
+				var fe *FormatError
+				if err != nil {
+					if !errors.As(err, &fe) {
+						t.Fatalf("cut %d: NewReader error %v is not a *FormatError", cut, err)
+					}
+					if cut >= 2 && !strings.Contains(err.Error(), "gzip") {
+						t.Errorf("cut %d: NewReader error %q does not mention gzip", cut, err)
+					}
+					continue
+				}
+				got, err := readAll(t, r)
+				if len(got) > len(c.packets) {
+					t.Fatalf("cut %d: %d packets, more than the %d written", cut, len(got), len(c.packets))
+				}
+				comparePackets(t, got, c.packets[:len(got)])
+				if cut == len(full) {
+					if err != io.EOF || len(got) != len(c.packets) {
+						t.Errorf("uncut: %d packets, %v", len(got), err)
+					}
+					continue
+				}
+				if !errors.As(err, &fe) || !strings.Contains(err.Error(), "gzip") {
+					t.Errorf("cut %d: error = %v, want a *FormatError naming gzip", cut, err)
+				}
+				if r.Info().Complete {
+					t.Errorf("cut %d: Info().Complete = true", cut)
+				}
+			}
+		})
+	}
+}
+
+// TestNoAllocsPerPacket checks that reading a packet allocates nothing, for
+// each format and through a Merger.
+func TestNoAllocsPerPacket(t *testing.T) {
+	pc := newPcap(binary.LittleEndian, magicMicro, 65535, uint32(layers.LinkTypeEthernet))
+	ng := newNG(binary.BigEndian).idb(layers.LinkTypeEthernet, 0).idb(layers.LinkTypeLinuxSLL2, 0)
+	for i := range 2000 {
+		pc.record(uint32(i), 0, testPayload(i, 100+i%900), 1500)
+		ng.epb(uint32(i%2), uint64(i)*1000, testPayload(i, 100+i%900), 1500)
+	}
+	open := func(t *testing.T, data []byte) *Reader {
+		r, err := NewReader(bytes.NewReader(data), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	type source interface{ Next() (*Packet, error) }
+	for _, c := range []struct {
+		name string
+		src  func(t *testing.T) source
+	}{
+		{"pcap", func(t *testing.T) source { return open(t, pc.buf) }},
+		{"pcapng", func(t *testing.T) source { return open(t, ng.buf) }},
+		{"merger of one", func(t *testing.T) source { return NewMerger(open(t, pc.buf)) }},
+		{"merger of two", func(t *testing.T) source { return NewMerger(open(t, pc.buf), open(t, ng.buf)) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := c.src(t)
+			if _, err := src.Next(); err != nil {
+				t.Fatal(err)
+			}
+			allocs := testing.AllocsPerRun(1000, func() {
+				if _, err := src.Next(); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%v allocations per packet, want 0", allocs)
+			}
+		})
+	}
+}
+
+// FuzzReader feeds arbitrary bytes to NewReader and reads everything: no
+// panic, an end in bounded steps, bounded packets and one-line errors.
+func FuzzReader(f *testing.F) {
+	for _, c := range allCaptures(f) {
+		f.Add(c.data)
+	}
+	for _, c := range hostileCases(f) {
+		if len(c.data) < 64<<10 {
+			f.Add(c.data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := NewReader(bytes.NewReader(data), "fuzz")
+		if err != nil {
+			checkFuzzError(t, err)
+			return
+		}
+		defer r.Close()
+		n, last := 0, 0
+		var end error
+		for {
+			p, err := r.Next()
+			if err != nil {
+				end = err
+				break
+			}
+			n++
+			if len(p.Data) > maxRecordLen {
+				t.Fatalf("packet of %d bytes", len(p.Data))
+			}
+			if p.Frame <= last {
+				t.Fatalf("frame %d after frame %d", p.Frame, last)
+			}
+			last = p.Frame
+			// Each record takes at least 16 bytes of the (decompressed) file,
+			// and deflate expands at most about 1032 times.
+			if n > 1+len(data)*1100/16 {
+				t.Fatalf("%d packets from %d bytes", n, len(data))
+			}
+		}
+		info := r.Info()
+		if end != io.EOF {
+			checkFuzzError(t, end)
+		}
+		if info.Complete != (end == io.EOF) || info.Packets != n {
+			t.Fatalf("Info = %+v after %d packets and %v", info, n, end)
+		}
+		if len(info.Warnings) > maxWarnings+2 {
+			t.Fatalf("%d warnings", len(info.Warnings))
+		}
+		if info.Bytes < int64(n)*16 {
+			t.Fatalf("Info().Bytes = %d for %d packets", info.Bytes, n)
+		}
+	})
+}
+
+func checkFuzzError(t *testing.T, err error) {
+	t.Helper()
+	var fe *FormatError
+	if !errors.As(err, &fe) {
+		t.Fatalf("error %v (%T) is not a *FormatError", err, err)
+	}
+	if strings.ContainsAny(err.Error(), "\n\r") {
+		t.Fatalf("error text is not one line: %q", err)
+	}
+}
+
+// benchData builds about 64 MB of 1000-byte packets in the given format.
+func benchData(format Format) []byte {
+	const n = 64 << 20 / 1016
+	data := testPayload(7, 1000)
+	if format == FormatPcap {
+		b := newPcap(binary.LittleEndian, magicMicro, 65535, uint32(layers.LinkTypeEthernet))
+		b.buf = append(make([]byte, 0, 65<<20), b.buf...)
+		for i := range n {
+			b.record(uint32(1700000000+i/1000), uint32(i%1000)*1000, data, 1000)
+		}
+		return b.buf
+	}
+	b := newNG(binary.LittleEndian).idb(layers.LinkTypeEthernet, 0)
+	for i := range n {
+		b.epbLen(0, uint64(1700000000_000000+i), 1000, 1000, data, nil)
+	}
+	return b.buf
+}
+
+// BenchmarkReader reads ~64 MB in memory: MB/s, packets/s and allocations
+// (a few per file, none per packet).
+func BenchmarkReader(b *testing.B) {
+	pcapData := benchData(FormatPcap)
+	ngData := benchData(FormatPcapNG)
+	for _, c := range []struct {
+		name  string
+		data  []byte
+		merge bool
+	}{
+		{"pcap", pcapData, false},
+		{"pcapng", ngData, false},
+		{"merger1", pcapData, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.data)))
+			b.ReportAllocs()
+			var pkts int
+			for b.Loop() {
+				r, err := NewReader(bytes.NewReader(c.data), c.name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var src interface{ Next() (*Packet, error) } = r
+				if c.merge {
+					src = NewMerger(r)
+				}
+				for {
+					if _, err := src.Next(); err != nil {
+						if err != io.EOF {
+							b.Fatal(err)
+						}
+						break
+					}
+					pkts++
+				}
+			}
+			b.ReportMetric(float64(pkts)/b.Elapsed().Seconds(), "pkts/s")
+		})
+	}
+}
+
+// ExampleNewReader reads a capture held in memory.
+func ExampleNewReader() {
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	w.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: 3, Length: 60}, []byte{1, 2, 3})
+
+	r, err := NewReader(&buf, "mem.pcap")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Close()
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(p.Frame, p.Timestamp.Format(time.RFC3339), len(p.Data), p.OriginalLength, LinkTypeName(p.LinkType))
+	}
+	in := r.Info()
+	fmt.Println(in.Format, in.Packets, in.Complete)
+	// Output:
+	// 1 2023-11-14T22:13:20Z 3 60 ethernet
+	// pcap 1 true
+}

@@ -1,0 +1,439 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"ftpdiag/analyze"
+	"ftpdiag/ftpflow"
+	"ftpdiag/pcap"
+)
+
+// Schema names the version of the JSON document. It changes only when a
+// field changes meaning or disappears; new fields may be added within it.
+const Schema = "ftpdiag/v1"
+
+// Document is the report in the shape of the JSON output (schema
+// ftpdiag/v1, documented in README.md and schema/ftpdiag-v1.schema.json).
+// Every text taken from the capture is escaped to valid UTF-8.
+type Document struct {
+	Schema   string        `json:"schema"`
+	Inputs   []Input       `json:"inputs"`
+	Stats    ftpflow.Stats `json:"stats"`
+	Sessions []Session     `json:"sessions"`
+	Findings []Finding     `json:"findings"`
+}
+
+// Input describes one capture file.
+type Input struct {
+	File       string   `json:"file"`
+	Format     string   `json:"format"`
+	Compressed bool     `json:"compressed"`
+	LinkTypes  []string `json:"link_types"`
+	Packets    int      `json:"packets"`
+	First      *string  `json:"first"`
+	Last       *string  `json:"last"`
+	Warnings   []string `json:"warnings"`
+	Complete   bool     `json:"complete"`
+}
+
+// Session is one FTP control connection.
+type Session struct {
+	ID         int    `json:"id"`
+	Client     string `json:"client"`
+	Server     string `json:"server"`
+	DetectedBy string `json:"detected_by"`
+	// User is the first USER argument ("" when not seen).
+	User            string       `json:"user"`
+	Start           string       `json:"start"`
+	End             string       `json:"end"`
+	Control         Control      `json:"control"`
+	Greeting        *Reply       `json:"greeting"`
+	TLS             *TLS         `json:"tls"`
+	Offers          []Offer      `json:"offers"`
+	InvalidOffers   []BadOffer   `json:"invalid_offers"`
+	Transfers       []Transfer   `json:"transfers"`
+	EncryptedData   []Connection `json:"encrypted_data_connections"`
+	UnpairedReplies []Reply      `json:"unpaired_replies"`
+	Counts          Counts       `json:"counts"`
+}
+
+// Control is the life of the control connection.
+type Control struct {
+	FirstFrame int `json:"first_frame"`
+	LastFrame  int `json:"last_frame"`
+	// Handshake is true when the capture holds the control SYN.
+	Handshake bool `json:"handshake"`
+	// ClosedBy is "client", "server", "both", "reset_by_client",
+	// "reset_by_server" or "open" (still open at the end of the capture).
+	ClosedBy string `json:"closed_by"`
+	// Gaps counts holes in the control stream (client, server).
+	Gaps     [2]int   `json:"gaps"`
+	GapBytes [2]int64 `json:"gap_bytes"`
+}
+
+// Counts summarises the control dialogue.
+type Counts struct {
+	Commands  int `json:"commands"`
+	Replies   int `json:"replies"`
+	BadLines  int `json:"bad_lines"`
+	LongLines int `json:"long_lines"`
+	Transfers int `json:"transfers"`
+	OK        int `json:"transfers_ok"`
+	Failed    int `json:"transfers_failed"`
+}
+
+// Reply is one server reply.
+type Reply struct {
+	Code  int    `json:"code"`
+	Text  string `json:"text"`
+	Frame int    `json:"frame"`
+	Input int    `json:"input,omitempty"`
+	Time  string `json:"time"`
+}
+
+// TLS records the control connection's switch to TLS.
+type TLS struct {
+	Command       string `json:"command"`
+	RequestFrame  int    `json:"request_frame"`
+	AcceptedFrame int    `json:"accepted_frame,omitempty"`
+	// ClearAgainFrame is where clear-text FTP resumed, if it did.
+	ClearAgainFrame int `json:"clear_again_frame,omitempty"`
+}
+
+// Offer is one announcement of a data endpoint.
+type Offer struct {
+	ID    int    `json:"id"`
+	Kind  string `json:"kind"`
+	IP    string `json:"ip"`
+	Port  int    `json:"port"`
+	Frame int    `json:"frame"`
+	Input int    `json:"input,omitempty"`
+	Time  string `json:"time"`
+	Text  string `json:"text"`
+	// Answer is the server's reply to PORT/EPRT/LPRT.
+	Answer *Reply `json:"answer,omitempty"`
+	// Connections counts the TCP connections made to the endpoint.
+	Connections int `json:"connections"`
+	// Transfers lists the IDs of the transfers that used it.
+	Transfers []int `json:"transfers"`
+}
+
+// OfferRef is a transfer's reference to its offer.
+type OfferRef struct {
+	ID    int    `json:"id"`
+	Kind  string `json:"kind"`
+	IP    string `json:"ip"`
+	Port  int    `json:"port"`
+	Frame int    `json:"frame"`
+	Input int    `json:"input,omitempty"`
+}
+
+// BadOffer is an announcement that could not be parsed.
+type BadOffer struct {
+	Kind  string `json:"kind"`
+	Text  string `json:"text"`
+	Error string `json:"error"`
+	Frame int    `json:"frame"`
+	Input int    `json:"input,omitempty"`
+}
+
+// Transfer is one data-moving command.
+type Transfer struct {
+	ID      int    `json:"id"`
+	Command string `json:"command"`
+	Arg     string `json:"arg"`
+	Frame   int    `json:"frame"`
+	Input   int    `json:"input,omitempty"`
+	Time    string `json:"time"`
+	Mode    string `json:"mode"`
+	// Direction is "download" (server to client) or "upload".
+	Direction      string      `json:"direction"`
+	Offer          *OfferRef   `json:"offer"`
+	DataConnection *Connection `json:"data_connection"`
+	// Attempts counts the connections made to the endpoint for this
+	// transfer (the data connection included).
+	Attempts     int     `json:"attempts"`
+	Replies      []Reply `json:"replies"`
+	Status       string  `json:"status"`
+	Outcome      string  `json:"outcome"`
+	ExpectedSize *int64  `json:"expected_size"`
+	Restart      *int64  `json:"restart"`
+	Aborted      bool    `json:"aborted"`
+	// Duration is from the command to the final reply, in seconds.
+	Duration *float64 `json:"duration"`
+}
+
+// Connection is a TCP connection's life. Client and Server are TCP roles:
+// the client sent the SYN (in active mode that is the FTP server).
+type Connection struct {
+	ID          int    `json:"id"`
+	Client      string `json:"client"`
+	Server      string `json:"server"`
+	Handshake   bool   `json:"handshake"`
+	SYNFrames   []int  `json:"syn_frames"`
+	SYNCount    int    `json:"syn_count"`
+	FirstSYN    string `json:"first_syn,omitempty"`
+	SYNACKFrame int    `json:"synack_frame,omitempty"`
+	Established bool   `json:"established"`
+	Reset       *Reset `json:"rst"`
+	FINClient   int    `json:"fin_client_frame,omitempty"`
+	FINServer   int    `json:"fin_server_frame,omitempty"`
+	// Bytes is the payload the data sender sent (from sequence numbers).
+	Bytes int64 `json:"bytes"`
+	// BytesClient and BytesServer are the payload each TCP side sent.
+	BytesClient int64 `json:"bytes_client"`
+	BytesServer int64 `json:"bytes_server"`
+	// Captured is the sender's payload present in the capture.
+	Captured        int64   `json:"captured_bytes"`
+	Retransmissions int     `json:"retransmissions"`
+	MSS             [2]int  `json:"mss"`
+	FirstFrame      int     `json:"first_frame"`
+	LastFrame       int     `json:"last_frame"`
+	Input           int     `json:"input,omitempty"`
+	Duration        float64 `json:"duration"`
+	Outcome         string  `json:"outcome,omitempty"`
+}
+
+// Reset is a connection's first RST.
+type Reset struct {
+	From  string `json:"from"`
+	Frame int    `json:"frame"`
+	Time  string `json:"time"`
+}
+
+// Finding is one diagnosis.
+type Finding struct {
+	ID          string         `json:"id"`
+	Kind        string         `json:"kind"`
+	Severity    string         `json:"severity"`
+	Session     int            `json:"session"`
+	Transfer    int            `json:"transfer"`
+	Summary     string         `json:"summary"`
+	Explanation string         `json:"explanation"`
+	Remediation string         `json:"remediation"`
+	Evidence    map[string]any `json:"evidence"`
+}
+
+// Options changes what the document shows.
+type Options struct {
+	// ShowPasswords keeps PASS arguments; by default they are masked.
+	ShowPasswords bool
+}
+
+// Build turns an analysis of the given inputs into a document.
+func Build(infos []pcap.Info, a *analyze.Analysis, opt Options) *Document {
+	d := &Document{Schema: Schema, Stats: a.Stats, Inputs: []Input{}, Sessions: []Session{}, Findings: []Finding{}}
+	for _, in := range infos {
+		d.Inputs = append(d.Inputs, buildInput(in))
+	}
+	for _, s := range a.Sessions {
+		d.Sessions = append(d.Sessions, buildSession(s))
+	}
+	for _, f := range a.Findings {
+		d.Findings = append(d.Findings, Finding{
+			ID: f.ID, Kind: f.Kind, Severity: f.Severity.String(),
+			Session: f.Session, Transfer: f.Transfer,
+			Summary: Clean(f.Summary), Explanation: Clean(f.Explanation), Remediation: Clean(f.Remediation),
+			Evidence: f.Evidence,
+		})
+	}
+	return d
+}
+
+func buildInput(in pcap.Info) Input {
+	out := Input{
+		File: Clean(in.Name), Format: in.Format.String(), Compressed: in.Compressed,
+		LinkTypes: []string{}, Packets: in.Packets, Warnings: []string{}, Complete: in.Complete,
+	}
+	for _, lt := range in.LinkTypes {
+		out.LinkTypes = append(out.LinkTypes, pcap.LinkTypeName(lt))
+	}
+	for _, w := range in.Warnings {
+		out.Warnings = append(out.Warnings, Clean(w))
+	}
+	if in.Packets > 0 {
+		f, l := stamp(in.First), stamp(in.Last)
+		out.First, out.Last = &f, &l
+	}
+	return out
+}
+
+func buildSession(s *ftpflow.Session) Session {
+	c := s.Control
+	out := Session{
+		ID: s.ID, Client: s.Client.String(), Server: s.Server.String(), DetectedBy: s.DetectedBy,
+		User: Clean(s.User), Start: stamp(c.First.Time), End: stamp(c.Last.Time),
+		Control: Control{
+			FirstFrame: c.First.Frame, LastFrame: c.Last.Frame, Handshake: c.Handshake,
+			ClosedBy: closedBy(c), Gaps: s.Gaps, GapBytes: s.GapBytes,
+		},
+		Offers: []Offer{}, InvalidOffers: []BadOffer{}, Transfers: []Transfer{},
+		EncryptedData: []Connection{}, UnpairedReplies: []Reply{},
+		Counts: Counts{Commands: s.Commands, Replies: s.Replies, BadLines: s.BadLines, LongLines: s.LongLines},
+	}
+	if s.Greeting != nil {
+		r := buildReply(*s.Greeting)
+		out.Greeting = &r
+	}
+	if t := s.TLS; t != nil {
+		out.TLS = &TLS{Command: Clean(t.Command), RequestFrame: t.Request.Frame, AcceptedFrame: t.Accepted.Frame, ClearAgainFrame: t.ClearAgain.Frame}
+	}
+	for _, o := range s.Offers {
+		bo := Offer{
+			ID: o.ID, Kind: o.Kind.String(), IP: o.Endpoint.Addr().String(), Port: int(o.Endpoint.Port()),
+			Frame: o.Frame, Input: o.Input, Time: stamp(o.Time), Text: Clean(o.Line),
+			Connections: len(o.Conns), Transfers: []int{},
+		}
+		if o.Answer != nil {
+			r := buildReply(*o.Answer)
+			bo.Answer = &r
+		}
+		for _, t := range o.Transfers {
+			bo.Transfers = append(bo.Transfers, t.ID)
+		}
+		out.Offers = append(out.Offers, bo)
+	}
+	for _, b := range s.InvalidOffers {
+		out.InvalidOffers = append(out.InvalidOffers, BadOffer{Kind: b.Kind.String(), Text: Clean(b.Line), Error: Clean(b.Err), Frame: b.Frame, Input: b.Input})
+	}
+	for _, t := range s.Transfers {
+		bt := buildTransfer(t)
+		out.Transfers = append(out.Transfers, bt)
+		out.Counts.Transfers++
+		switch {
+		case t.Status == ftpflow.StatusOK && !t.Outcome.Failed():
+			out.Counts.OK++
+		case t.Status == ftpflow.StatusFailed || t.Outcome.Failed():
+			out.Counts.Failed++
+		}
+	}
+	for _, c := range s.EncryptedData {
+		out.EncryptedData = append(out.EncryptedData, buildConn(c, ftpflow.Server))
+	}
+	for _, r := range s.Unpaired {
+		out.UnpairedReplies = append(out.UnpairedReplies, buildReply(r))
+	}
+	return out
+}
+
+func buildTransfer(t *ftpflow.Transfer) Transfer {
+	out := Transfer{
+		ID: t.ID, Command: t.Command, Arg: Clean(t.Arg), Frame: t.Frame, Input: t.Input, Time: stamp(t.Time),
+		Mode: t.Mode.String(), Direction: "download", Attempts: len(t.Attempts), Replies: []Reply{},
+		Status: t.Status.String(), Outcome: t.Outcome.String(), Aborted: t.Aborted,
+	}
+	if t.Upload() {
+		out.Direction = "upload"
+	}
+	if o := t.Offer; o != nil {
+		out.Offer = &OfferRef{ID: o.ID, Kind: o.Kind.String(), IP: o.Endpoint.Addr().String(), Port: int(o.Endpoint.Port()), Frame: o.Frame, Input: o.Input}
+	}
+	if t.Data != nil {
+		c := buildConn(t.Data, t.DataSender())
+		c.Outcome = t.Outcome.String()
+		out.DataConnection = &c
+	}
+	for _, r := range t.Replies {
+		out.Replies = append(out.Replies, buildReply(r))
+	}
+	if t.ExpectedSize >= 0 {
+		n := t.ExpectedSize
+		out.ExpectedSize = &n
+	}
+	if t.Restart >= 0 {
+		n := t.Restart
+		out.Restart = &n
+	}
+	if f := t.Final(); f != nil {
+		d := f.Time.Sub(t.Time).Seconds()
+		out.Duration = &d
+	}
+	return out
+}
+
+func buildConn(c *ftpflow.Conn, sender ftpflow.Side) Connection {
+	out := Connection{
+		ID: c.ID, Client: c.Client.String(), Server: c.Server.String(), Handshake: c.Handshake,
+		SYNFrames: []int{}, SYNCount: c.SYNCount, SYNACKFrame: c.SYNACK.Frame, Established: c.Established(),
+		FINClient: c.FIN[ftpflow.Client].Frame, FINServer: c.FIN[ftpflow.Server].Frame,
+		Bytes: c.Bytes[sender], BytesClient: c.Bytes[ftpflow.Client], BytesServer: c.Bytes[ftpflow.Server],
+		Captured: c.Captured[sender], Retransmissions: c.Retransmissions[ftpflow.Client] + c.Retransmissions[ftpflow.Server],
+		MSS: c.MSS, FirstFrame: c.First.Frame, LastFrame: c.Last.Frame, Input: c.First.Input,
+		Duration: c.Last.Time.Sub(c.First.Time).Seconds(),
+	}
+	for _, e := range c.SYNs {
+		out.SYNFrames = append(out.SYNFrames, e.Frame)
+	}
+	if len(c.SYNs) > 0 {
+		out.FirstSYN = stamp(c.SYNs[0].Time)
+	}
+	if r := c.Reset; r != nil {
+		out.Reset = &Reset{From: r.From.String(), Frame: r.Frame, Time: stamp(r.Time)}
+	}
+	return out
+}
+
+func buildReply(r ftpflow.ReplyRecord) Reply {
+	return Reply{Code: r.Code, Text: Clean(r.Text), Frame: r.Frame, Input: r.Input, Time: stamp(r.Time)}
+}
+
+func closedBy(c *ftpflow.Conn) string {
+	switch {
+	case c.Reset != nil:
+		return "reset_by_" + c.Reset.From.String()
+	case c.FIN[ftpflow.Client].Seen() && c.FIN[ftpflow.Server].Seen():
+		return "both"
+	case c.FIN[ftpflow.Client].Seen():
+		return "client"
+	case c.FIN[ftpflow.Server].Seen():
+		return "server"
+	}
+	return "open"
+}
+
+// stamp formats a capture time as RFC 3339 with nanoseconds, in UTC.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Endpoint formats an address and port as "ip:port" ("[ip]:port" for IPv6).
+func Endpoint(ap netip.AddrPort) string { return ap.String() }
+
+// Clean makes capture text safe for any output: invalid UTF-8 bytes become
+// \xNN, and control characters (other than tab) become \u escapes, so no
+// terminal escape sequence or NUL from a capture reaches the reader.
+func Clean(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 && b != '\t' || b == 0x7f || b >= 0x80 {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\t' || r == '\n':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}

@@ -1,0 +1,333 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/jedib0t/go-pretty/v6/text"
+)
+
+// TextOptions changes the terminal report.
+type TextOptions struct {
+	// Explain adds each finding's explanation and remediation.
+	Explain bool
+	// Color uses ANSI colours (only when writing to a terminal).
+	Color bool
+}
+
+// maxCell bounds capture text shown in one table cell.
+const maxCell = 48
+
+// WriteText writes the human-readable report: the inputs, the sessions,
+// the transfers and the findings, most severe first.
+func WriteText(w io.Writer, d *Document, opt TextOptions) {
+	tw := &textWriter{w: w, opt: opt}
+	tw.inputs(d)
+	tw.sessions(d)
+	tw.transfers(d)
+	tw.findings(d)
+}
+
+type textWriter struct {
+	w   io.Writer
+	opt TextOptions
+}
+
+func (tw *textWriter) heading(s string) {
+	if tw.opt.Color {
+		s = text.Colors{text.Bold}.Sprint(s)
+	}
+	fmt.Fprintf(tw.w, "\n%s\n", s)
+}
+
+func (tw *textWriter) table() table.Writer {
+	t := table.NewWriter()
+	t.SetStyle(table.StyleLight)
+	if !tw.opt.Color {
+		t.Style().Format.Header = text.FormatUpper
+	}
+	return t
+}
+
+func (tw *textWriter) render(t table.Writer) {
+	fmt.Fprintln(tw.w, t.Render())
+}
+
+func (tw *textWriter) inputs(d *Document) {
+	tw.heading("Inputs")
+	t := tw.table()
+	t.AppendHeader(table.Row{"File", "Format", "Link", "Packets", "Span", "Complete"})
+	for _, in := range d.Inputs {
+		format := in.Format
+		if in.Compressed {
+			format += "+gzip"
+		}
+		span := ""
+		if in.First != nil && in.Last != nil {
+			span = shortSpan(*in.First, *in.Last)
+		}
+		complete := "yes"
+		if !in.Complete {
+			complete = "NO"
+		}
+		t.AppendRow(table.Row{cell(in.File), format, strings.Join(in.LinkTypes, ","), in.Packets, span, complete})
+	}
+	tw.render(t)
+	for _, in := range d.Inputs {
+		for _, w := range in.Warnings {
+			fmt.Fprintf(tw.w, "  warning: %s: %s\n", cell(in.File), w)
+		}
+	}
+	s := d.Stats
+	fmt.Fprintf(tw.w, "  %d packets, %d TCP connections", s.Packets, s.Connections)
+	extra := []string{}
+	for _, x := range []struct {
+		n    int
+		what string
+	}{
+		{s.Duplicates, "duplicate packets ignored"},
+		{s.Fragments, "IP fragments not reassembled"},
+		{s.Malformed, "malformed packets"},
+		{s.UnsupportedLink, "packets of unsupported link types"},
+		{s.EvictedConnections, "connections evicted (table full)"},
+		{s.DroppedSessions, "FTP sessions not tracked (limit)"},
+		{s.BackwardTimestamps, "timestamps going backwards"},
+	} {
+		if x.n > 0 {
+			extra = append(extra, fmt.Sprintf("%d %s", x.n, x.what))
+		}
+	}
+	if len(extra) > 0 {
+		fmt.Fprintf(tw.w, "; %s", strings.Join(extra, ", "))
+	}
+	fmt.Fprintln(tw.w)
+}
+
+func (tw *textWriter) sessions(d *Document) {
+	tw.heading(fmt.Sprintf("FTP sessions (%d)", len(d.Sessions)))
+	if len(d.Sessions) == 0 {
+		fmt.Fprintln(tw.w, "  no FTP control connection found")
+		return
+	}
+	t := tw.table()
+	t.AppendHeader(table.Row{"#", "Client", "Server", "User", "TLS", "Transfers", "OK", "Failed", "Control"})
+	for _, s := range d.Sessions {
+		tls := "no"
+		if s.TLS != nil {
+			tls = s.TLS.Command
+			if s.TLS.AcceptedFrame == 0 {
+				tls += " (refused)"
+			}
+		}
+		ctl := "closed by " + s.Control.ClosedBy
+		if s.Control.ClosedBy == "open" {
+			ctl = "open at end"
+		}
+		if !s.Control.Handshake {
+			ctl += ", started before capture"
+		}
+		if s.DetectedBy == "content" {
+			ctl += ", found by content"
+		}
+		t.AppendRow(table.Row{s.ID, s.Client, s.Server, cell(s.User), cell(tls), s.Counts.Transfers, s.Counts.OK, s.Counts.Failed, ctl})
+	}
+	tw.render(t)
+}
+
+func (tw *textWriter) transfers(d *Document) {
+	n := 0
+	for _, s := range d.Sessions {
+		n += len(s.Transfers)
+	}
+	tw.heading(fmt.Sprintf("Transfers (%d)", n))
+	if n == 0 {
+		fmt.Fprintln(tw.w, "  none")
+		return
+	}
+	t := tw.table()
+	t.AppendHeader(table.Row{"S/T", "Command", "Mode", "Announced", "Data connection", "Outcome", "Bytes", "Reply", "Frames"})
+	for _, s := range d.Sessions {
+		for _, tr := range s.Transfers {
+			cmd := tr.Command
+			if tr.Arg != "" {
+				cmd += " " + tr.Arg
+			}
+			announced := "-"
+			if o := tr.Offer; o != nil {
+				announced = o.Kind + " " + hostPort(o.IP, o.Port)
+			}
+			dataConn, bytes := "-", "-"
+			if c := tr.DataConnection; c != nil {
+				dataConn = c.Client + " > " + c.Server
+				bytes = strconv.FormatInt(c.Bytes, 10)
+			}
+			reply := "-"
+			if len(tr.Replies) > 0 {
+				last := tr.Replies[len(tr.Replies)-1]
+				reply = strconv.Itoa(last.Code)
+			}
+			t.AppendRow(table.Row{fmt.Sprintf("%d/%d", s.ID, tr.ID), cell(cmd), tr.Mode, announced, dataConn,
+				tw.outcome(tr.Outcome), bytes, reply, transferFrames(tr)})
+		}
+	}
+	tw.render(t)
+}
+
+// transferFrames lists the frames to look at in Wireshark: the offer, the
+// command, the data SYN and the final reply.
+func transferFrames(tr Transfer) string {
+	var parts []string
+	if tr.Offer != nil {
+		parts = append(parts, "offer "+strconv.Itoa(tr.Offer.Frame))
+	}
+	parts = append(parts, "cmd "+strconv.Itoa(tr.Frame))
+	if c := tr.DataConnection; c != nil {
+		if len(c.SYNFrames) > 0 {
+			parts = append(parts, "syn "+strconv.Itoa(c.SYNFrames[0]))
+		} else {
+			parts = append(parts, "data "+strconv.Itoa(c.FirstFrame))
+		}
+	}
+	if len(tr.Replies) > 0 {
+		parts = append(parts, "reply "+strconv.Itoa(tr.Replies[len(tr.Replies)-1].Frame))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (tw *textWriter) outcome(o string) string {
+	if !tw.opt.Color {
+		return o
+	}
+	switch o {
+	case "completed":
+		return text.FgGreen.Sprint(o)
+	case "not_captured", "incomplete", "unknown":
+		return text.FgYellow.Sprint(o)
+	}
+	return text.FgRed.Sprint(o)
+}
+
+func (tw *textWriter) findings(d *Document) {
+	tw.heading(fmt.Sprintf("Findings (%d)", len(d.Findings)))
+	if len(d.Findings) == 0 {
+		fmt.Fprintln(tw.w, "  nothing wrong found")
+		return
+	}
+	for _, f := range SortFindings(d.Findings) {
+		where := ""
+		switch {
+		case f.Transfer != 0:
+			where = fmt.Sprintf(" (session %d, transfer %d)", f.Session, f.Transfer)
+		case f.Session != 0:
+			where = fmt.Sprintf(" (session %d)", f.Session)
+		}
+		sev := strings.ToUpper(f.Severity)
+		if tw.opt.Color {
+			switch f.Severity {
+			case "error":
+				sev = text.Colors{text.FgRed, text.Bold}.Sprint(sev)
+			case "warning":
+				sev = text.FgYellow.Sprint(sev)
+			default:
+				sev = text.FgCyan.Sprint(sev)
+			}
+		}
+		fmt.Fprintf(tw.w, "%s %s %s%s: %s\n", f.ID, sev, f.Kind, where, f.Summary)
+		if tw.opt.Explain {
+			fmt.Fprintf(tw.w, "%s\n", indent(wrap("Why: "+f.Explanation, 76), "    "))
+			fmt.Fprintf(tw.w, "%s\n", indent(wrap("Fix: "+f.Remediation, 76), "    "))
+			if ev := evidenceLine(f.Evidence); ev != "" {
+				fmt.Fprintf(tw.w, "%s\n", indent(wrap("Evidence: "+ev, 76), "    "))
+			}
+		}
+	}
+}
+
+// SortFindings returns the findings most severe first, keeping the order of
+// equally severe ones (causes are listed before their consequences).
+func SortFindings(fs []Finding) []Finding {
+	out := make([]Finding, 0, len(fs))
+	for _, sev := range []string{"error", "warning", "info"} {
+		for _, f := range fs {
+			if f.Severity == sev {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+func evidenceLine(ev map[string]any) string {
+	if len(ev) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(ev))
+	for k := range ev {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, ev[k]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func hostPort(ip string, port int) string {
+	if strings.Contains(ip, ":") {
+		return "[" + ip + "]:" + strconv.Itoa(port)
+	}
+	return ip + ":" + strconv.Itoa(port)
+}
+
+// cell shortens capture text for a table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > maxCell {
+		cut := maxCell - 3
+		for cut > 0 && s[cut]&0xc0 == 0x80 {
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	return s
+}
+
+func shortSpan(first, last string) string {
+	f, err1 := time.Parse(time.RFC3339Nano, first)
+	l, err2 := time.Parse(time.RFC3339Nano, last)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s +%s", f.Format("2006-01-02 15:04:05"), l.Sub(f).Round(time.Millisecond))
+}
+
+// wrap breaks s into lines of at most width runes at spaces.
+func wrap(s string, width int) string {
+	var b strings.Builder
+	for _, para := range strings.Split(s, "\n") {
+		n := 0
+		for i, word := range strings.Fields(para) {
+			if i > 0 && n+1+len(word) > width {
+				b.WriteByte('\n')
+				n = 0
+			} else if i > 0 {
+				b.WriteByte(' ')
+				n++
+			}
+			b.WriteString(word)
+			n += len(word)
+		}
+		b.WriteByte('\n')
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
