@@ -66,6 +66,9 @@ type TooBig struct {
 type PreviousIncarnation struct {
 	// ConnID is the earlier connection's ID.
 	ConnID int
+	// Client is the earlier connection's client (its roles may differ
+	// from the new connection's).
+	Client netip.AddrPort
 	// Closed is when the earlier connection was last closed (its last FIN
 	// or RST); zero when it never closed in the capture.
 	Closed Event
@@ -103,6 +106,15 @@ type Conn struct {
 	// SYNACK is the server's first SYN-ACK; SYNACKCount counts them all.
 	SYNACK      Event
 	SYNACKCount int
+	// HandshakeACK is the client's first ACK after the SYN-ACK. The
+	// spacing of SYN, SYN-ACK and this ACK tells where the capture was
+	// taken (see Vantage).
+	HandshakeACK Event
+	// ISN is the client's initial sequence number; TSval its SYN's
+	// timestamp value when HasTS (for TIME-WAIT reasoning).
+	ISN   uint32
+	TSval uint32
+	HasTS bool
 	// Reset is the first RST, nil if none.
 	Reset *Reset
 	// FIN holds the first FIN of each side.
@@ -138,11 +150,15 @@ type Conn struct {
 	// Duplicates counts packets seen twice by the capture (not by TCP).
 	Duplicates int
 
-	dir        [2]seqState
-	session    *Session // the FTP session when this is a control connection
-	offer      *Offer   // the announcement this data connection answered
-	probed     bool     // content probe for FTP done
-	pinned     bool     // kept whatever its idle time (control or data)
+	dir     [2]seqState
+	session *Session // the FTP session when this is a control connection
+	offer   *Offer   // the announcement this data connection answered
+	probed  bool     // content probe for FTP done
+	// holeAcked is set when the peer acknowledged past a hole in the
+	// captured payload: the missing bytes arrived, the capture lost them,
+	// and no retransmission will fill the hole.
+	holeAcked  bool
+	pinned     bool // kept whatever its idle time (control or data)
 	closedAt   Event
 	prev, next *Conn // LRU list links
 	inList     *connList
@@ -181,6 +197,7 @@ type seqState struct {
 	lastRel int64
 	high    int64 // highest relative end of payload (or FIN) seen
 	acked   int64 // highest relative ACK from the peer
+	hole    int64 // end of a hole in the captured payload, 0 if none
 	tsval   uint32
 	hasTS   bool
 
@@ -288,4 +305,56 @@ func (l *connList) touch(c *Conn) {
 	}
 	l.remove(c)
 	l.pushFront(c)
+}
+
+// Vantage says where along the path a capture was taken, as far as one
+// connection's handshake tells.
+type Vantage uint8
+
+// The vantage points.
+const (
+	// VantageUnknown: the handshake is missing or its delays are too small
+	// or too even to tell.
+	VantageUnknown Vantage = iota
+	// VantageClient: near the client (the SYN-ACK comes a round trip after
+	// the SYN, the ACK at once).
+	VantageClient
+	// VantageServer: near the server (the SYN-ACK at once, the ACK a round
+	// trip later).
+	VantageServer
+)
+
+// String returns "client_side", "server_side" or "unknown".
+func (v Vantage) String() string {
+	switch v {
+	case VantageClient:
+		return "client_side"
+	case VantageServer:
+		return "server_side"
+	}
+	return "unknown"
+}
+
+// MarshalText spells the vantage as String does.
+func (v Vantage) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// vantageMinDelay is the smallest round trip worth reasoning about.
+const vantageMinDelay = time.Millisecond
+
+// Vantage estimates where the capture was taken from the spacing of the
+// handshake: the side the capture is near answers or acknowledges at once,
+// the far side a round trip later.
+func (c *Conn) Vantage() Vantage {
+	if len(c.SYNs) == 0 || !c.SYNACK.Seen() || !c.HandshakeACK.Seen() {
+		return VantageUnknown
+	}
+	toServer := c.SYNACK.Time.Sub(c.SYNs[len(c.SYNs)-1].Time)
+	toClient := c.HandshakeACK.Time.Sub(c.SYNACK.Time)
+	switch {
+	case toServer >= vantageMinDelay && toServer > 4*toClient:
+		return VantageClient
+	case toClient >= vantageMinDelay && toClient > 4*toServer:
+		return VantageServer
+	}
+	return VantageUnknown
 }

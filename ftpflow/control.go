@@ -67,7 +67,7 @@ func (s *Session) command(line string, ev Event) {
 			s.TLS = &TLSInfo{Command: "AUTH " + cmd.Arg, Request: ev}
 		}
 	case "PASV", "EPSV", "LPSV":
-		s.current = nil
+		s.current, s.refusal = nil, nil
 	case "PORT":
 		s.current = nil
 		ap, err := ParsePORT(cmd.Arg)
@@ -120,14 +120,12 @@ func (s *Session) newTransfer(cmd Command, ev Event) *Transfer {
 		ExpectedSize: -1,
 	}
 	s.restart = -1
+	tr.Refusal, s.refusal = s.refusal, nil
 	if o := s.current; o != nil {
-		tr.Offer = o
-		tr.Mode = ModeActive
-		if o.Passive() {
-			tr.Mode = ModePassive
-		}
-		o.Transfers = append(o.Transfers, tr)
+		tr.use(o)
 		s.current = nil
+	} else if i := s.pendingPassive(); i >= 0 {
+		s.pending[i].waiting = tr
 	}
 	if cmd.Verb == "RETR" && s.sizeValue >= 0 && s.sizeName == cmd.Arg {
 		tr.ExpectedSize = s.sizeValue
@@ -135,6 +133,35 @@ func (s *Session) newTransfer(cmd Command, ev Event) *Transfer {
 	s.Transfers = append(s.Transfers, tr)
 	s.active = tr
 	return tr
+}
+
+// use links a transfer to the offer it uses.
+func (tr *Transfer) use(o *Offer) {
+	tr.Offer = o
+	tr.Mode = ModeActive
+	if o.Passive() {
+		tr.Mode = ModePassive
+	}
+	o.Transfers = append(o.Transfers, tr)
+}
+
+// pendingPassive returns the index of the newest PASV/EPSV/LPSV still
+// waiting for its reply and for a transfer, or -1.
+func (s *Session) pendingPassive() int {
+	for i := len(s.pending) - 1; i >= 0; i-- {
+		pc := &s.pending[i]
+		switch pc.verb {
+		case "PASV", "EPSV", "LPSV":
+			if pc.waiting == nil {
+				return i
+			}
+			return -1
+		}
+		if pc.transfer != nil {
+			return -1
+		}
+	}
+	return -1
 }
 
 // announce records an endpoint announcement, or why it could not be read.
@@ -176,11 +203,12 @@ func (s *Session) replyLine(line string, ev Event) {
 		return
 	}
 	s.Replies++
-	s.reply(ReplyRecord{Code: r.Code, Text: clip(r.Text), Event: s.replyAt})
+	s.reply(ReplyRecord{Code: r.Code, Text: clip(r.Text), Event: s.replyAt}, r.Text)
 }
 
-// reply pairs a complete reply with the command it answers.
-func (s *Session) reply(rec ReplyRecord) {
+// reply pairs a complete reply with the command it answers. full is the
+// reply's whole text (rec.Text may be clipped for keeping).
+func (s *Session) reply(rec ReplyRecord, full string) {
 	if !s.greeted {
 		if rec.Code == 120 {
 			s.Greeting = &rec
@@ -193,17 +221,22 @@ func (s *Session) reply(rec ReplyRecord) {
 			return
 		}
 	}
-	i := s.pairIndex(rec.Code)
+	if rec.Code == 220 && s.Commands == 0 && s.Greeting != nil && len(s.pending) == 0 {
+		// A banner sent as several single-line 220 replies.
+		s.Greeting.Text = clip(s.Greeting.Text + "\n" + rec.Text)
+		return
+	}
+	i := s.pairIndex(rec.Code, rec.Time)
 	if i < 0 {
 		s.unpaired(rec)
 		if off := passiveKind(rec.Code); off != 0 {
-			s.passiveReply(off, rec)
+			s.passiveReply(off, rec, full)
 		}
 		return
 	}
 	s.pending = s.pending[i:]
 	pc := &s.pending[0]
-	s.answer(pc, rec)
+	s.answer(pc, rec, full)
 	if rec.Code >= 200 {
 		s.pending = s.pending[1:]
 	}
@@ -216,16 +249,19 @@ func (s *Session) unpaired(rec ReplyRecord) {
 }
 
 // answer applies a reply to the command it answers.
-func (s *Session) answer(pc *pendingCommand, rec ReplyRecord) {
+func (s *Session) answer(pc *pendingCommand, rec ReplyRecord, full string) {
 	if off := passiveKind(rec.Code); off != 0 {
-		s.passiveReply(off, rec)
+		if o := s.passiveReply(off, rec, full); o != nil && pc.waiting != nil && pc.waiting.Offer == nil {
+			pc.waiting.use(o)
+			s.current = nil
+		}
 	}
 	switch {
 	case pc.transfer != nil:
 		tr := pc.transfer
 		tr.Replies = append(tr.Replies, rec)
 		if rec.Code < 200 && tr.ExpectedSize < 0 {
-			if n, ok := ParseTransferSize(rec.Text); ok {
+			if n, ok := ParseTransferSize(full); ok {
 				tr.ExpectedSize = n
 			}
 		}
@@ -242,9 +278,15 @@ func (s *Session) answer(pc *pendingCommand, rec ReplyRecord) {
 			s.TLS.Accepted = rec.Event
 			s.tracker.tlsStarted(s)
 		}
+	case pc.verb == "PASV" || pc.verb == "EPSV" || pc.verb == "LPSV":
+		if rec.Code >= 400 && len(s.Refusals) < maxInvalidOffers {
+			r := &Refusal{Command: pc.verb, Event: pc.ev, Reply: rec}
+			s.Refusals = append(s.Refusals, r)
+			s.refusal = r
+		}
 	case pc.verb == "SIZE":
 		if rec.Code == 213 {
-			if n, ok := ParseSizeReply(rec.Text); ok {
+			if n, ok := ParseSizeReply(full); ok {
 				s.sizeName, s.sizeValue = pc.arg, n
 			}
 		}
@@ -265,20 +307,20 @@ func passiveKind(code int) OfferKind {
 }
 
 // passiveReply records the endpoint of a 227, 228 or 229 reply.
-func (s *Session) passiveReply(kind OfferKind, rec ReplyRecord) {
+func (s *Session) passiveReply(kind OfferKind, rec ReplyRecord, full string) *Offer {
 	var ap netip.AddrPort
 	var err error
 	switch kind {
 	case OfferPASV:
-		ap, err = ParsePASV(rec.Text)
+		ap, err = ParsePASV(full)
 	case OfferLPSV:
-		ap, err = ParseLPSV(rec.Text)
+		ap, err = ParseLPSV(full)
 	case OfferEPSV:
 		var port uint16
-		port, err = ParseEPSV(rec.Text)
+		port, err = ParseEPSV(full)
 		ap = netip.AddrPortFrom(s.Server.Addr(), port)
 	}
-	s.announce(kind, ap, err, rec.Text, rec.Event)
+	return s.announce(kind, ap, err, rec.Text, rec.Event)
 }
 
 // expectedVerbs lists, for reply codes that answer only some commands, the
@@ -303,15 +345,31 @@ var expectedVerbs = map[int][]string{
 
 // pairIndex returns the index of the pending command a reply answers, or
 // -1 when nothing is pending.
-func (s *Session) pairIndex(code int) int {
-	if len(s.pending) == 0 {
+func (s *Session) pairIndex(code int, at time.Time) int {
+	// A reply cannot answer a command sent after it.
+	sentBefore := 0
+	for sentBefore < len(s.pending) && !s.pending[sentBefore].ev.Time.After(at) {
+		sentBefore++
+	}
+	if sentBefore == 0 {
 		return -1
 	}
 	verbs, specific := expectedVerbs[code]
+	if s.resync {
+		// After a hole, the replies to the oldest pending commands may be
+		// lost: take the newest command sent before the reply that fits.
+		s.resync = false
+		for i := sentBefore - 1; i >= 0; i-- {
+			if !specific || fits(verbs, s.pending[i].verb) {
+				return i
+			}
+		}
+		return sentBefore - 1
+	}
 	if !specific || fits(verbs, s.pending[0].verb) {
 		return 0
 	}
-	for i := 1; i < len(s.pending) && i < 16; i++ {
+	for i := 1; i < sentBefore && i < 16; i++ {
 		if fits(verbs, s.pending[i].verb) {
 			return i
 		}

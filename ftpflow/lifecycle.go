@@ -27,7 +27,7 @@ func (c *Conn) newIncarnation(src netip.AddrPort, seq uint32) bool {
 // summary describes c for TIME-WAIT reasoning about a later connection on
 // the same 5-tuple.
 func (c *Conn) summary() PreviousIncarnation {
-	p := PreviousIncarnation{ConnID: c.ID, Closed: c.closedAt, Reset: c.Reset != nil}
+	p := PreviousIncarnation{ConnID: c.ID, Client: c.Client, Closed: c.closedAt, Reset: c.Reset != nil}
 	if !p.Closed.Seen() {
 		p.Closed = c.Last
 	}
@@ -82,6 +82,10 @@ func (c *Conn) update(side Side, tcp *layers.TCP, payload int, ev Event) {
 			ds.isn = seq
 			ds.start(seq + 1)
 			c.MSS[side] = optionMSS(tcp)
+			if side == Client && !tcp.ACK {
+				c.ISN = seq
+				c.TSval, c.HasTS = optionTSval(tcp)
+			}
 		}
 		if tcp.ACK {
 			if side == Server {
@@ -119,6 +123,9 @@ func (c *Conn) update(side Side, tcp *layers.TCP, payload int, ev Event) {
 				ds.high = end
 			}
 		} else {
+			if r > ds.high {
+				ds.hole = r
+			}
 			c.Captured[side] += int64(payload)
 			ds.high = end
 		}
@@ -133,6 +140,9 @@ func (c *Conn) update(side Side, tcp *layers.TCP, payload int, ev Event) {
 	if ds.high > c.Bytes[side] {
 		c.Bytes[side] = ds.high
 	}
+	if side == Client && tcp.ACK && !tcp.SYN && c.SYNACK.Seen() && !c.HandshakeACK.Seen() {
+		c.HandshakeACK = ev
+	}
 	if tcp.FIN && !c.FIN[side].Seen() {
 		c.FIN[side] = ev
 	}
@@ -144,6 +154,10 @@ func (c *Conn) update(side Side, tcp *layers.TCP, payload int, ev Event) {
 		ps := &c.dir[peer]
 		if ps.init {
 			a := ps.lastRel + int64(int32(tcp.Ack-ps.last))
+			if ps.hole != 0 && a >= ps.hole {
+				ps.hole = 0
+				c.holeAcked = true
+			}
 			if a > ps.acked {
 				ps.acked = a
 				acked := a

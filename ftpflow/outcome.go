@@ -103,10 +103,12 @@ func (t *Transfer) judge(s *Session, end time.Time) {
 	c := t.Data
 	if c == nil {
 		switch {
-		case t.Status == StatusOK:
+		case t.Status == StatusOK && (final.Code == 226 || final.Code == 250 || t.Preliminary() != nil):
 			t.Outcome = OutcomeNotCaptured
 		case t.Status == StatusNoReply && !s.controlEnded():
 			t.Outcome = OutcomeIncomplete
+		case t.Status == StatusOK:
+			t.Outcome = OutcomeUnknown // a 2xx that confirms no transfer (e.g. 225)
 		default:
 			t.Outcome = OutcomeNotAttempted
 		}

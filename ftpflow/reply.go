@@ -50,7 +50,7 @@ type Reply struct {
 	// kept as sent (they may or may not repeat the code).
 	Text      string
 	Lines     int  // lines in the reply, stored or not
-	Truncated bool // Text holds only the first maxReplyLines lines or maxReplyBytes bytes
+	Truncated bool // Text holds only the first 1000 lines or 64 KiB of the reply
 }
 
 // ReplyFramer groups reply lines into replies, as RFC 959 section 4.2

@@ -121,6 +121,9 @@ type Transfer struct {
 	// Replies are the replies that framed the transfer: preliminary (1xx)
 	// then the final one.
 	Replies []ReplyRecord
+	// Refusal is the server's refusal of the PASV/EPSV/LPSV sent just
+	// before the command, when it was refused (nil otherwise).
+	Refusal *Refusal
 	// Restart is the REST offset sent before the command, -1 if none.
 	Restart int64
 	// ExpectedSize is the size the server announced (SIZE reply or 150
@@ -163,6 +166,14 @@ func (t *Transfer) Upload() bool {
 	return false
 }
 
+// Refusal is a passive-mode request the server refused.
+type Refusal struct {
+	// Command is "PASV", "EPSV" or "LPSV".
+	Command string
+	Event
+	Reply ReplyRecord
+}
+
 // TLSInfo records the switch of the control connection to TLS.
 type TLSInfo struct {
 	// Command is the AUTH command as sent, e.g. "AUTH TLS".
@@ -200,6 +211,8 @@ type Session struct {
 	InvalidOffers []InvalidOffer
 	// Transfers lists the transfer commands in order.
 	Transfers []*Transfer
+	// Refusals lists PASV/EPSV/LPSV requests answered with an error.
+	Refusals []*Refusal
 	// Unpaired lists replies that answered no command seen in the capture
 	// (an unsolicited 421, or replies to commands sent before it started).
 	Unpaired []ReplyRecord
@@ -228,13 +241,15 @@ type Session struct {
 	framer    ReplyFramer
 	replyAt   Event
 	pending   []pendingCommand
-	current   *Offer // newest offer not yet consumed by a transfer
+	current   *Offer   // newest offer not yet consumed by a transfer
+	refusal   *Refusal // passive request refused since the last transfer
 	active    *Transfer
 	restart   int64
 	sizeName  string
 	sizeValue int64
 	authSent  bool
 	greeted   bool
+	resync    bool // a hole in the stream: pair the next reply by time
 }
 
 // pendingCommand is a command waiting for its final reply.
@@ -244,9 +259,16 @@ type pendingCommand struct {
 	ev       Event
 	transfer *Transfer
 	offer    *Offer
+	// waiting is the transfer command sent before this PASV/EPSV/LPSV's
+	// reply was read (the reply may be delayed by a hole in the capture):
+	// the reply's endpoint is for it.
+	waiting *Transfer
 }
 
 // ControlEncrypted reports whether the control channel turned to TLS.
 func (s *Session) ControlEncrypted() bool {
 	return s.TLS != nil && s.TLS.Accepted.Seen()
 }
+
+// Session returns the session that made the offer.
+func (o *Offer) Session() *Session { return o.session }

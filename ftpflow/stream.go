@@ -107,6 +107,7 @@ type lineState struct {
 // number of missing bytes, or negative when unknown.
 func (s *Session) gap(side Side, skip int) {
 	s.Gaps[side]++
+	s.resync = true
 	if skip > 0 {
 		s.GapBytes[side] += int64(skip)
 	}

@@ -101,6 +101,9 @@ type Stats struct {
 	// DroppedOffers counts announcements not tracked for linking because
 	// too many were pending.
 	DroppedOffers int `json:"dropped_offers"`
+	// TruncatedPayload counts TCP segments whose payload the snapshot
+	// length cut.
+	TruncatedPayload int `json:"truncated_payload_packets"`
 	// BackwardTimestamps counts packets older than one already seen.
 	BackwardTimestamps int `json:"backward_timestamps"`
 }
@@ -185,6 +188,9 @@ func (t *Tracker) Packet(p *pcap.Packet, d *pcap.Decoded) {
 	switch d.Kind {
 	case pcap.KindTCP:
 		t.stats.TCPPackets++
+		if len(d.TCP.Payload) < d.PayloadLen {
+			t.stats.TruncatedPayload++
+		}
 		t.tcp(ev, d)
 	case pcap.KindTooBig:
 		t.stats.ICMPTooBig++
@@ -247,6 +253,12 @@ func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
 		t.probe(c, side, tcp, d.PayloadLen)
 	}
 	if s := c.session; s != nil && !s.dropped {
+		if c.holeAcked {
+			// Skip the hole now rather than after gapWait, so that both
+			// directions of the dialogue stay in step.
+			c.holeAcked = false
+			t.assembler.FlushWithOptions(reassembly.FlushOptions{T: ev.Time.Add(time.Nanosecond)})
+		}
 		t.assemble(c, side, d, ev)
 	}
 }

@@ -18,8 +18,8 @@ import (
 type Merger struct {
 	rs      []*Reader
 	heap    []mergeItem // min-heap on (time, input)
-	started bool
-	last    bool // heap[0] holds the packet returned last, to be replaced
+	started bool        // the heap is filled (with one input: the input is done)
+	last    bool        // heap[0] holds the packet returned last, to be replaced
 	errs    []error
 }
 
@@ -50,6 +50,9 @@ func NewMerger(readers ...*Reader) *Merger {
 // Next returns the earliest packet not yet returned, or io.EOF when every
 // input is done (at its end or at its first error).
 func (m *Merger) Next() (*Packet, error) {
+	if len(m.rs) == 1 {
+		return m.nextOne()
+	}
 	if !m.started {
 		m.started = true
 		for i := range m.rs {
@@ -76,6 +79,23 @@ func (m *Merger) Next() (*Packet, error) {
 	}
 	m.last = true
 	return m.heap[0].p, nil
+}
+
+// nextOne is Next for a single input: no heap, no time comparisons.
+func (m *Merger) nextOne() (*Packet, error) {
+	if m.started {
+		return nil, io.EOF
+	}
+	p, err := m.rs[0].Next()
+	if err != nil {
+		m.started = true // done
+		if err != io.EOF {
+			m.errs = append(m.errs, err)
+		}
+		return nil, io.EOF
+	}
+	p.Input = 0
+	return p, nil
 }
 
 // pull reads input i's next packet; at its end or error the input is done.

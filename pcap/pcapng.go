@@ -23,8 +23,8 @@ const (
 	blockEPB     = 6          // enhanced packet
 	blockJournal = 9          // systemd journal export: a record, not a packet
 	blockDSB     = 10         // decryption secrets
-	blockCustom  = 0x00000bad // custom, may be copied
-	blockCustom2 = 0x40000bad // custom, must not be copied
+	blockCustom  = 0x00000bad // custom, may be copied: a record, not a packet
+	blockCustom2 = 0x40000bad // custom, must not be copied: a record too
 
 	byteOrderMagic = 0x1a2b3c4d
 
@@ -162,11 +162,21 @@ func blockName(typ uint32) string {
 	return fmt.Sprintf("block of type 0x%08x", typ)
 }
 
+// isRecord tells whether Wireshark (4.0) shows a block as a frame: packet
+// blocks, and also systemd journal entries and custom blocks, which the
+// reader skips but counts so that later frame numbers match.
+func isRecord(typ uint32) bool {
+	switch typ {
+	case blockEPB, blockPB, blockSPB, blockJournal, blockCustom, blockCustom2:
+		return true
+	}
+	return false
+}
+
 // blockPlace names a block for errors: a record number for blocks that
 // Wireshark counts as frames, else a structure name.
 func (r *Reader) blockPlace(typ uint32) (record int, where string) {
-	switch typ {
-	case blockEPB, blockPB, blockSPB, blockJournal:
+	if isRecord(typ) {
 		return r.frame + 1, ""
 	}
 	return 0, blockName(typ)
@@ -229,6 +239,9 @@ func (r *Reader) nextNG() (*Packet, error) {
 		default:
 			if err := r.skipBlock(rec, where, start, total); err != nil {
 				return nil, err
+			}
+			if rec > 0 {
+				r.frame = rec
 			}
 			if !silentBlock(typ) {
 				r.warns.add(warnUnknownBlock, uint64(typ), 0, start)

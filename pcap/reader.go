@@ -77,6 +77,7 @@ type Reader struct {
 	prevSec, prevNs   int64
 	timed             bool // a timestamp has been read
 	linkTypes         []layers.LinkType
+	linkSeen          *[1 << 16 / 64]uint64 // bit set of linkTypes, for pcapng's many IDBs
 	maxSnaplen        uint32
 	nano              bool
 	warns             warnings
@@ -237,17 +238,12 @@ func (r *Reader) Info() Info {
 // Close releases the Reader and closes the file that Open opened. Next
 // returns an error after Close.
 func (r *Reader) Close() error {
-	if r.err == nil {
-		r.err = fmt.Errorf("%s: %w", r.name, os.ErrClosed)
-	}
+	r.err = fmt.Errorf("%s: %w", r.name, os.ErrClosed)
+	// gzip.Reader.Close only repeats a decompression error, which Next has
+	// already reported; it does not close the file beneath.
 	var err error
-	if r.gz != nil {
-		err = r.gz.Close()
-	}
 	if r.file != nil {
-		if cerr := r.file.Close(); err == nil {
-			err = cerr
-		}
+		err = r.file.Close()
 		r.file = nil
 	}
 	return err
@@ -324,7 +320,11 @@ func (r *Reader) emit(sec, ns int64, data []byte, orig uint32, lt layers.LinkTyp
 
 // addLinkType records a link type and snapshot length declared by the file.
 func (r *Reader) addLinkType(lt layers.LinkType, snaplen uint32) {
-	if !slices.Contains(r.linkTypes, lt) {
+	if r.linkSeen == nil {
+		r.linkSeen = new([1 << 16 / 64]uint64)
+	}
+	if bit := uint64(1) << (lt % 64); r.linkSeen[lt/64]&bit == 0 {
+		r.linkSeen[lt/64] |= bit
 		r.linkTypes = append(r.linkTypes, lt)
 	}
 	r.maxSnaplen = max(r.maxSnaplen, snaplen)

@@ -3,12 +3,20 @@ package pcap
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/md5"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,15 +132,21 @@ func testPayload(seed, n int) []byte {
 	return b
 }
 
+// byteOrder is what the builders need of binary.LittleEndian and BigEndian.
+type byteOrder interface {
+	binary.ByteOrder
+	binary.AppendByteOrder
+}
+
 // pcapBuilder writes a classic pcap file byte by byte, in either byte order.
 type pcapBuilder struct {
-	order    binary.ByteOrder
+	order    byteOrder
 	modified bool
 	buf      []byte
 	ends     []int // offset after the header, then after each record
 }
 
-func newPcap(order binary.ByteOrder, magic uint32, snaplen, link uint32) *pcapBuilder {
+func newPcap(order byteOrder, magic uint32, snaplen, link uint32) *pcapBuilder {
 	b := &pcapBuilder{order: order, modified: magic == magicModified}
 	b.buf = order.AppendUint32(b.buf, magic)
 	b.buf = order.AppendUint16(b.buf, 2)
@@ -168,7 +182,7 @@ func (b *pcapBuilder) recordLen(sec, frac, caplen, orig uint32, data []byte) *pc
 // ngBuilder writes a pcapng file block by block; each section may have its
 // own byte order.
 type ngBuilder struct {
-	order  binary.ByteOrder
+	order  byteOrder
 	buf    []byte
 	blocks []ngBlockInfo
 	frames int
@@ -178,10 +192,11 @@ type ngBuilder struct {
 type ngBlockInfo struct {
 	off, end int
 	typ      uint32
-	record   int // frame number for packet blocks, else 0
+	record   int  // frame number for blocks Wireshark shows as frames, else 0
+	packet   bool // a packet block
 }
 
-func newNG(order binary.ByteOrder) *ngBuilder {
+func newNG(order byteOrder) *ngBuilder {
 	b := &ngBuilder{}
 	b.section(order)
 	return b
@@ -198,17 +213,17 @@ func (b *ngBuilder) block(typ uint32, body []byte) *ngBuilder {
 	b.buf = append(b.buf, make([]byte, padded-len(body))...)
 	b.buf = b.order.AppendUint32(b.buf, total)
 	info.end = len(b.buf)
-	switch typ {
-	case blockEPB, blockSPB, blockPB, blockJournal:
+	if isRecord(typ) {
 		b.frames++
 		info.record = b.frames
 	}
+	info.packet = typ == blockEPB || typ == blockSPB || typ == blockPB
 	b.blocks = append(b.blocks, info)
 	return b
 }
 
 // section starts a section in the given byte order.
-func (b *ngBuilder) section(order binary.ByteOrder) *ngBuilder {
+func (b *ngBuilder) section(order byteOrder) *ngBuilder {
 	b.order = order
 	var body []byte
 	body = order.AppendUint32(body, byteOrderMagic)
@@ -301,6 +316,43 @@ func gz(t testing.TB, data []byte) []byte {
 	return buf.Bytes()
 }
 
+// gzStored compresses data without compression (stored blocks), so that a
+// cut in the compressed stream falls at a known decompressed offset: the
+// data starts after the 10-byte gzip header and a 5-byte block header.
+func gzStored(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// oneByteAtATime is a reader that returns at most one byte per Read, as a
+// slow pipe might.
+type oneByteAtATime struct{ data []byte }
+
+func newOneByteAtATime(data []byte) *oneByteAtATime { return &oneByteAtATime{data} }
+
+func (r *oneByteAtATime) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	p[0] = r.data[0]
+	r.data = r.data[1:]
+	return 1, nil
+}
+
 // ts builds a UTC time.
 func ts(sec, ns int64) time.Time { return time.Unix(sec, ns).UTC() }
 
@@ -310,6 +362,8 @@ type testCapture struct {
 	data    []byte
 	packets []wantPacket
 	info    Info
+	ends    []int         // pcap: offset after the header, then after each record
+	blocks  []ngBlockInfo // pcapng: every block
 }
 
 // pcapCaptures returns small pcap files: both byte orders, micro- and
@@ -319,7 +373,7 @@ func pcapCaptures() []testCapture {
 	var out []testCapture
 	for _, c := range []struct {
 		name  string
-		order binary.ByteOrder
+		order byteOrder
 		magic uint32
 	}{
 		{"le-micro.pcap", binary.LittleEndian, magicMicro},
@@ -364,6 +418,7 @@ func pcapCaptures() []testCapture {
 				Snaplen: 200, Nanosecond: nano, Packets: 4, First: want[0].ts, Last: want[3].ts,
 				Bytes: int64(len(b.buf)), Complete: true,
 			},
+			ends: b.ends,
 		})
 	}
 	return out
@@ -373,7 +428,7 @@ func pcapCaptures() []testCapture {
 // (Ethernet at nanoseconds, Linux SLL2 at 2^-20 s), packets on both, a
 // simple and an obsolete packet block, and blocks that are skipped silently
 // (name resolution, interface statistics, custom).
-func ngCapture(name string, order binary.ByteOrder) testCapture {
+func ngCapture(name string, order byteOrder) testCapture {
 	b := newNG(order)
 	b.idb(layers.LinkTypeEthernet, 0, b.opt(2, []byte("eth0")), b.tsresol(9))
 	b.idb(layers.LinkTypeLinuxSLL2, 128, b.tsresol(0x80|20))
@@ -409,6 +464,7 @@ func ngCapture(name string, order binary.ByteOrder) testCapture {
 			Snaplen:   128, Nanosecond: true, Packets: 6, First: want[0].ts, Last: want[5].ts,
 			Bytes: int64(len(b.buf)), Complete: true,
 		},
+		blocks: b.blocks,
 	}
 }
 
@@ -437,6 +493,7 @@ func ngSectionsCapture() testCapture {
 			Name: "sections.pcapng", Format: FormatPcapNG, LinkTypes: lt, Snaplen: 65535,
 			Packets: 3, First: want[0].ts, Last: want[1].ts, Bytes: int64(len(b.buf)), Complete: true,
 		},
+		blocks: b.blocks,
 	}
 }
 
@@ -643,7 +700,7 @@ func hostileCases(t testing.TB) []hostileCase {
 	add(hostileCase{name: "gzip of nothing", data: gz(t, nil), openErr: `x: not a capture file (empty gzip stream)`})
 	add(hostileCase{name: "gzip header cut", data: fullGz[:5], openErr: `x: gzip header at offset 0: gzip stream truncated`})
 	add(hostileCase{name: "gzip cut in the first bytes", data: gz(t, []byte{0xd4, 0xc3, 0xb2, 0xa1, 9, 9})[:12], openErr: `x: gzip stream truncated`})
-	add(hostileCase{name: "gzip cut in file header", data: fullGz[:len(fullGz)-30],
+	add(hostileCase{name: "gzip cut in file header", data: gzStored(t, pc().buf)[:10+5+18],
 		openErr: `x: pcap file header at offset 0: gzip stream truncated (18 of 24 bytes)`})
 	add(hostileCase{name: "gzip bad checksum", data: corruptCRC, frames: []int{1, 2},
 		err: `x: record 3 at offset 176: gzip: invalid checksum`, warnings: []string{`record 3 at offset 176: gzip: invalid checksum`}})
@@ -718,7 +775,7 @@ func hostileCases(t testing.TB) []hostileCase {
 		warnings: []string{fmt.Sprintf("name resolution block at offset %d: trailing block length 20 does not match leading length 16", epbOff)}})
 	// A 2 MiB custom block, larger than the buffer, is skipped by discarding.
 	add(hostileCase{name: "big custom block", data: ng().epb(0, 1e6, p60, 60).block(blockCustom, make([]byte, 2<<20)).epb(0, 2e6, p60, 60).buf,
-		frames: []int{1, 2}, firstLast: [2]time.Time{ts(1, 0), ts(2, 0)}})
+		frames: []int{1, 3}, firstLast: [2]time.Time{ts(1, 0), ts(2, 0)}})
 
 	// pcapng packets.
 	add(hostileCase{name: "epb caplen 0xffffffff", data: ngSnap().epbLen(0, 1e6, 0xffffffff, 60, p60, nil).buf,
@@ -824,6 +881,56 @@ func TestHostileInputs(t *testing.T) {
 				t.Errorf("Info() First, Last = %v, %v; want %v, %v", info.First, info.Last, tt.firstLast[0], tt.firstLast[1])
 			}
 		})
+	}
+}
+
+// cutWant is what reading a capture cut short must give.
+type cutWant struct {
+	openErr string // NewReader's error, when the cut is inside the file header
+	packets int    // how many of the capture's packets come out
+	err     string // the final error; "" for a clean end
+	bytes   int64  // Info().Bytes
+}
+
+// checkCuts reads c cut at every byte offset and compares with want(cut).
+func checkCuts(t *testing.T, c testCapture, want func(cut int) cutWant) {
+	t.Helper()
+	for cut := 0; cut <= len(c.data); cut++ {
+		w := want(cut)
+		r, err := NewReader(bytes.NewReader(c.data[:cut]), "cut")
+		if w.openErr != "" {
+			var fe *FormatError
+			if err == nil || err.Error() != w.openErr || !errors.As(err, &fe) {
+				t.Fatalf("cut %d: NewReader error = %v,\nwant *FormatError %s", cut, err, w.openErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("cut %d: NewReader: %v", cut, err)
+		}
+		got, err := readAll(t, r)
+		if len(got) != w.packets {
+			t.Fatalf("cut %d: %d packets, want %d", cut, len(got), w.packets)
+		}
+		comparePackets(t, got, c.packets[:w.packets])
+		info := r.Info()
+		if w.err == "" {
+			if err != io.EOF || !info.Complete || info.Warnings != nil {
+				t.Fatalf("cut %d: error %v, Complete %v, Warnings %q; want a clean end", cut, err, info.Complete, info.Warnings)
+			}
+		} else {
+			var fe *FormatError
+			if err == nil || err.Error() != w.err || !errors.As(err, &fe) || !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("cut %d: error = %v,\nwant *FormatError %s wrapping io.ErrUnexpectedEOF", cut, err, w.err)
+			}
+			wantWarn := []string{strings.TrimPrefix(w.err, "cut: ")}
+			if info.Complete || !reflect.DeepEqual(info.Warnings, wantWarn) {
+				t.Fatalf("cut %d: Complete %v, Warnings %q; want false, %q", cut, info.Complete, info.Warnings, wantWarn)
+			}
+		}
+		if info.Packets != w.packets || info.Bytes != w.bytes {
+			t.Fatalf("cut %d: Info() Packets, Bytes = %d, %d; want %d, %d", cut, info.Packets, info.Bytes, w.packets, w.bytes)
+		}
 	}
 }
 
@@ -966,6 +1073,47 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
+var updateSeeds = flag.Bool("update-seeds", false, "rewrite the seed corpus in testdata/fuzz/FuzzReader")
+
+// TestUpdateFuzzSeeds writes FuzzReader's seed files when run with
+// -update-seeds: small valid captures of each kind and damaged copies.
+// testdata/README.md lists them.
+func TestUpdateFuzzSeeds(t *testing.T) {
+	if !*updateSeeds {
+		t.Skip("run with -update-seeds to rewrite testdata/fuzz/FuzzReader")
+	}
+	seeds := map[string][]byte{}
+	for _, c := range allCaptures(t) {
+		switch c.name {
+		case "le-micro.pcap", "be-nano.pcap", "le-modified.pcap", "le.pcapng", "be.pcapng", "sections.pcapng", "le-micro.pcap.gz", "be.pcapng.gz":
+			seeds["valid-"+c.name] = c.data
+		}
+		switch c.name {
+		case "be-micro.pcap", "le.pcapng", "sections.pcapng":
+			seeds["cut-"+c.name] = c.data[:len(c.data)*2/3]
+		case "le-nano.pcap.gz":
+			seeds["cut-"+c.name] = c.data[:len(c.data)-5]
+		}
+	}
+	for _, c := range hostileCases(t) {
+		switch c.name {
+		case "pcap caplen 0xffffffff", "epb length 0", "epb length 4294967280", "epb trailing length",
+			"undescribed interface", "unknown block types", "bad byte-order magic", "gzip bad checksum", "spb before any interface":
+			seeds["damaged-"+strings.ReplaceAll(c.name, " ", "-")] = c.data
+		}
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzReader")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range seeds {
+		text := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func checkFuzzError(t *testing.T, err error) {
 	t.Helper()
 	var fe *FormatError
@@ -1067,4 +1215,329 @@ func ExampleNewReader() {
 	// Output:
 	// 1 2023-11-14T22:13:20Z 3 60 ethernet
 	// pcap 1 true
+}
+
+// corpusDir returns the shared corpus of real captures, or skips the test.
+func corpusDir(t *testing.T) string {
+	t.Helper()
+	for _, d := range []string{"../../shared/corpus", "/work/shared/corpus"} {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	t.Skip("no capture corpus at ../../shared/corpus or /work/shared/corpus: real-file tests skipped")
+	return ""
+}
+
+// corpusEntry is one row of the corpus's PROVENANCE.md table.
+type corpusEntry struct {
+	path       string
+	format     Format
+	compressed bool
+	linkType   layers.LinkType
+	packets    int
+}
+
+// provenanceRow matches the "link type, packets" column, such as
+// "Ethernet (pcap), 63" or "BSD loopback (NULL) (pcap), 18".
+var provenanceRow = regexp.MustCompile(`^(.+) \((pcap|pcapng|pcap\.gz)\), (\d+)$`)
+
+// parseProvenance reads the table of files in PROVENANCE.md.
+func parseProvenance(t *testing.T, dir string) []corpusEntry {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(dir, "PROVENANCE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := map[string]layers.LinkType{
+		"Ethernet":            layers.LinkTypeEthernet,
+		"BSD loopback (NULL)": layers.LinkTypeNull,
+		"Linux SLL":           layers.LinkTypeLinuxSLL,
+		"Linux SLL2":          layers.LinkTypeLinuxSLL2,
+		"Raw IP":              layers.LinkTypeRaw,
+	}
+	var out []corpusEntry
+	for _, line := range strings.Split(string(text), "\n") {
+		cols := strings.Split(line, " | ")
+		if !strings.HasPrefix(line, "| `") || len(cols) < 8 {
+			continue // not a row of the files table
+		}
+		m := provenanceRow.FindStringSubmatch(cols[6])
+		if m == nil {
+			t.Fatalf("PROVENANCE.md: cannot parse %q", cols[6])
+		}
+		lt, ok := links[m[1]]
+		if !ok {
+			t.Fatalf("PROVENANCE.md: unknown link type %q", m[1])
+		}
+		n, _ := strconv.Atoi(m[3])
+		e := corpusEntry{path: strings.Trim(cols[0], "| `"), linkType: lt, packets: n, format: FormatPcap}
+		switch m[2] {
+		case "pcapng":
+			e.format = FormatPcapNG
+		case "pcap.gz":
+			e.compressed = true
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		t.Fatal("PROVENANCE.md: no files listed")
+	}
+	return out
+}
+
+// TestCorpus reads every capture of the shared corpus and checks packet
+// counts, link types, formats and completeness against PROVENANCE.md.
+func TestCorpus(t *testing.T) {
+	dir := corpusDir(t)
+	entries := parseProvenance(t, dir)
+	listed := map[string]bool{}
+	for _, e := range entries {
+		listed[e.path] = true
+		t.Run(e.path, func(t *testing.T) {
+			r, err := Open(filepath.Join(dir, e.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			n := 0
+			for {
+				p, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("after %d packets: %v", n, err)
+				}
+				n++
+				if p.Frame != n || p.LinkType != e.linkType || len(p.Data) > p.OriginalLength {
+					t.Errorf("packet %d: Frame %d, LinkType %v, %d of %d bytes", n, p.Frame, p.LinkType, len(p.Data), p.OriginalLength)
+				}
+			}
+			info := r.Info()
+			if n != e.packets || info.Packets != e.packets {
+				t.Errorf("read %d packets (Info says %d), PROVENANCE.md says %d", n, info.Packets, e.packets)
+			}
+			if !reflect.DeepEqual(info.LinkTypes, []layers.LinkType{e.linkType}) {
+				t.Errorf("LinkTypes = %v, want [%v]", info.LinkTypes, e.linkType)
+			}
+			if info.Format != e.format || info.Compressed != e.compressed || !info.Complete {
+				t.Errorf("Format %v, Compressed %v, Complete %v; want %v, %v, true", info.Format, info.Compressed, info.Complete, e.format, e.compressed)
+			}
+			if st, err := os.Stat(filepath.Join(dir, e.path)); err == nil && !e.compressed && info.Bytes != st.Size() {
+				t.Errorf("Info().Bytes = %d, file size %d", info.Bytes, st.Size())
+			}
+			if len(info.Warnings) > 0 {
+				t.Errorf("Warnings = %q", info.Warnings)
+			}
+		})
+	}
+	// Every capture in the corpus is in the table, so all of them are read.
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, ".md") {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if !listed[filepath.ToSlash(rel)] {
+			t.Errorf("%s is not listed in PROVENANCE.md", rel)
+		}
+		return nil
+	})
+}
+
+// requireTools skips the test when a Wireshark tool is missing, except
+// under CI=true, where it fails.
+func requireTools(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if _, err := exec.LookPath(name); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not found on PATH (CI=true needs it): %v", name, err)
+			}
+			t.Skipf("%s not found on PATH: Wireshark oracle tests skipped", name)
+		}
+	}
+}
+
+// oracleFrame is one frame as tshark reports it.
+type oracleFrame struct {
+	number      int
+	timed       bool // false for records without a timestamp (simple packet blocks)
+	sec, ns     int64
+	packet      bool // false for records that are not packets (custom blocks)
+	len, caplen int
+	md5         string
+}
+
+// parseEpoch parses "1258553208.781034000" exactly.
+func parseEpoch(s string) (sec, ns int64, err error) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if sec, err = strconv.ParseInt(whole, 10, 64); err != nil {
+		return 0, 0, err
+	}
+	if len(frac) > 9 {
+		return 0, 0, fmt.Errorf("%q: more than 9 decimals", s)
+	}
+	if frac != "" {
+		if ns, err = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64); err != nil {
+			return 0, 0, err
+		}
+	}
+	return sec, ns, nil
+}
+
+// tsharkFrames lists the frames of a capture as tshark reads them.
+func tsharkFrames(t *testing.T, path string) []oracleFrame {
+	t.Helper()
+	cmd := exec.Command("tshark", "-n", "-r", path, "-o", "frame.generate_md5_hash:TRUE", "-T", "fields",
+		"-e", "frame.number", "-e", "frame.time_epoch", "-e", "frame.encap_type",
+		"-e", "frame.len", "-e", "frame.cap_len", "-e", "frame.md5_hash")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark -r %s: %v", path, err)
+	}
+	var frames []oracleFrame
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line == "" {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 6 {
+			t.Fatalf("tshark: unexpected line %q", line)
+		}
+		var o oracleFrame
+		var errs [4]error
+		o.number, errs[0] = strconv.Atoi(f[0])
+		if o.timed = f[1] != ""; o.timed {
+			o.sec, o.ns, errs[1] = parseEpoch(f[1])
+		}
+		o.packet = f[2] != ""
+		o.len, errs[2] = strconv.Atoi(f[3])
+		if f[4] != "" {
+			o.caplen, errs[3] = strconv.Atoi(f[4])
+		}
+		if err := errors.Join(errs[:]...); err != nil {
+			t.Fatalf("tshark: line %q: %v", line, err)
+		}
+		o.md5 = f[5]
+		frames = append(frames, o)
+	}
+	return frames
+}
+
+// compareWithTshark reads path and compares every packet with tshark's
+// frame of the same number: time, lengths and an MD5 of the captured bytes.
+// Frames we do not return must be tshark's non-packet records.
+func compareWithTshark(t *testing.T, path string) {
+	t.Helper()
+	want := tsharkFrames(t, path)
+	r, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := readAll(t, r)
+	if err != io.EOF {
+		t.Fatalf("after %d packets: %v", len(got), err)
+	}
+	bad := 0
+	var prevSec, prevNs int64 // a simple packet block borrows the previous packet's time
+	i := 0
+	for _, w := range want {
+		if i < len(got) && got[i].Frame == w.number {
+			g := got[i]
+			i++
+			if w.timed {
+				prevSec, prevNs = w.sec, w.ns
+			}
+			sum := md5.Sum(g.Data)
+			if !w.packet || g.Timestamp.Unix() != prevSec || int64(g.Timestamp.Nanosecond()) != prevNs || g.Orig != w.len ||
+				len(g.Data) != w.caplen || hex.EncodeToString(sum[:]) != w.md5 {
+				t.Errorf("frame %d: got %d.%09d len %d caplen %d md5 %x; tshark %+v", w.number,
+					g.Timestamp.Unix(), g.Timestamp.Nanosecond(), g.Orig, len(g.Data), sum, w)
+				bad++
+			}
+		} else if w.packet {
+			t.Errorf("frame %d: tshark reads a packet %+v, we return none", w.number, w)
+			bad++
+		}
+		if bad > 5 {
+			t.Fatal("too many differences")
+		}
+	}
+	if i != len(got) {
+		t.Errorf("we return %d packets; tshark has frames for %d of them", len(got), i)
+	}
+}
+
+// TestCorpusCapinfos compares packet counts and first and last timestamps
+// with capinfos, and every frame with tshark.
+func TestCorpusCapinfos(t *testing.T) {
+	dir := corpusDir(t)
+	requireTools(t, "capinfos", "tshark")
+	entries := parseProvenance(t, dir)
+	args := []string{"-T", "-r", "-c", "-a", "-e", "-S", "-M"}
+	for _, e := range entries {
+		args = append(args, filepath.Join(dir, e.path))
+	}
+	out, err := exec.Command("capinfos", args...).Output()
+	if err != nil {
+		t.Fatalf("capinfos: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(entries) {
+		t.Fatalf("capinfos printed %d lines for %d files", len(lines), len(entries))
+	}
+	for _, line := range lines {
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			t.Fatalf("capinfos: unexpected line %q", line)
+		}
+		path := f[0]
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			r, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if _, err := readAll(t, r); err != io.EOF {
+				t.Fatal(err)
+			}
+			info := r.Info()
+			count, _ := strconv.Atoi(f[1])
+			fs, fns, err1 := parseEpoch(f[2])
+			ls, lns, err2 := parseEpoch(f[3])
+			if err := errors.Join(err1, err2); err != nil {
+				t.Fatalf("capinfos line %q: %v", line, err)
+			}
+			if info.Packets != count || !info.First.Equal(ts(fs, fns)) || !info.Last.Equal(ts(ls, lns)) {
+				t.Errorf("Packets %d, First %d.%09d, Last %d.%09d; capinfos %s %s %s",
+					info.Packets, info.First.Unix(), info.First.Nanosecond(), info.Last.Unix(), info.Last.Nanosecond(), f[1], f[2], f[3])
+			}
+		})
+	}
+	for _, e := range entries {
+		t.Run("tshark/"+e.path, func(t *testing.T) {
+			t.Parallel()
+			compareWithTshark(t, filepath.Join(dir, e.path))
+		})
+	}
+}
+
+// TestBuiltCapturesTshark has tshark read the captures the tests build
+// (both byte orders, nanoseconds, 2^-20 s, SLL2, several sections, gzip), so
+// that the builders, not only the reader, are checked against Wireshark.
+func TestBuiltCapturesTshark(t *testing.T) {
+	requireTools(t, "tshark")
+	dir := t.TempDir()
+	for _, c := range allCaptures(t) {
+		path := filepath.Join(dir, c.name)
+		if err := os.WriteFile(path, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			compareWithTshark(t, path)
+		})
+	}
 }

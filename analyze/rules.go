@@ -1,0 +1,418 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"ftpdiag/ftpflow"
+)
+
+// The finding kinds. They are stable: automation may depend on them.
+const (
+	KindPASVAddressMismatch   = "pasv_address_mismatch"
+	KindPORTAddressMismatch   = "port_address_mismatch"
+	KindDataSYNUnanswered     = "data_syn_unanswered"
+	KindDataSYNRefused        = "data_syn_refused"
+	KindServerRefusedEndpoint = "server_refused_data_endpoint"
+	KindDataNotAttempted      = "data_not_attempted"
+	KindDataFINWithoutData    = "data_fin_without_data"
+	KindDataReset             = "data_reset"
+	KindSlowDataConnect       = "slow_data_connect"
+	KindTimeWaitReuse         = "timewait_tuple_reuse"
+	KindPassivePortExhaustion = "passive_port_exhaustion"
+	KindMTUBlackhole          = "mtu_blackhole"
+	KindControlEncrypted      = "control_channel_encrypted"
+	KindNonstandardPort       = "nonstandard_control_port"
+	KindTransferFailedReply   = "transfer_failed_reply"
+	KindCaptureIncomplete     = "capture_incomplete"
+	KindActiveSourcePort      = "active_mode_source_port"
+)
+
+// diag collects findings. The rules run in a fixed order, top to bottom:
+// causes that explain a failed transfer come first and mark the transfer
+// explained, so that later, more generic rules do not report it again.
+type diag struct {
+	opt       Options
+	out       []Finding
+	explained map[*ftpflow.Transfer]string // transfer -> ID of its root cause
+}
+
+func diagnose(a *Analysis, opt Options) []Finding {
+	d := &diag{opt: opt, explained: map[*ftpflow.Transfer]string{}}
+	for _, s := range a.Sessions {
+		d.pasvMismatch(s)
+		d.portMismatch(s)
+		d.serverRefusals(s)
+		for _, t := range s.Transfers {
+			d.transfer(s, t)
+		}
+		d.encrypted(s)
+		d.nonstandardPort(s)
+		d.activeSourcePort(s)
+		d.captureIncomplete(s)
+	}
+	d.portExhaustion(a)
+	return d.out
+}
+
+// add appends a finding and gives it its ID.
+func (d *diag) add(f Finding) string {
+	f.ID = fmt.Sprintf("F%d", len(d.out)+1)
+	if f.Evidence == nil {
+		f.Evidence = map[string]any{}
+	}
+	d.out = append(d.out, f)
+	return f.ID
+}
+
+// explain marks transfers as explained by finding id.
+func (d *diag) explain(id string, ts ...*ftpflow.Transfer) {
+	for _, t := range ts {
+		if _, done := d.explained[t]; !done {
+			d.explained[t] = id
+		}
+	}
+}
+
+// failed reports whether a transfer failed: the server said so, or its
+// data connection failed.
+func failed(t *ftpflow.Transfer) bool {
+	return t.Status == ftpflow.StatusFailed && dataProblemReply(t.Final()) || t.Outcome.Failed()
+}
+
+// dataProblemReply reports whether a final reply points at the data
+// connection (425, 426, 451) rather than at the file or the login.
+func dataProblemReply(r *ftpflow.ReplyRecord) bool {
+	return r != nil && (r.Code == 425 || r.Code == 426 || r.Code == 451)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func replyEvidence(r *ftpflow.ReplyRecord) map[string]any {
+	if r == nil {
+		return nil
+	}
+	return map[string]any{"code": r.Code, "text": r.Text, "frame": r.Frame, "time": stamp(r.Time)}
+}
+
+func transferIDs(ts []*ftpflow.Transfer) []int {
+	ids := make([]int, 0, len(ts))
+	for _, t := range ts {
+		ids = append(ids, t.ID)
+	}
+	return ids
+}
+
+func synFrames(c *ftpflow.Conn) []int {
+	fs := make([]int, 0, len(c.SYNs))
+	for _, e := range c.SYNs {
+		fs = append(fs, e.Frame)
+	}
+	return fs
+}
+
+func describeTransfer(t *ftpflow.Transfer) string {
+	if t.Arg == "" {
+		return t.Command
+	}
+	return t.Command + " " + t.Arg
+}
+
+// transfer applies the per-transfer rules in order of specificity.
+func (d *diag) transfer(s *ftpflow.Session, t *ftpflow.Transfer) {
+	c := t.Data
+	if c != nil && c.Previous != nil {
+		d.timeWait(s, t, c)
+	}
+	if c != nil {
+		d.mtu(s, t, c)
+	}
+	if _, done := d.explained[t]; !done {
+		switch t.Outcome {
+		case ftpflow.OutcomeSYNUnanswered:
+			d.synUnanswered(s, t, c)
+		case ftpflow.OutcomeSYNRefused:
+			d.synRefused(s, t, c)
+		case ftpflow.OutcomeClosedWithoutData:
+			d.finWithoutData(s, t, c)
+		case ftpflow.OutcomeReset:
+			d.reset(s, t, c)
+		case ftpflow.OutcomeNotAttempted:
+			d.notAttempted(s, t)
+		}
+	}
+	if _, done := d.explained[t]; !done && t.Status == ftpflow.StatusFailed {
+		d.failedReply(s, t)
+	}
+	if c != nil && c.Established() && !failed(t) {
+		d.slowConnect(s, t, c)
+	}
+}
+
+// dataPath names the two ends of a transfer's data connection in FTP
+// terms, for explanations.
+func dataPath(t *ftpflow.Transfer) (connector, listener string) {
+	if t.Mode == ftpflow.ModeActive {
+		return "the FTP server", "the FTP client"
+	}
+	return "the FTP client", "the FTP server"
+}
+
+func (d *diag) synUnanswered(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
+	first, last := c.SYNs[0], c.SYNs[len(c.SYNs)-1]
+	span := last.Time.Sub(first.Time)
+	connector, listener := dataPath(t)
+	ev := map[string]any{
+		"data_client": c.Client.String(), "data_server": c.Server.String(),
+		"syn_frames": synFrames(c), "syn_count": c.SYNCount,
+		"first_syn": stamp(first.Time), "last_syn": stamp(last.Time),
+		"retry_span_seconds": span.Seconds(),
+		"vantage":            s.Control.Vantage().String(),
+	}
+	if f := t.Final(); f != nil {
+		ev["reply"] = replyEvidence(f)
+	}
+	addOfferEvidence(ev, t)
+	summary := fmt.Sprintf("%d SYN%s from %s to %s over %s, never answered; %s failed",
+		c.SYNCount, plural(c.SYNCount), c.Client, c.Server, span.Round(time.Millisecond), describeTransfer(t))
+	expl := fmt.Sprintf("For %s the data connection is opened by %s towards %s at %s. "+
+		"TCP sent its SYN and, getting no answer, retransmitted it with growing back-off (1 s, 2 s, 4 s... on Linux). "+
+		"Silence, rather than a RST, is the signature of a firewall rule that drops the packets, or of an address that is not routed to %s.",
+		describeTransfer(t), connector, listener, c.Server, listener)
+	if t.Mode == ftpflow.ModeActive {
+		expl += " In active mode the FTP server connects back to the client; firewalls and NAT routers in front of clients usually drop such unsolicited incoming connections unless an FTP helper opened a pinhole for the PORT it saw."
+	}
+	if v := s.Control.Vantage(); v == ftpflow.VantageServer && t.Mode == ftpflow.ModePassive {
+		expl += " This capture was taken near the server, yet shows the client's SYNs, so they reached the server's network: look at the server host's own firewall."
+	}
+	rem := "Open the data port range in every firewall on the path (for passive mode: the server's pasv_min_port..pasv_max_port, e.g. vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p), or load an FTP helper (nf_conntrack_ftp) where the control channel is clear text on port 21."
+	if t.Mode == ftpflow.ModeActive {
+		rem = "Use passive mode (the client connects out, which client-side firewalls allow), or allow incoming connections from the server to the client's PORT range; behind NAT, enable the FTP helper for the control port."
+	}
+	id := d.add(Finding{Kind: KindDataSYNUnanswered, Severity: Error, Session: s.ID, Transfer: t.ID,
+		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+	d.explain(id, t)
+}
+
+func (d *diag) synRefused(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
+	_, listener := dataPath(t)
+	ev := map[string]any{
+		"data_client": c.Client.String(), "data_server": c.Server.String(),
+		"syn_frames": synFrames(c), "rst_frame": c.Reset.Frame, "rst_time": stamp(c.Reset.Time),
+		"vantage": s.Control.Vantage().String(),
+	}
+	if f := t.Final(); f != nil {
+		ev["reply"] = replyEvidence(f)
+	}
+	addOfferEvidence(ev, t)
+	summary := fmt.Sprintf("connection to %s refused with RST (frame %d); %s failed", c.Server, c.Reset.Frame, describeTransfer(t))
+	expl := fmt.Sprintf("The SYN towards %s at %s was answered by a RST: either nothing listens on that port (the announcement is stale, or %s closed its listener), or a firewall rule rejects the connection (iptables REJECT --reject-with tcp-reset). "+
+		"A RST answers at once, where a dropping firewall leaves the SYN unanswered.", listener, c.Server, listener)
+	rem := "Check that the data port is open in the firewall in front of " + listener + " (a REJECT rule answers with RST), and that the announced endpoint is really the listener's: a NAT device or proxy may announce a port it does not forward."
+	id := d.add(Finding{Kind: KindDataSYNRefused, Severity: Error, Session: s.ID, Transfer: t.ID,
+		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+	d.explain(id, t)
+}
+
+func (d *diag) finWithoutData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
+	sender := t.DataSender()
+	ev := map[string]any{
+		"data_client": c.Client.String(), "data_server": c.Server.String(),
+		"fin_frame": c.FIN[sender].Frame, "bytes": c.Bytes[sender],
+	}
+	if t.ExpectedSize > 0 {
+		ev["expected_size"] = t.ExpectedSize
+	}
+	if f := t.Final(); f != nil {
+		ev["reply"] = replyEvidence(f)
+	}
+	addOfferEvidence(ev, t)
+	why := "the control channel does not confirm an empty transfer"
+	if t.ExpectedSize > 0 {
+		why = fmt.Sprintf("the server had announced %d bytes", t.ExpectedSize)
+	}
+	summary := fmt.Sprintf("data connection %s > %s opened and closed (FIN, frame %d) without data; %s", c.Client, c.Server, c.FIN[sender].Frame, why)
+	expl := "The data connection was established and then closed normally with a FIN, but carried no payload, although data was expected for " + describeTransfer(t) + ". " +
+		"A legitimately empty file or listing looks the same on the wire, which is why the control channel decides: a SIZE of 0, a 150 reply announcing 0 bytes or a 226 after an empty listing make it normal; here " + why + ". " +
+		"Common causes: the server could not read the file after opening the connection (permissions, a file removed or truncated meanwhile), a proxy or security device that closes the data connection, or a server bug."
+	rem := "Read the server's log for this transfer; check the file's permissions and size on the server; retry the transfer directly, without any FTP proxy or inspection device in between."
+	id := d.add(Finding{Kind: KindDataFINWithoutData, Severity: Error, Session: s.ID, Transfer: t.ID,
+		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+	d.explain(id, t)
+}
+
+func (d *diag) reset(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
+	sender := t.DataSender()
+	from := "the data receiver"
+	if c.Reset.From == sender {
+		from = "the data sender"
+	}
+	ev := map[string]any{
+		"data_client": c.Client.String(), "data_server": c.Server.String(),
+		"rst_frame": c.Reset.Frame, "rst_time": stamp(c.Reset.Time), "rst_from": c.Reset.From.String(),
+		"bytes_before_rst": c.Bytes[sender],
+	}
+	if t.ExpectedSize > 0 {
+		ev["expected_size"] = t.ExpectedSize
+	}
+	if t.Aborted {
+		ev["aborted_by_client"] = true
+	}
+	if f := t.Final(); f != nil {
+		ev["reply"] = replyEvidence(f)
+	}
+	addOfferEvidence(ev, t)
+	summary := fmt.Sprintf("data connection reset by %s (%s, frame %d) after %d bytes", c.Reset.From, from, c.Reset.Frame, c.Bytes[sender])
+	expl := "A RST ended the data connection in the middle of " + describeTransfer(t) + ": the connection was torn down abruptly instead of being closed with FINs after the last byte. " +
+		"The server then usually reports 426 (connection closed; transfer aborted) or 451."
+	if t.Aborted {
+		expl += " The client sent ABOR during the transfer: a user or program cancelled it, and the reset is the expected consequence."
+	} else {
+		expl += " Causes: a process killed or crashing on either side, a firewall or IPS that resets long or suspicious connections, an idle timeout in a NAT or firewall, or a disk full on the receiver."
+	}
+	rem := "Look at the side that sent the RST (" + c.Reset.From.String() + " of the data connection, " + c.Reset.From.String() + " address " + endpointOf(c, c.Reset.From).String() + "): its logs, resource limits and any security device next to it."
+	sev := Error
+	if t.Aborted {
+		sev = Warning
+	}
+	id := d.add(Finding{Kind: KindDataReset, Severity: sev, Session: s.ID, Transfer: t.ID,
+		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+	d.explain(id, t)
+}
+
+func endpointOf(c *ftpflow.Conn, side ftpflow.Side) netip.AddrPort {
+	if side == ftpflow.Client {
+		return c.Client
+	}
+	return c.Server
+}
+
+func (d *diag) notAttempted(s *ftpflow.Session, t *ftpflow.Transfer) {
+	o := t.Offer
+	f := t.Final()
+	if o == nil || (f != nil && !dataProblemReply(f)) {
+		return // nothing announced, or the server refused the file itself: failedReply covers it
+	}
+	connector, listener := dataPath(t)
+	v := s.Control.Vantage()
+	ev := map[string]any{"vantage": v.String(), "control_client": s.Client.String(), "control_server": s.Server.String()}
+	addOfferEvidence(ev, t)
+	if f != nil {
+		ev["reply"] = replyEvidence(f)
+	}
+	summary := fmt.Sprintf("no connection to the announced %s appears in the capture; %s failed", o.Endpoint, describeTransfer(t))
+	expl := fmt.Sprintf("%s announced %s for %s, so %s should have opened a TCP connection to it, but the capture holds no SYN towards it (nor towards %s's control address with that port). ",
+		offerAnnouncer(o), o.Endpoint, describeTransfer(t), connector, listener)
+	switch {
+	case v == ftpflow.VantageServer && t.Mode == ftpflow.ModePassive:
+		expl += "The capture was taken near the server, so the client's SYN, if it was sent, was lost before it reached the server: dropped by a firewall or sent to an address that does not lead here."
+	case v == ftpflow.VantageClient && t.Mode == ftpflow.ModeActive:
+		expl += "The capture was taken near the client, so the server's SYN, if it was sent, never reached the client: dropped by a firewall or NAT router in front of the client, or sent to an address the client does not own."
+	case v == ftpflow.VantageClient:
+		expl += "The capture was taken near the client, so the client did not even try: it may have rejected the announced endpoint, or given up before connecting."
+	case v == ftpflow.VantageServer:
+		expl += "The capture was taken near the server, so the server did not even try: it may have refused the PORT address or failed to create the connection."
+	default:
+		expl += "From this capture alone it cannot be told whether the SYN was never sent or was lost on the way: a capture at the other end would tell."
+	}
+	rem := "Capture at both ends of the path at the same time to see where the SYN disappears; check the firewalls between them for the data port, and the client's log for why it did not connect."
+	id := d.add(Finding{Kind: KindDataNotAttempted, Severity: Error, Session: s.ID, Transfer: t.ID,
+		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+	d.explain(id, t)
+}
+
+func offerAnnouncer(o *ftpflow.Offer) string {
+	if o.Passive() {
+		return fmt.Sprintf("The server's %d reply (frame %d)", passiveCode(o.Kind), o.Frame)
+	}
+	return fmt.Sprintf("The client's %s command (frame %d)", o.Kind, o.Frame)
+}
+
+func passiveCode(k ftpflow.OfferKind) int {
+	switch k {
+	case ftpflow.OfferEPSV:
+		return 229
+	case ftpflow.OfferLPSV:
+		return 228
+	}
+	return 227
+}
+
+func addOfferEvidence(ev map[string]any, t *ftpflow.Transfer) {
+	ev["command"] = describeTransfer(t)
+	ev["command_frame"] = t.Frame
+	if o := t.Offer; o != nil {
+		ev["offer_kind"] = o.Kind.String()
+		ev["announced"] = o.Endpoint.String()
+		ev["offer_frame"] = o.Frame
+	}
+}
+
+func (d *diag) failedReply(s *ftpflow.Session, t *ftpflow.Transfer) {
+	f := t.Final()
+	ev := map[string]any{"reply": replyEvidence(f)}
+	addOfferEvidence(ev, t)
+	sev := Info
+	expl := fmt.Sprintf("The server answered %s with %d %q. ", describeTransfer(t), f.Code, f.Text)
+	rem := "Nothing to fix in the network: check the file name, permissions and the server's log."
+	switch {
+	case f.Code == 425:
+		sev = Error
+		expl += "425 means the server could not open (or accept) the data connection. No other evidence in this capture pins down why."
+		rem = "Capture at both ends, and check firewalls and NAT for the data ports and the server's log."
+		if t.Offer == nil {
+			expl = fmt.Sprintf("The server answered %s with 425 %q: no PORT, EPRT, PASV or EPSV preceded the command in this capture, so the server had no data endpoint to use.", describeTransfer(t), f.Text)
+			rem = "The client must send PASV/EPSV (or PORT/EPRT) before each transfer command; if it did so before the capture started, the capture misses it."
+		}
+	case f.Code == 426 || f.Code == 451:
+		sev = Error
+		expl += "The transfer started but was aborted: the data connection closed or broke before the end, or the server hit a local error."
+		rem = "Look at the data connection in the capture and at the server's log; repeated failures on large files point at a path or firewall problem."
+	default:
+		expl += "This reply is about the command itself (file, permissions, login), not about the data connection."
+	}
+	id := d.add(Finding{Kind: KindTransferFailedReply, Severity: sev, Session: s.ID, Transfer: t.ID,
+		Summary: fmt.Sprintf("%s answered %d %s", describeTransfer(t), f.Code, truncate(f.Text, 80)), Explanation: expl, Remediation: rem, Evidence: ev})
+	d.explain(id, t)
+}
+
+// slowConnectDelay is the SYN-to-SYN-ACK delay reported as slow.
+const slowConnectDelay = time.Second
+
+func (d *diag) slowConnect(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
+	if !c.Handshake || len(c.SYNs) == 0 || !c.SYNACK.Seen() {
+		return
+	}
+	delay := c.SYNACK.Time.Sub(c.SYNs[0].Time)
+	if c.SYNCount < 2 && delay < slowConnectDelay {
+		return
+	}
+	ev := map[string]any{
+		"data_client": c.Client.String(), "data_server": c.Server.String(),
+		"syn_frames": synFrames(c), "syn_count": c.SYNCount, "synack_frame": c.SYNACK.Frame,
+		"connect_seconds": delay.Seconds(),
+	}
+	addOfferEvidence(ev, t)
+	d.add(Finding{Kind: KindSlowDataConnect, Severity: Warning, Session: s.ID, Transfer: t.ID,
+		Summary:     fmt.Sprintf("data connection needed %d SYN%s and %s to open", c.SYNCount, plural(c.SYNCount), delay.Round(time.Millisecond)),
+		Explanation: "The data connection opened, but only after its first SYN went unanswered and TCP retransmitted it (or after a long delay). Something on the path drops or delays new connections: a firewall rate limit, a busy server backlog, a lossy link. Next time it may fail outright.",
+		Remediation: "Check the listener's accept backlog and SYN rate limits in firewalls on the path; if it happens on every transfer, look for loss on the link.",
+		Evidence:    ev})
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

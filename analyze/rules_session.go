@@ -1,0 +1,175 @@
+package analyze
+
+import (
+	"fmt"
+	"strings"
+
+	"ftpdiag/ftpflow"
+)
+
+// encrypted reports a control channel turned to TLS, and what the
+// fallback pairing by hosts and timing found of its data connections.
+func (d *diag) encrypted(s *ftpflow.Session) {
+	if !s.ControlEncrypted() {
+		return
+	}
+	tls := s.TLS
+	var conns []map[string]any
+	failedConns := 0
+	for _, c := range s.EncryptedData {
+		state := "completed"
+		switch {
+		case c.Handshake && !c.SYNACK.Seen() && c.Reset != nil:
+			state = "syn_refused"
+		case c.Handshake && !c.SYNACK.Seen():
+			state = "syn_unanswered"
+		case c.Reset != nil:
+			state = "reset"
+		case !c.Closed():
+			state = "incomplete"
+		}
+		if state == "syn_refused" || state == "syn_unanswered" || state == "reset" {
+			failedConns++
+		}
+		conns = append(conns, map[string]any{
+			"client": c.Client.String(), "server": c.Server.String(), "first_frame": c.First.Frame,
+			"syn_count": c.SYNCount, "bytes_client": c.Bytes[ftpflow.Client], "bytes_server": c.Bytes[ftpflow.Server], "state": state,
+		})
+	}
+	ev := map[string]any{
+		"command": tls.Command, "request_frame": tls.Request.Frame, "accepted_frame": tls.Accepted.Frame,
+		"data_connections_by_hosts_and_timing": conns,
+	}
+	if tls.Handshake.Seen() {
+		ev["first_tls_frame"] = tls.Handshake.Frame
+	}
+	if tls.ClearAgain.Seen() {
+		ev["clear_again_frame"] = tls.ClearAgain.Frame
+	}
+	summary := fmt.Sprintf("control channel encrypted after %s (frame %d): endpoints and replies cannot be read", tls.Command, tls.Accepted.Frame)
+	if tls.ClearAgain.Seen() {
+		summary = fmt.Sprintf("control channel encrypted after %s (frame %d) until frame %d", tls.Command, tls.Accepted.Frame, tls.ClearAgain.Frame)
+	}
+	expl := fmt.Sprintf("The client asked for TLS with %s and the server accepted with 234 (frame %d); from then on the control channel is encrypted, so the PASV/EPSV replies and PORT commands, and the server's 425/426 replies, cannot be read from the capture. ", tls.Command, tls.Accepted.Frame)
+	expl += "For the same reason NAT helpers and firewall FTP inspection (nf_conntrack_ftp, ALGs) cannot rewrite the announced endpoints or open pinholes for the data ports: FTPS through NAT works only with a correct announced address (pasv_address) and a passive port range opened explicitly. "
+	if len(conns) > 0 {
+		expl += fmt.Sprintf("Paired by hosts and timing instead, %d connection(s) between the same two hosts began while the channel was encrypted; they are probably its data connections. ", len(conns))
+	} else {
+		expl += "No connection between the same two hosts began while the channel was encrypted. "
+	}
+	if tls.ClearAgain.Seen() {
+		expl += "The channel returned to clear text later (CCC or a TLS shutdown), and what followed is analysed normally."
+	}
+	rem := "To diagnose the data connections, capture the TLS keys (SSLKEYLOGFILE with curl or lftp) and decrypt in Wireshark, or read the client's debug log. To make FTPS work through NAT: set the server's external address (vsftpd pasv_address, ProFTPD MasqueradeAddress) and open its passive port range in every firewall, since no helper can."
+	sev := Info
+	if failedConns > 0 {
+		sev = Error
+		summary += fmt.Sprintf("; %d data connection(s) between its hosts failed", failedConns)
+	}
+	d.add(Finding{Kind: KindControlEncrypted, Severity: sev, Session: s.ID, Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+}
+
+// nonstandardPort reports FTP on a control port other than 21.
+func (d *diag) nonstandardPort(s *ftpflow.Session) {
+	port := s.Server.Port()
+	if port == 21 {
+		return
+	}
+	ev := map[string]any{"control_server": s.Server.String(), "detected_by": s.DetectedBy}
+	active := 0
+	for _, o := range s.Offers {
+		if !o.Passive() {
+			active++
+		}
+	}
+	ev["active_offers"] = active
+	expl := fmt.Sprintf("This FTP control connection uses port %d, not 21. It was recognised by %s. NAT helpers and firewall FTP inspection (Linux nf_conntrack_ftp, home routers' ALGs) only watch port 21 unless told otherwise, so on this port they neither rewrite PORT/PASV addresses nor open pinholes for data connections: active mode through NAT and passive mode through a stateful firewall need explicit configuration.", port, map[string]string{"port": "its port", "content": "its content (a 220 greeting answered by FTP commands)"}[s.DetectedBy])
+	rem := fmt.Sprintf("If data connections fail: configure the helper for this port (modprobe nf_conntrack_ftp ports=21,%d and a CT --helper ftp rule), open the passive range explicitly, or use passive mode with a correct announced address. In Wireshark use Decode As... TCP port %d as FTP.", port, port)
+	d.add(Finding{Kind: KindNonstandardPort, Severity: Info, Session: s.ID,
+		Summary: fmt.Sprintf("FTP control connection on port %d", port), Explanation: expl, Remediation: rem, Evidence: ev})
+}
+
+// activeSourcePort reports active data connections not from port 20.
+func (d *diag) activeSourcePort(s *ftpflow.Session) {
+	var ids []int
+	ports := map[uint16]bool{}
+	var list []string
+	for _, t := range s.Transfers {
+		c := t.Data
+		if t.Mode != ftpflow.ModeActive || c == nil || !c.Handshake || c.Client.Port() == 20 {
+			continue
+		}
+		ids = append(ids, t.ID)
+		if !ports[c.Client.Port()] {
+			ports[c.Client.Port()] = true
+			list = append(list, fmt.Sprint(c.Client.Port()))
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	ev := map[string]any{"transfers": ids, "source_ports": list, "server": s.Server.Addr().String()}
+	d.add(Finding{Kind: KindActiveSourcePort, Severity: Info, Session: s.ID,
+		Summary:     fmt.Sprintf("active data connections come from port %s, not 20", strings.Join(list, ", ")),
+		Explanation: "RFC 959 has the server open active-mode data connections from port 20 (L-1, one below the control port). Many servers use an ephemeral port instead (vsftpd with connect_from_port_20=NO, ProFTPD by default, servers without root privileges). Firewalls on the client's side that allow incoming data only from port 20 will drop these connections.",
+		Remediation: "Firewall rules for active FTP should match the connection to the announced client port (or use an FTP helper), not the server's source port; or configure the server to use port 20 (vsftpd connect_from_port_20=YES).",
+		Evidence:    ev})
+}
+
+// captureIncomplete says what the capture lacks and which conclusions that
+// weakens.
+func (d *diag) captureIncomplete(s *ftpflow.Session) {
+	var notes []string
+	ev := map[string]any{}
+	if !s.Control.Handshake {
+		notes = append(notes, "the control connection began before the capture (no handshake, maybe no login)")
+		ev["control_started_before_capture"] = true
+	}
+	if gaps := s.Gaps[0] + s.Gaps[1]; gaps > 0 {
+		notes = append(notes, fmt.Sprintf("the control stream misses segments (%d hole(s)), so some commands or replies are absent and pairing may be off", gaps))
+		ev["control_gaps"] = s.Gaps
+		ev["control_gap_bytes"] = s.GapBytes
+	}
+	var notCaptured, trimmed []int
+	for _, t := range s.Transfers {
+		switch t.Outcome {
+		case ftpflow.OutcomeNotCaptured:
+			notCaptured = append(notCaptured, t.ID)
+		case ftpflow.OutcomeIncomplete:
+			if t.Data != nil {
+				trimmed = append(trimmed, t.ID)
+			}
+		}
+		if c := t.Data; c != nil {
+			sender := t.DataSender()
+			if missing := c.Bytes[sender] - c.Captured[sender]; missing > 0 && c.Bytes[sender] > 0 {
+				trimmed = appendOnce(trimmed, t.ID)
+			}
+		}
+	}
+	if len(notCaptured) > 0 {
+		notes = append(notes, fmt.Sprintf("%d transfer(s) that the server reports successful have no data connection in the capture (filtered or trimmed capture, not a failure)", len(notCaptured)))
+		ev["transfers_not_captured"] = notCaptured
+	}
+	if len(trimmed) > 0 {
+		notes = append(notes, fmt.Sprintf("%d data connection(s) miss packets or end before their transfer does, so byte counts come from sequence numbers and acknowledgements", len(trimmed)))
+		ev["transfers_with_missing_data_packets"] = trimmed
+	}
+	if len(notes) == 0 {
+		return
+	}
+	d.add(Finding{Kind: KindCaptureIncomplete, Severity: Info, Session: s.ID,
+		Summary:     "the capture does not hold everything: " + notes[0],
+		Explanation: "What the capture lacks: " + strings.Join(notes, "; ") + ". Conclusions about what is missing are weaker: a connection absent from the capture may have existed on the wire. Where the control channel confirms success, ftpdiag trusts it.",
+		Remediation: "Capture without a filter on the data ports (or with a filter on the two hosts rather than on port 21), from the start of the session, with a snapshot length large enough for whole packets (tcpdump -s 0), and check the capture tool reported no drops.",
+		Evidence:    ev})
+}
+
+func appendOnce(ids []int, id int) []int {
+	for _, x := range ids {
+		if x == id {
+			return ids
+		}
+	}
+	return append(ids, id)
+}

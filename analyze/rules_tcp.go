@@ -1,0 +1,287 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"ftpdiag/ftpflow"
+)
+
+// timeWait reports a data connection that reused the exact 5-tuple of one
+// closed less than TIME-WAIT earlier.
+func (d *diag) timeWait(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
+	p := c.Previous
+	if p.Reset || !p.Closed.Seen() || len(c.SYNs) == 0 {
+		return // a RST leaves no TIME-WAIT behind
+	}
+	gap := c.SYNs[0].Time.Sub(p.Closed.Time)
+	if gap < 0 || gap >= d.opt.TimeWait {
+		return
+	}
+	// The side that sent the first FIN closed actively and holds TIME-WAIT.
+	holder := p.Client
+	if p.FirstFIN == ftpflow.Server {
+		holder = otherEnd(p, c)
+	}
+	holderIsConnector := holder == c.Client
+	// Map the previous connection's sides to the new connector.
+	connectorSide := ftpflow.Client
+	if p.Client != c.Client {
+		connectorSide = ftpflow.Server
+	}
+	isnAfter := seqAfter(c.ISN, p.LastSeq[connectorSide])
+	tsNewer := c.HasTS && p.HasTS[connectorSide] && seqAfter(c.TSval, p.LastTSval[connectorSide])
+	fail := failed(t) || !c.Established()
+	ev := map[string]any{
+		"tuple": c.Client.String() + " > " + c.Server.String(), "previous_connection": p.ConnID,
+		"previous_closed_frame": p.Closed.Frame, "previous_closed": stamp(p.Closed.Time),
+		"syn_frame": c.SYNs[0].Frame, "seconds_since_close": gap.Seconds(),
+		"time_wait_seconds": d.opt.TimeWait.Seconds(), "time_wait_holder": holder.String(),
+		"isn_above_previous_sequence": isnAfter, "timestamp_newer": tsNewer,
+		"established": c.Established(),
+	}
+	addOfferEvidence(ev, t)
+	if f := t.Final(); f != nil {
+		ev["reply"] = replyEvidence(f)
+	}
+	who := "the side being connected to"
+	if holderIsConnector {
+		who = "the connecting side itself"
+	}
+	expl := fmt.Sprintf("A TCP connection is named by its 5-tuple (protocol, both addresses, both ports). The side that closes first keeps the tuple in TIME-WAIT for 2*MSL (%s here; 240 s on older Windows, 60 s on Linux) so that stray old segments cannot corrupt a new connection. "+
+		"This data connection reused the exact tuple of connection %d only %s after it closed, while %s (%s) still held it in TIME-WAIT. ",
+		d.opt.TimeWait, p.ConnID, gap.Round(time.Millisecond), who, holder)
+	if holderIsConnector {
+		expl += "A stack holding the tuple in TIME-WAIT usually refuses to connect from it again (EADDRINUSE); here it sent the SYN anyway. "
+	} else {
+		expl += "RFC 1122 (4.2.2.13) lets the TIME-WAIT side accept a new SYN whose initial sequence number is above the last one it saw, and RFC 6191 lets it accept one whose TCP timestamp is newer; "
+		switch {
+		case isnAfter && tsNewer:
+			expl += "both hold here, so a modern stack accepts the reuse. "
+		case isnAfter:
+			expl += "the sequence number rule holds here. "
+		case tsNewer:
+			expl += "the timestamp rule holds here (Linux accepts on it), the sequence number rule does not. "
+		default:
+			expl += "neither holds here, so the SYN is taken for an old duplicate and refused. "
+		}
+	}
+	if fail {
+		expl += "The connection failed, and the server reported the failure on the control channel."
+	} else {
+		expl += "This time it worked; a stack that does not apply these rules (or with TCP timestamps disabled) would have refused it, the classic cause of intermittent \"425 Can't open data connection\"."
+	}
+	rem := "Do not bind the data connection to a fixed port: let the client pick an ephemeral port for each PORT (and avoid connect_from_port_20 pairing with a fixed client port), or use passive mode; keep TCP timestamps enabled; on the server, SO_REUSEADDR does not lift TIME-WAIT for an identical tuple."
+	sev := Warning
+	if fail {
+		sev = Error
+	}
+	id := d.add(Finding{Kind: KindTimeWaitReuse, Severity: sev, Session: s.ID, Transfer: t.ID,
+		Summary:     fmt.Sprintf("data connection reuses the 5-tuple of connection %d closed %s earlier (TIME-WAIT %s)", p.ConnID, gap.Round(time.Millisecond), d.opt.TimeWait),
+		Explanation: expl, Remediation: rem, Evidence: ev})
+	if fail {
+		d.explain(id, t)
+	}
+}
+
+// otherEnd returns the previous connection's server endpoint, in terms of
+// the new connection's endpoints.
+func otherEnd(p *ftpflow.PreviousIncarnation, c *ftpflow.Conn) netip.AddrPort {
+	if p.Client == c.Client {
+		return c.Server
+	}
+	return c.Client
+}
+
+// seqAfter compares 32-bit sequence numbers or timestamps modulo 2^32.
+func seqAfter(a, b uint32) bool { return int32(a-b) > 0 }
+
+// mtu reports a data connection whose full-size segments vanish while
+// small ones pass: a path MTU black hole.
+func (d *diag) mtu(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
+	sender := t.DataSender()
+	receiver := sender.Other()
+	if c.LargeRetransmissions[sender] < 2 || c.Acked[sender] >= c.Bytes[sender] {
+		return
+	}
+	mssPeer := c.MSS[receiver]
+	ev := map[string]any{
+		"sender": endpointOf(c, sender).String(), "max_segment": c.MaxSegment[sender],
+		"mss_sender": c.MSS[sender], "mss_receiver": mssPeer,
+		"large_retransmissions": c.LargeRetransmissions[sender],
+		"bytes_sent":            c.Bytes[sender], "bytes_acknowledged": c.Acked[sender],
+		"first_data_frame": c.FirstData.Frame, "last_data_frame": c.LastData.Frame,
+	}
+	addOfferEvidence(ev, t)
+	if mssPeer > 0 && c.MaxSegment[sender] > mssPeer {
+		// Larger than the peer allows: the capture host's segmentation
+		// offload (TSO/GSO) merged segments; sizes on the wire are unknown.
+		ev["offload_suspected"] = true
+		return
+	}
+	var icmp []map[string]any
+	for _, tb := range c.TooBig {
+		icmp = append(icmp, map[string]any{"frame": tb.Frame, "mtu": tb.MTU, "router": tb.Router.String()})
+	}
+	ev["icmp_too_big"] = icmp
+	fail := failed(t) || t.Outcome == ftpflow.OutcomeIncomplete || t.Status != ftpflow.StatusOK
+	expl := fmt.Sprintf("The data sender %s sent segments of up to %d bytes (the receiver's MSS is %d) and had to retransmit %d large segments, while the receiver acknowledged only %d of %d bytes. "+
+		"Small packets (the handshake, the control channel, small segments) pass, full-size ones vanish: a link on the path has a smaller MTU than the endpoints assume, and the ICMP \"fragmentation needed\" (or ICMPv6 \"packet too big\") messages that should make the sender shrink its segments are dropped on the way back. ",
+		endpointOf(c, sender), c.MaxSegment[sender], mssPeer, c.LargeRetransmissions[sender], c.Acked[sender], c.Bytes[sender])
+	if len(icmp) > 0 {
+		expl += fmt.Sprintf("The capture holds %d such ICMP error(s), naming an MTU of %d: they exist but evidently do not reach or convince the sender. ", len(icmp), c.TooBig[0].MTU)
+	} else {
+		expl += "The capture holds no ICMP \"fragmentation needed\" for this connection. "
+	}
+	expl += "Segments larger than the receiver's MSS would instead mean the capture host's segmentation offload, which is not a network problem; that is not the case here."
+	rem := "Let ICMP type 3 code 4 (and ICMPv6 type 2) through every firewall on the path; or clamp the MSS on the router with the small link (iptables -t mangle ... -j TCPMSS --clamp-mss-to-pmtu); or enable packetization-layer PMTU discovery (Linux net.ipv4.tcp_mtu_probing=1)."
+	sev := Warning
+	if fail {
+		sev = Error
+	}
+	id := d.add(Finding{Kind: KindMTUBlackhole, Severity: sev, Session: s.ID, Transfer: t.ID,
+		Summary:     fmt.Sprintf("%d-byte data segments retransmitted without acknowledgement while small packets pass: path MTU black hole", c.MaxSegment[sender]),
+		Explanation: expl, Remediation: rem, Evidence: ev})
+	if fail {
+		d.explain(id, t)
+	}
+}
+
+// exhaustionReply reports a server that says its passive ports ran out.
+func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
+	ev := map[string]any{"server_reply": replyEvidence(reply)}
+	addOfferEvidence(ev, t)
+	expl := fmt.Sprintf("The server answered %d %q: it could not find a free port in its passive range. Each passive transfer holds a port from the PASV reply until the client connects, and some servers cannot reuse a port while an earlier connection on it lingers; with a small range, a few concurrent or quick transfers exhaust it. The capacity is roughly ports / TIME-WAIT transfers per second.", reply.Code, reply.Text)
+	rem := "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open the same range in the firewall; limit concurrent sessions per client."
+	id := d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Error, Session: s.ID, Transfer: t.ID,
+		Summary:     fmt.Sprintf("server out of passive ports: %d %s", reply.Code, truncate(reply.Text, 70)),
+		Explanation: expl, Remediation: rem, Evidence: ev})
+	d.explain(id, t)
+}
+
+// Exhaustion estimate thresholds.
+const (
+	exhaustionMinOffers = 6   // fewer passive offers tell nothing about a range
+	exhaustionMaxRange  = 256 // a larger spread is not a small configured range
+	exhaustionWarnRatio = 0.8 // warn when this share of the range is held at once
+)
+
+// portHold is the time a passive offer holds its port: from the reply
+// until its data connection ends, or, when no connection used it, until
+// the session asked for another port or ended.
+type portHold struct{ from, to time.Time }
+
+// portExhaustion estimates each server's passive port range from the ports
+// it announced, and compares the number of ports held at once with it.
+func (d *diag) portExhaustion(a *Analysis) {
+	type serverOffers struct {
+		offers   []*ftpflow.Offer
+		holds    []portHold
+		sessions map[int]bool
+	}
+	byServer := map[netip.Addr]*serverOffers{}
+	var order []netip.Addr
+	for _, s := range a.Sessions {
+		var passive []*ftpflow.Offer
+		for _, o := range s.Offers {
+			if o.Passive() {
+				passive = append(passive, o)
+			}
+		}
+		for i, o := range passive {
+			k := s.Server.Addr()
+			so := byServer[k]
+			if so == nil {
+				so = &serverOffers{sessions: map[int]bool{}}
+				byServer[k] = so
+				order = append(order, k)
+			}
+			h := portHold{from: o.Time, to: s.Control.Last.Time}
+			switch {
+			case len(o.Conns) > 0:
+				h.to = o.Conns[len(o.Conns)-1].Last.Time
+			case i+1 < len(passive):
+				h.to = passive[i+1].Time
+			}
+			so.offers = append(so.offers, o)
+			so.holds = append(so.holds, h)
+			so.sessions[s.ID] = true
+		}
+	}
+	for _, server := range order {
+		so := byServer[server]
+		if len(so.offers) < exhaustionMinOffers {
+			continue
+		}
+		lo, hi := 65535, 0
+		ports := map[uint16]bool{}
+		unused := 0
+		for _, o := range so.offers {
+			p := int(o.Endpoint.Port())
+			lo, hi = min(lo, p), max(hi, p)
+			ports[o.Endpoint.Port()] = true
+			if len(o.Conns) == 0 {
+				unused++
+			}
+		}
+		span := hi - lo + 1
+		if span > exhaustionMaxRange {
+			continue
+		}
+		peak, peakAt := peakHolds(so.holds)
+		if float64(peak) < exhaustionWarnRatio*float64(span) || peak < 2 {
+			continue
+		}
+		capacity := float64(span) / d.opt.TimeWait.Seconds()
+		sessions := make([]int, 0, len(so.sessions))
+		for id := range so.sessions {
+			sessions = append(sessions, id)
+		}
+		slices.Sort(sessions)
+		first := so.offers[0]
+		ev := map[string]any{
+			"server": server.String(), "inferred_range": fmt.Sprintf("%d-%d", lo, hi), "range_ports": span,
+			"distinct_ports_seen": len(ports), "offers": len(so.offers), "unused_offers": unused,
+			"peak_ports_held": peak, "peak_time": stamp(peakAt), "time_wait_seconds": d.opt.TimeWait.Seconds(),
+			"capacity_per_second": capacity, "sessions": sessions,
+		}
+		d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: first.Session().ID,
+			Summary: fmt.Sprintf("server %s holds %d of its %d passive ports (%d-%d) at once: its range is nearly exhausted",
+				server, peak, span, lo, hi),
+			Explanation: fmt.Sprintf("Every PASV reply reserves a port of the server's passive range until the client has connected and the transfer ends; an announcement nobody uses holds its port until the session moves on. "+
+				"The ports announced here all fall within %d-%d, so the range is probably that small, and at %s %d of them were held at once (%d announcements were never used by a connection). "+
+				"When all are taken the server answers PASV with an error (vsftpd: 500 OOPS: vsf_sysutil_bind) or 425 Try later. A port whose last connection lingers in TIME-WAIT may also be unusable for the same client, so under quick sequential transfers the sustained rate is about ports / TIME-WAIT = %d / %s = %.2f transfers per second.",
+				lo, hi, stamp(peakAt), peak, unused, span, d.opt.TimeWait, capacity),
+			Remediation: "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open it in the firewall; limit concurrent sessions per client, or batch small files in fewer transfers.",
+			Evidence:    ev})
+	}
+}
+
+// peakHolds returns the largest number of overlapping holds and when.
+func peakHolds(hs []portHold) (int, time.Time) {
+	type edge struct {
+		at    time.Time
+		delta int
+	}
+	edges := make([]edge, 0, 2*len(hs))
+	for _, h := range hs {
+		edges = append(edges, edge{h.from, 1}, edge{h.to, -1})
+	}
+	slices.SortFunc(edges, func(x, y edge) int {
+		if c := x.at.Compare(y.at); c != 0 {
+			return c
+		}
+		return x.delta - y.delta // ends before starts at the same instant
+	})
+	n, peak := 0, 0
+	var at time.Time
+	for _, e := range edges {
+		n += e.delta
+		if n > peak {
+			peak, at = n, e.at
+		}
+	}
+	return peak, at
+}

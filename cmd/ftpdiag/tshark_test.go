@@ -1,0 +1,162 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// tsharkFields are the announced-endpoint fields tshark decodes, as
+// (address field, alternative address field, port field) triples.
+var tsharkFields = [][3]string{
+	{"ftp.passive.ip", "", "ftp.passive.port"},
+	{"ftp.active.cip", "", "ftp.active.port"},
+	{"ftp.eprt.ip", "ftp.eprt.ipv6", "ftp.eprt.port"},
+	{"ftp.epsv.ip", "ftp.epsv.ipv6", "ftp.epsv.port"},
+}
+
+// knownTsharkDifferences lists captures where tshark and ftpdiag are known
+// to disagree, and why. Keys are capture paths; the test fails if one of
+// them starts agreeing, so the list stays true.
+var knownTsharkDifferences = map[string]string{}
+
+// TestAnnouncedEndpointsMatchTshark compares every announced endpoint
+// ftpdiag finds (frame, address, port) with tshark's FTP dissector on every
+// fixture and corpus capture. Non-standard control ports are decoded as FTP
+// in tshark with -d, as an analyst would.
+func TestAnnouncedEndpointsMatchTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but tshark is not installed (.ci/run installs it)")
+		}
+		t.Skip("skipping: tshark is not installed (apt-get install tshark)")
+	}
+	var cs []capture
+	cs = append(cs, fixtureCaptures(t)...)
+	t.Run("fixtures", func(t *testing.T) { compareWithTshark(t, tshark, cs) })
+	t.Run("corpus", func(t *testing.T) { compareWithTshark(t, tshark, corpusCaptures(t)) })
+}
+
+func compareWithTshark(t *testing.T, tshark string, cs []capture) {
+	for _, c := range cs {
+		t.Run(filepath.Base(c.golden), func(t *testing.T) {
+			out, errOut, code := runCLI(t, "--format", "json", "--fail-on", "never", c.path)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var doc struct {
+				Sessions []struct {
+					Server string
+					Offers []struct {
+						Frame int
+						IP    string
+						Port  int
+					}
+				}
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			var ours []string
+			ports := map[string]bool{}
+			for _, s := range doc.Sessions {
+				if p := s.Server[strings.LastIndexByte(s.Server, ':')+1:]; p != "21" {
+					ports[p] = true
+				}
+				for _, o := range s.Offers {
+					ours = append(ours, fmt.Sprintf("%d %s %d", o.Frame, o.IP, o.Port))
+				}
+			}
+			theirs := tsharkEndpoints(t, tshark, c.path, ports)
+			slices.Sort(ours)
+			ours = slices.Compact(ours)
+			why, known := knownTsharkDifferences[c.path]
+			same := slices.Equal(ours, theirs)
+			switch {
+			case same && known:
+				t.Errorf("tshark now agrees; remove the known difference (%s)", why)
+			case !same && !known:
+				t.Errorf("announced endpoints differ from tshark's\nftpdiag only: %v\ntshark only:  %v", minus(ours, theirs), minus(theirs, ours))
+			}
+			if len(ours) > 0 {
+				t.Logf("%d endpoints agree", len(ours))
+			}
+		})
+	}
+}
+
+func tsharkEndpoints(t *testing.T, tshark, path string, ports map[string]bool) []string {
+	t.Helper()
+	args := []string{"-r", path, "-n"}
+	for p := range ports {
+		args = append(args, "-d", "tcp.port=="+p+",ftp")
+	}
+	var filter []string
+	args = append(args, "-T", "fields", "-E", "occurrence=a", "-e", "frame.number")
+	for _, f := range tsharkFields {
+		args = append(args, "-e", f[0])
+		if f[1] != "" {
+			args = append(args, "-e", f[1])
+		}
+		args = append(args, "-e", f[2])
+		filter = append(filter, f[2])
+	}
+	args = append(args, "-Y", strings.Join(filter, " || "))
+	cmd := exec.Command(tshark, args...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v", args, err)
+	}
+	var eps []string
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\r\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		cols := strings.Split(line, "\t")
+		frame := cols[0]
+		i := 1
+		for _, f := range tsharkFields {
+			addr := cols[i]
+			i++
+			if f[1] != "" {
+				if addr == "" {
+					addr = cols[i]
+				}
+				i++
+			}
+			port := cols[i]
+			i++
+			if port == "" {
+				continue
+			}
+			addrs, portList := strings.Split(addr, ","), strings.Split(port, ",")
+			for k, p := range portList {
+				n, err := strconv.Atoi(p)
+				if err != nil {
+					t.Fatalf("tshark port %q: %v", p, err)
+				}
+				a := addrs[min(k, len(addrs)-1)]
+				eps = append(eps, fmt.Sprintf("%s %s %d", frame, a, n))
+			}
+		}
+	}
+	slices.Sort(eps)
+	return slices.Compact(eps)
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
