@@ -146,6 +146,31 @@ func TestMergerInputFails(t *testing.T) {
 	}
 }
 
+// TestMergerOneInputFails checks the single-input path of the Merger.
+func TestMergerOneInputFails(t *testing.T) {
+	b := newPcap(binary.LittleEndian, magicMicro, 0, uint32(layers.LinkTypeEthernet))
+	b.record(2, 0, []byte("in0-f1"), 60).record(4, 0, []byte("in0-f2"), 60)
+	r, err := NewReader(bytes.NewReader(b.buf[:len(b.buf)-1]), "in0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMerger(r)
+	got, err := readAll(t, m)
+	if err != io.EOF || len(got) != 1 || got[0].Input != 0 || string(got[0].Data) != "in0-f1" {
+		t.Fatalf("got %d packets, %v", len(got), err)
+	}
+	if _, err := m.Next(); err != io.EOF {
+		t.Errorf("Next after the end = %v, want io.EOF", err)
+	}
+	want := "in0: record 2 at offset 46: truncated packet data (5 of 6 bytes)"
+	if errs := m.Errors(); len(errs) != 1 || errs[0].Error() != want {
+		t.Errorf("Errors() = %v, want [%s]", errs, want)
+	}
+	if in := m.Infos()[0]; in.Complete || in.Packets != 1 || len(in.Warnings) != 1 {
+		t.Errorf("Infos()[0] = %+v", in)
+	}
+}
+
 // TestMergerDataValid merges inputs of large packets, so that advancing an
 // input refills its buffer: each packet's Data must still be intact when
 // Next returns it, which holds only if inputs are advanced lazily.

@@ -8,6 +8,105 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
+// pcapBuilder writes a classic pcap file byte by byte, in either byte order.
+type pcapBuilder struct {
+	order    byteOrder
+	modified bool
+	buf      []byte
+	ends     []int // offset after the header, then after each record
+}
+
+func newPcap(order byteOrder, magic uint32, snaplen, link uint32) *pcapBuilder {
+	b := &pcapBuilder{order: order, modified: magic == magicModified}
+	b.buf = order.AppendUint32(b.buf, magic)
+	b.buf = order.AppendUint16(b.buf, 2)
+	b.buf = order.AppendUint16(b.buf, 4)
+	b.buf = order.AppendUint32(b.buf, 0) // thiszone
+	b.buf = order.AppendUint32(b.buf, 0) // sigfigs
+	b.buf = order.AppendUint32(b.buf, snaplen)
+	b.buf = order.AppendUint32(b.buf, link)
+	b.ends = append(b.ends, len(b.buf))
+	return b
+}
+
+// record appends a record; caplen is len(data) unless given.
+func (b *pcapBuilder) record(sec, frac uint32, data []byte, orig uint32) *pcapBuilder {
+	return b.recordLen(sec, frac, uint32(len(data)), orig, data)
+}
+
+func (b *pcapBuilder) recordLen(sec, frac, caplen, orig uint32, data []byte) *pcapBuilder {
+	b.buf = b.order.AppendUint32(b.buf, sec)
+	b.buf = b.order.AppendUint32(b.buf, frac)
+	b.buf = b.order.AppendUint32(b.buf, caplen)
+	b.buf = b.order.AppendUint32(b.buf, orig)
+	if b.modified {
+		b.buf = b.order.AppendUint32(b.buf, 2) // ifindex
+		b.buf = b.order.AppendUint16(b.buf, 0x0800)
+		b.buf = append(b.buf, 0, 0) // pkt_type, pad
+	}
+	b.buf = append(b.buf, data...)
+	b.ends = append(b.ends, len(b.buf))
+	return b
+}
+
+// pcapCaptures returns small pcap files: both byte orders, micro- and
+// nanosecond, and the modified format. Each holds a minimal frame, a full
+// Ethernet frame, an empty record and a frame cut by the snapshot length.
+func pcapCaptures() []testCapture {
+	var out []testCapture
+	for _, c := range []struct {
+		name  string
+		order byteOrder
+		magic uint32
+	}{
+		{"le-micro.pcap", binary.LittleEndian, magicMicro},
+		{"be-micro.pcap", binary.BigEndian, magicMicro},
+		{"le-nano.pcap", binary.LittleEndian, magicNano},
+		{"be-nano.pcap", binary.BigEndian, magicNano},
+		{"le-modified.pcap", binary.LittleEndian, magicModified},
+		{"be-modified.pcap", binary.BigEndian, magicModified},
+	} {
+		nano := c.magic == magicNano
+		unit := uint32(1000)
+		if nano {
+			unit = 1
+		}
+		b := newPcap(c.order, c.magic, 200, uint32(layers.LinkTypeEthernet))
+		recs := []struct {
+			sec  uint32
+			ns   uint32
+			data []byte
+			orig uint32
+		}{
+			{1700000000, 123456000, testPayload(1, 60), 60},
+			{1700000000, 999999000, testPayload(2, 200), 1514},
+			{1700000001, 0, nil, 0},
+			{1700000002, 5000, testPayload(4, 150), 150},
+		}
+		if nano {
+			recs[0].ns = 123456789
+			recs[3].ns = 5001
+		}
+		var want []wantPacket
+		for i, r := range recs {
+			b.record(r.sec, r.ns/unit, r.data, r.orig)
+			want = append(want, wantPacket{ts(int64(r.sec), int64(r.ns)), r.data, int(r.orig), layers.LinkTypeEthernet, i + 1, 0})
+		}
+		out = append(out, testCapture{
+			name:    c.name,
+			data:    b.buf,
+			packets: want,
+			info: Info{
+				Name: c.name, Format: FormatPcap, LinkTypes: []layers.LinkType{layers.LinkTypeEthernet},
+				Snaplen: 200, Nanosecond: nano, Packets: 4, First: want[0].ts, Last: want[3].ts,
+				Bytes: int64(len(b.buf)), Complete: true,
+			},
+			ends: b.ends,
+		})
+	}
+	return out
+}
+
 func TestSniffPcap(t *testing.T) {
 	tests := []struct {
 		name                   string

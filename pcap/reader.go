@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -196,7 +197,7 @@ func (r *Reader) stop(err error) {
 	if errors.As(err, &fe) {
 		r.errText = fe.textWithoutFile()
 	} else {
-		r.errText = err.Error()
+		r.errText = strings.TrimPrefix(err.Error(), r.name+": ")
 	}
 }
 

@@ -26,9 +26,11 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// This file holds the test helpers shared by the package's tests (capture
-// builders, expected packets, a read-everything helper), the tests of
-// sniffing and of hostile inputs, the fuzz target and the benchmarks.
+// This file holds the helpers shared by the package's tests (expected
+// packets, reading everything, cutting captures, gzip), the tests of whole
+// captures, hostile inputs and real files (with Wireshark as oracle), the
+// fuzz target and the benchmarks. The capture builders are in
+// pcapfile_test.go and pcapng_test.go.
 
 // wantPacket is a packet as a test expects it back.
 type wantPacket struct {
@@ -138,170 +140,6 @@ type byteOrder interface {
 	binary.AppendByteOrder
 }
 
-// pcapBuilder writes a classic pcap file byte by byte, in either byte order.
-type pcapBuilder struct {
-	order    byteOrder
-	modified bool
-	buf      []byte
-	ends     []int // offset after the header, then after each record
-}
-
-func newPcap(order byteOrder, magic uint32, snaplen, link uint32) *pcapBuilder {
-	b := &pcapBuilder{order: order, modified: magic == magicModified}
-	b.buf = order.AppendUint32(b.buf, magic)
-	b.buf = order.AppendUint16(b.buf, 2)
-	b.buf = order.AppendUint16(b.buf, 4)
-	b.buf = order.AppendUint32(b.buf, 0) // thiszone
-	b.buf = order.AppendUint32(b.buf, 0) // sigfigs
-	b.buf = order.AppendUint32(b.buf, snaplen)
-	b.buf = order.AppendUint32(b.buf, link)
-	b.ends = append(b.ends, len(b.buf))
-	return b
-}
-
-// record appends a record; caplen is len(data) unless given.
-func (b *pcapBuilder) record(sec, frac uint32, data []byte, orig uint32) *pcapBuilder {
-	return b.recordLen(sec, frac, uint32(len(data)), orig, data)
-}
-
-func (b *pcapBuilder) recordLen(sec, frac, caplen, orig uint32, data []byte) *pcapBuilder {
-	b.buf = b.order.AppendUint32(b.buf, sec)
-	b.buf = b.order.AppendUint32(b.buf, frac)
-	b.buf = b.order.AppendUint32(b.buf, caplen)
-	b.buf = b.order.AppendUint32(b.buf, orig)
-	if b.modified {
-		b.buf = b.order.AppendUint32(b.buf, 2) // ifindex
-		b.buf = b.order.AppendUint16(b.buf, 0x0800)
-		b.buf = append(b.buf, 0, 0) // pkt_type, pad
-	}
-	b.buf = append(b.buf, data...)
-	b.ends = append(b.ends, len(b.buf))
-	return b
-}
-
-// ngBuilder writes a pcapng file block by block; each section may have its
-// own byte order.
-type ngBuilder struct {
-	order  byteOrder
-	buf    []byte
-	blocks []ngBlockInfo
-	frames int
-}
-
-// ngBlockInfo tells where a block is, as the truncation tests need it.
-type ngBlockInfo struct {
-	off, end int
-	typ      uint32
-	record   int  // frame number for blocks Wireshark shows as frames, else 0
-	packet   bool // a packet block
-}
-
-func newNG(order byteOrder) *ngBuilder {
-	b := &ngBuilder{}
-	b.section(order)
-	return b
-}
-
-// block appends a block of type typ around body (padded to 4 bytes).
-func (b *ngBuilder) block(typ uint32, body []byte) *ngBuilder {
-	padded := (len(body) + 3) &^ 3
-	total := uint32(12 + padded)
-	info := ngBlockInfo{off: len(b.buf), typ: typ}
-	b.buf = b.order.AppendUint32(b.buf, typ)
-	b.buf = b.order.AppendUint32(b.buf, total)
-	b.buf = append(b.buf, body...)
-	b.buf = append(b.buf, make([]byte, padded-len(body))...)
-	b.buf = b.order.AppendUint32(b.buf, total)
-	info.end = len(b.buf)
-	if isRecord(typ) {
-		b.frames++
-		info.record = b.frames
-	}
-	info.packet = typ == blockEPB || typ == blockSPB || typ == blockPB
-	b.blocks = append(b.blocks, info)
-	return b
-}
-
-// section starts a section in the given byte order.
-func (b *ngBuilder) section(order byteOrder) *ngBuilder {
-	b.order = order
-	var body []byte
-	body = order.AppendUint32(body, byteOrderMagic)
-	body = order.AppendUint16(body, 1)
-	body = order.AppendUint16(body, 0)
-	body = order.AppendUint64(body, ^uint64(0))
-	body = append(body, b.opt(3, []byte("test"))...) // shb_userappl
-	body = append(body, b.opt(0, nil)...)
-	return b.block(blockSHB, body)
-}
-
-// opt encodes one option (padded).
-func (b *ngBuilder) opt(code uint16, v []byte) []byte {
-	var o []byte
-	o = b.order.AppendUint16(o, code)
-	o = b.order.AppendUint16(o, uint16(len(v)))
-	o = append(o, v...)
-	return append(o, make([]byte, (4-len(v)%4)%4)...)
-}
-
-// idb appends an interface description; opts are encoded options.
-func (b *ngBuilder) idb(link layers.LinkType, snaplen uint32, opts ...[]byte) *ngBuilder {
-	var body []byte
-	body = b.order.AppendUint16(body, uint16(link))
-	body = b.order.AppendUint16(body, 0)
-	body = b.order.AppendUint32(body, snaplen)
-	for _, o := range opts {
-		body = append(body, o...)
-	}
-	if len(opts) > 0 {
-		body = append(body, b.opt(0, nil)...)
-	}
-	return b.block(blockIDB, body)
-}
-
-func (b *ngBuilder) tsresol(v uint8) []byte { return b.opt(optTsresol, []byte{v}) }
-
-func (b *ngBuilder) tsoffset(sec int64) []byte {
-	return b.opt(optTsoffset, b.order.AppendUint64(nil, uint64(sec)))
-}
-
-// epb appends an enhanced packet block with a comment option.
-func (b *ngBuilder) epb(ifc uint32, ts uint64, data []byte, orig uint32) *ngBuilder {
-	return b.epbLen(ifc, ts, uint32(len(data)), orig, data, b.opt(1, []byte("c")))
-}
-
-func (b *ngBuilder) epbLen(ifc uint32, ts uint64, caplen, orig uint32, data []byte, opts []byte) *ngBuilder {
-	var body []byte
-	body = b.order.AppendUint32(body, ifc)
-	body = b.order.AppendUint32(body, uint32(ts>>32))
-	body = b.order.AppendUint32(body, uint32(ts))
-	body = b.order.AppendUint32(body, caplen)
-	body = b.order.AppendUint32(body, orig)
-	body = append(body, data...)
-	body = append(body, make([]byte, (4-len(data)%4)%4)...)
-	body = append(body, opts...)
-	return b.block(blockEPB, body)
-}
-
-// pb appends an obsolete packet block.
-func (b *ngBuilder) pb(ifc uint16, ts uint64, data []byte, orig uint32) *ngBuilder {
-	var body []byte
-	body = b.order.AppendUint16(body, ifc)
-	body = b.order.AppendUint16(body, 0) // drops
-	body = b.order.AppendUint32(body, uint32(ts>>32))
-	body = b.order.AppendUint32(body, uint32(ts))
-	body = b.order.AppendUint32(body, uint32(len(data)))
-	body = b.order.AppendUint32(body, orig)
-	body = append(body, data...)
-	return b.block(blockPB, body)
-}
-
-// spb appends a simple packet block.
-func (b *ngBuilder) spb(orig uint32, data []byte) *ngBuilder {
-	body := b.order.AppendUint32(nil, orig)
-	return b.block(blockSPB, append(body, data...))
-}
-
 // gz compresses data.
 func gz(t testing.TB, data []byte) []byte {
 	t.Helper()
@@ -364,137 +202,6 @@ type testCapture struct {
 	info    Info
 	ends    []int         // pcap: offset after the header, then after each record
 	blocks  []ngBlockInfo // pcapng: every block
-}
-
-// pcapCaptures returns small pcap files: both byte orders, micro- and
-// nanosecond, and the modified format. Each holds a minimal frame, a full
-// Ethernet frame, an empty record and a frame cut by the snapshot length.
-func pcapCaptures() []testCapture {
-	var out []testCapture
-	for _, c := range []struct {
-		name  string
-		order byteOrder
-		magic uint32
-	}{
-		{"le-micro.pcap", binary.LittleEndian, magicMicro},
-		{"be-micro.pcap", binary.BigEndian, magicMicro},
-		{"le-nano.pcap", binary.LittleEndian, magicNano},
-		{"be-nano.pcap", binary.BigEndian, magicNano},
-		{"le-modified.pcap", binary.LittleEndian, magicModified},
-		{"be-modified.pcap", binary.BigEndian, magicModified},
-	} {
-		nano := c.magic == magicNano
-		unit := uint32(1000)
-		if nano {
-			unit = 1
-		}
-		b := newPcap(c.order, c.magic, 200, uint32(layers.LinkTypeEthernet))
-		recs := []struct {
-			sec  uint32
-			ns   uint32
-			data []byte
-			orig uint32
-		}{
-			{1700000000, 123456000, testPayload(1, 60), 60},
-			{1700000000, 999999000, testPayload(2, 200), 1514},
-			{1700000001, 0, nil, 0},
-			{1700000002, 5000, testPayload(4, 150), 150},
-		}
-		if nano {
-			recs[0].ns = 123456789
-			recs[3].ns = 5001
-		}
-		var want []wantPacket
-		for i, r := range recs {
-			b.record(r.sec, r.ns/unit, r.data, r.orig)
-			want = append(want, wantPacket{ts(int64(r.sec), int64(r.ns)), r.data, int(r.orig), layers.LinkTypeEthernet, i + 1, 0})
-		}
-		out = append(out, testCapture{
-			name:    c.name,
-			data:    b.buf,
-			packets: want,
-			info: Info{
-				Name: c.name, Format: FormatPcap, LinkTypes: []layers.LinkType{layers.LinkTypeEthernet},
-				Snaplen: 200, Nanosecond: nano, Packets: 4, First: want[0].ts, Last: want[3].ts,
-				Bytes: int64(len(b.buf)), Complete: true,
-			},
-			ends: b.ends,
-		})
-	}
-	return out
-}
-
-// ngCapture builds a pcapng file in the given byte order: two interfaces
-// (Ethernet at nanoseconds, Linux SLL2 at 2^-20 s), packets on both, a
-// simple and an obsolete packet block, and blocks that are skipped silently
-// (name resolution, interface statistics, custom).
-func ngCapture(name string, order byteOrder) testCapture {
-	b := newNG(order)
-	b.idb(layers.LinkTypeEthernet, 0, b.opt(2, []byte("eth0")), b.tsresol(9))
-	b.idb(layers.LinkTypeLinuxSLL2, 128, b.tsresol(0x80|20))
-	b.block(blockNRB, b.order.AppendUint32(nil, 0)) // just the end-of-records record
-	var want []wantPacket
-	add := func(sec, ns int64, data []byte, orig int, lt layers.LinkType) {
-		want = append(want, wantPacket{ts(sec, ns), data, orig, lt, b.frames, 0})
-	}
-	b.epb(0, 1700000000_123456789, testPayload(1, 60), 60)
-	add(1700000000, 123456789, testPayload(1, 60), 60, layers.LinkTypeEthernet)
-	// 2^-20 units: half a second and one unit (953.67 ns, truncated).
-	b.epb(1, 1700000000<<20|1<<19, testPayload(2, 80), 80)
-	add(1700000000, 500000000, testPayload(2, 80), 80, layers.LinkTypeLinuxSLL2)
-	b.epb(1, 1700000000<<20|1<<19|1, testPayload(3, 128), 1500)
-	add(1700000000, 500000953, testPayload(3, 128), 1500, layers.LinkTypeLinuxSLL2)
-	b.block(blockISB, make([]byte, 12))
-	b.block(blockCustom, []byte{0, 0, 0x7f, 0xff, 'x'})
-	// A simple packet block: interface 0, the previous packet's time.
-	b.spb(61, testPayload(4, 61))
-	add(1700000000, 500000953, testPayload(4, 61), 61, layers.LinkTypeEthernet)
-	b.pb(0, 1700000001_000000001, testPayload(5, 1514), 1514)
-	add(1700000001, 1, testPayload(5, 1514), 1514, layers.LinkTypeEthernet)
-	b.block(blockDSB, make([]byte, 8))
-	b.epb(0, 1700000002_000000000, nil, 0)
-	add(1700000002, 0, nil, 0, layers.LinkTypeEthernet)
-	return testCapture{
-		name:    name,
-		data:    b.buf,
-		packets: want,
-		info: Info{
-			Name: name, Format: FormatPcapNG,
-			LinkTypes: []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2},
-			Snaplen:   128, Nanosecond: true, Packets: 6, First: want[0].ts, Last: want[5].ts,
-			Bytes: int64(len(b.buf)), Complete: true,
-		},
-		blocks: b.blocks,
-	}
-}
-
-// ngSectionsCapture builds a pcapng file of two sections in different byte
-// orders; the second renumbers its interfaces, uses the default resolution
-// (microseconds) and an if_tsoffset.
-func ngSectionsCapture() testCapture {
-	b := newNG(binary.LittleEndian)
-	b.idb(layers.LinkTypeEthernet, 65535)
-	b.epb(0, 1700000000_000001, testPayload(1, 70), 70)
-	b.section(binary.BigEndian)
-	b.idb(layers.LinkTypeLinuxSLL2, 0, b.tsoffset(1000))
-	b.epb(0, 1700000000_000002, testPayload(2, 90), 90)
-	b.spb(40, testPayload(3, 40))
-	lt := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2}
-	want := []wantPacket{
-		{ts(1700000000, 1000), testPayload(1, 70), 70, lt[0], 1, 0},
-		{ts(1700001000, 2000), testPayload(2, 90), 90, lt[1], 2, 0},
-		{ts(1700001000, 2000), testPayload(3, 40), 40, lt[1], 3, 0},
-	}
-	return testCapture{
-		name:    "sections.pcapng",
-		data:    b.buf,
-		packets: want,
-		info: Info{
-			Name: "sections.pcapng", Format: FormatPcapNG, LinkTypes: lt, Snaplen: 65535,
-			Packets: 3, First: want[0].ts, Last: want[1].ts, Bytes: int64(len(b.buf)), Complete: true,
-		},
-		blocks: b.blocks,
-	}
 }
 
 // allCaptures is every well-formed capture the tests build, with gzip
@@ -665,6 +372,48 @@ func TestOpen(t *testing.T) {
 	r.Close()
 }
 
+// failingReader returns its data, then err.
+type failingReader struct {
+	data []byte
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestReadError checks that a failing file (not damage in the capture) is
+// reported with the file name and offset, but not as a *FormatError.
+func TestReadError(t *testing.T) {
+	disk := errors.New("input/output error")
+	c := pcapCaptures()[0]
+	cut := c.ends[2] + 5 // inside the third record
+	r, err := NewReader(&failingReader{data: c.data[:cut], err: disk}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll(t, r)
+	comparePackets(t, got, c.packets[:2])
+	want := fmt.Sprintf("x: reading at offset %d: input/output error", c.ends[2])
+	var fe *FormatError
+	if err == nil || err.Error() != want || !errors.Is(err, disk) || errors.As(err, &fe) {
+		t.Errorf("error = %v (%T), want plain error %s", err, err, want)
+	}
+	info := r.Info()
+	if wantWarn := []string{strings.TrimPrefix(want, "x: ")}; info.Complete || !reflect.DeepEqual(info.Warnings, wantWarn) {
+		t.Errorf("Info: Complete %v, Warnings %q; want false, %q", info.Complete, info.Warnings, wantWarn)
+	}
+
+	if _, err := NewReader(&failingReader{err: disk}, "y"); err == nil || err.Error() != "y: input/output error" || errors.As(err, &fe) {
+		t.Errorf("NewReader on a failing file = %v, want plain error y: input/output error", err)
+	}
+}
+
 // hostileCase is one crafted input and what reading it must give.
 type hostileCase struct {
 	name      string
@@ -756,7 +505,7 @@ func hostileCases(t testing.TB) []hostileCase {
 		msg := fmt.Sprintf("record 1 at offset %d: %s", epbOff, c.msg)
 		add(hostileCase{name: fmt.Sprintf("epb length %d", c.total), data: withLen(one, 2, c.total), err: "x: " + msg, warnings: []string{msg}})
 	}
-	add(hostileCase{name: "idb length 3", data: withLen(ng(), 1, 3), openErr: "",
+	add(hostileCase{name: "idb length 3", data: withLen(ng(), 1, 3),
 		err:      fmt.Sprintf("x: interface description block at offset %d: block length 3 too small (minimum 20)", idbOff),
 		warnings: []string{fmt.Sprintf("interface description block at offset %d: block length 3 too small (minimum 20)", idbOff)}})
 	unk := ng().block(0x1234, make([]byte, 8))

@@ -1,0 +1,369 @@
+package ftpflow
+
+import (
+	"testing"
+	"time"
+)
+
+const (
+	cliCtl = "198.51.100.10:40000"
+	srvCtl = "203.0.113.5:21"
+)
+
+// only returns the single session of a result.
+func only(t *testing.T, r *Result) *Session {
+	t.Helper()
+	if len(r.Sessions) != 1 {
+		t.Fatalf("%d sessions, want 1", len(r.Sessions))
+	}
+	return r.Sessions[0]
+}
+
+func transferOf(t *testing.T, s *Session, i int) *Transfer {
+	t.Helper()
+	if len(s.Transfers) <= i {
+		t.Fatalf("%d transfers, want at least %d", len(s.Transfers), i+1)
+	}
+	return s.Transfers[i]
+}
+
+func wantOutcome(t *testing.T, tr *Transfer, outcome Outcome, status Status) {
+	t.Helper()
+	if tr.Outcome != outcome || tr.Status != status {
+		t.Errorf("%s: outcome %s status %s, want %s %s", tr.Command, tr.Outcome, tr.Status, outcome, status)
+	}
+}
+
+// TestPassiveIgnoredAddress: the 227 names the server's private address
+// (behind NAT); the client connects to the control address with the
+// announced port, as curl does. The data connection must still be linked.
+func TestPassiveIgnoredAddress(t *testing.T) {
+	tr := newTrace(t)
+	c := tr.login(cliCtl, srvCtl)
+	c.say(Client, "PASV\r\n")
+	c.say(Server, "227 Entering Passive Mode (172,16,40,222,90,160).\r\n")
+	d := tr.conv("198.51.100.10:40001", "203.0.113.5:23200").open()
+	c.say(Client, "RETR file.bin\r\n")
+	c.say(Server, "150 Opening BINARY mode data connection for file.bin (3000 bytes).\r\n")
+	d.say(Server, string(make([]byte, 1500)))
+	d.say(Server, string(make([]byte, 1500)))
+	d.close(Server)
+	c.say(Server, "226 Transfer complete.\r\n")
+	s := only(t, tr.run())
+	x := transferOf(t, s, 0)
+	if x.Offer == nil || x.Offer.Endpoint.String() != "172.16.40.222:23200" {
+		t.Fatalf("offer %+v, want 172.16.40.222:23200", x.Offer)
+	}
+	if x.Data == nil || x.Data.Server.String() != "203.0.113.5:23200" {
+		t.Fatalf("data connection %+v, want the one to 203.0.113.5:23200", x.Data)
+	}
+	wantOutcome(t, x, OutcomeCompleted, StatusOK)
+	if x.Data.Bytes[Server] != 3000 || x.ExpectedSize != 3000 || x.Mode != ModePassive {
+		t.Errorf("bytes %d expected %d mode %s", x.Data.Bytes[Server], x.ExpectedSize, x.Mode)
+	}
+}
+
+// TestActiveAnySourcePortAndNewestOffer: an EPRT after an unused PORT is
+// the one the transfer uses, and the server's connection from an ephemeral
+// port (not 20) is linked.
+func TestActiveAnySourcePortAndNewestOffer(t *testing.T) {
+	tr := newTrace(t)
+	c := tr.login(cliCtl, srvCtl)
+	c.say(Client, "PORT 198,51,100,10,175,200\r\n") // 45000, never used
+	c.say(Server, "200 PORT command successful.\r\n")
+	c.say(Client, "EPRT |1|198.51.100.10|45001|\r\n")
+	c.say(Server, "200 EPRT command successful.\r\n")
+	c.say(Client, "LIST\r\n")
+	d := tr.conv("203.0.113.5:33333", "198.51.100.10:45001").open()
+	c.say(Server, "150 Here comes the directory listing.\r\n")
+	d.say(Client, "drwxr-xr-x 2 0 0 4096 Jan 1 pub\r\n")
+	d.close(Client)
+	c.say(Server, "226 Directory send OK.\r\n")
+	s := only(t, tr.run())
+	if len(s.Offers) != 2 {
+		t.Fatalf("%d offers, want 2 (every announcement is listed)", len(s.Offers))
+	}
+	x := transferOf(t, s, 0)
+	if x.Offer != s.Offers[1] || x.Offer.Kind != OfferEPRT {
+		t.Fatalf("transfer uses offer %+v, want the newest (EPRT)", x.Offer)
+	}
+	if len(s.Offers[0].Transfers) != 0 || len(s.Offers[0].Conns) != 0 {
+		t.Error("the unused PORT got a transfer or connection")
+	}
+	wantOutcome(t, x, OutcomeCompleted, StatusOK)
+	if x.Mode != ModeActive || x.Data.Client.Port() != 33333 || x.Data.Bytes[Client] != 33 {
+		t.Errorf("mode %s data %v bytes %d", x.Mode, x.Data.Client, x.Data.Bytes[Client])
+	}
+}
+
+// TestReplyFraming covers 227 inside a multi-line reply, a 227 split across
+// segments, pipelined commands and an unsolicited 421.
+func TestReplyFraming(t *testing.T) {
+	tests := []struct {
+		name   string
+		script func(c *conv)
+		offers []string
+		check  func(t *testing.T, s *Session)
+	}{
+		{"multi-line 227", func(c *conv) {
+			c.say(Client, "PASV\r\n")
+			c.say(Server, "227-Entering Passive Mode (203,0,113,5,19,137)\r\n227 OK\r\n")
+		}, []string{"203.0.113.5:5001"}, nil},
+		{"227 split across segments", func(c *conv) {
+			c.say(Client, "PASV\r\n")
+			c.packet(Server, "PA", "227 Entering Pass")
+			c.packet(Server, "PA", "ive Mode (203,0,113,5,19,138).\r\n")
+		}, []string{"203.0.113.5:5002"}, nil},
+		{"pipelined PASV and LIST", func(c *conv) {
+			c.say(Client, "PASV\r\nLIST\r\n")
+			c.say(Server, "227 Entering Passive Mode (203,0,113,5,19,139).\r\n")
+			c.say(Server, "150 Here comes the listing.\r\n")
+			c.say(Server, "226 Directory send OK.\r\n")
+		}, []string{"203.0.113.5:5003"}, func(t *testing.T, s *Session) {
+			x := transferOf(t, s, 0)
+			if x.Offer == nil || len(x.Replies) != 2 || x.Status != StatusOK {
+				t.Errorf("LIST: offer %v replies %v", x.Offer, x.Replies)
+			}
+		}},
+		{"unsolicited 421", func(c *conv) {
+			c.say(Server, "421 Timeout.\r\n")
+			c.close(Server)
+		}, nil, func(t *testing.T, s *Session) {
+			if len(s.Unpaired) != 1 || s.Unpaired[0].Code != 421 {
+				t.Errorf("unpaired %v, want the 421", s.Unpaired)
+			}
+		}},
+		{"LPSV and LPRT", func(c *conv) {
+			c.say(Client, "LPSV\r\n")
+			c.say(Server, "228 Entering Long Passive Mode (4,4,203,0,113,5,2,19,140)\r\n")
+			c.say(Client, "LPRT 4,4,198,51,100,10,2,19,141\r\n")
+			c.say(Server, "200 LPRT command successful.\r\n")
+		}, []string{"203.0.113.5:5004", "198.51.100.10:5005"}, nil},
+		{"EPSV takes the control address", func(c *conv) {
+			c.say(Client, "EPSV\r\n")
+			c.say(Server, "229 Entering Extended Passive Mode (|||5006|)\r\n")
+		}, []string{"203.0.113.5:5006"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTrace(t)
+			tt.script(tr.login(cliCtl, srvCtl))
+			s := only(t, tr.run())
+			var got []string
+			for _, o := range s.Offers {
+				got = append(got, o.Endpoint.String())
+			}
+			if len(got) != len(tt.offers) {
+				t.Fatalf("offers %v, want %v", got, tt.offers)
+			}
+			for i := range got {
+				if got[i] != tt.offers[i] {
+					t.Errorf("offer %d = %s, want %s", i, got[i], tt.offers[i])
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, s)
+			}
+		})
+	}
+}
+
+// TestOutcomes drives one passive RETR through each way a data connection
+// can end.
+func TestOutcomes(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    func(tr *trace, d *conv)
+		size    string // SIZE reply, if any
+		replies []string
+		outcome Outcome
+		status  Status
+	}{
+		{"completed", func(tr *trace, d *conv) {
+			d.open()
+			d.say(Server, "hello")
+			d.close(Server)
+		}, "", []string{"150 Opening.", "226 Transfer complete."}, OutcomeCompleted, StatusOK},
+		{"syn unanswered", func(tr *trace, d *conv) {
+			d.packet(Client, "S", "")
+			tr.wait(time.Second)
+			d.seq[Client]--
+			d.packet(Client, "S", "")
+			tr.wait(2 * time.Second)
+			d.seq[Client]--
+			d.packet(Client, "S", "")
+			tr.wait(4 * time.Second)
+		}, "", []string{"425 Failed to establish connection."}, OutcomeSYNUnanswered, StatusFailed},
+		{"syn refused", func(tr *trace, d *conv) {
+			d.packet(Client, "S", "")
+			d.packet(Server, "RA", "")
+		}, "", []string{"425 Failed to establish connection."}, OutcomeSYNRefused, StatusFailed},
+		{"closed without data though 150 announced bytes", func(tr *trace, d *conv) {
+			d.open()
+			d.close(Server)
+		}, "", []string{"150 Opening BINARY mode data connection for f (1234 bytes).", "226 Transfer complete."}, OutcomeClosedWithoutData, StatusOK},
+		{"legitimate empty file (SIZE 0)", func(tr *trace, d *conv) {
+			d.open()
+			d.close(Server)
+		}, "213 0", []string{"150 Opening.", "226 Transfer complete."}, OutcomeCompleted, StatusOK},
+		{"reset mid-way", func(tr *trace, d *conv) {
+			d.open()
+			d.say(Server, string(make([]byte, 1000)))
+			d.packet(Client, "RA", "")
+		}, "", []string{"150 Opening.", "426 Failure writing network stream."}, OutcomeReset, StatusFailed},
+		{"not captured", func(tr *trace, d *conv) {}, "", []string{"150 Opening.", "226 Transfer complete."}, OutcomeNotCaptured, StatusOK},
+		{"not attempted", func(tr *trace, d *conv) {}, "", []string{"425 Can't open data connection."}, OutcomeNotAttempted, StatusFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTrace(t)
+			c := tr.login(cliCtl, srvCtl)
+			if tt.size != "" {
+				c.say(Client, "SIZE f\r\n")
+				c.say(Server, tt.size+"\r\n")
+			}
+			c.say(Client, "PASV\r\n")
+			c.say(Server, "227 Entering Passive Mode (203,0,113,5,195,80).\r\n")
+			c.say(Client, "RETR f\r\n")
+			tt.data(tr, tr.conv("198.51.100.10:40001", "203.0.113.5:50000"))
+			for _, r := range tt.replies {
+				c.say(Server, r+"\r\n")
+			}
+			c.say(Client, "QUIT\r\n")
+			c.say(Server, "221 Goodbye.\r\n")
+			c.close(Server)
+			wantOutcome(t, transferOf(t, only(t, tr.run()), 0), tt.outcome, tt.status)
+		})
+	}
+}
+
+// TestTupleReuse: a client that binds its PORT listener to a fixed port
+// makes the server's second data connection reuse the first one's 5-tuple.
+func TestTupleReuse(t *testing.T) {
+	tr := newTrace(t)
+	c := tr.login(cliCtl, srvCtl)
+	for i := 0; i < 2; i++ {
+		c.say(Client, "PORT 198,51,100,10,78,32\r\n")
+		c.say(Server, "200 PORT command successful.\r\n")
+		c.say(Client, "NLST\r\n")
+		d := tr.conv("203.0.113.5:20", "198.51.100.10:20000")
+		d.seq = [2]uint32{uint32(7000 + 100000*i), 9000}
+		d.open()
+		d.say(Client, "a\r\n")
+		d.close(Client)
+		c.say(Server, "226 Transfer complete.\r\n")
+		tr.wait(5 * time.Second)
+	}
+	s := only(t, tr.run())
+	first, second := transferOf(t, s, 0).Data, transferOf(t, s, 1).Data
+	if first == nil || second == nil || first == second {
+		t.Fatalf("data connections %v %v", first, second)
+	}
+	p := second.Previous
+	if p == nil || p.ConnID != first.ID || p.FirstFIN != Client || !p.BothFIN || p.Reset {
+		t.Fatalf("previous incarnation %+v, want connection %d closed first by its client", p, first.ID)
+	}
+	if gap := second.SYNs[0].Time.Sub(p.Closed.Time); gap <= 0 || gap > 10*time.Second {
+		t.Errorf("gap %v", gap)
+	}
+}
+
+// TestRetransmissionsAndDuplicates: a TCP retransmission counts, a packet
+// the capture holds twice does not.
+func TestRetransmissionsAndDuplicates(t *testing.T) {
+	tr := newTrace(t)
+	c := tr.login(cliCtl, srvCtl)
+	p := c.packet(Client, "PA", "NOOP\r\n")
+	dup := *p
+	dup.Frame = len(tr.packets) + 1
+	dup.Timestamp = p.Timestamp.Add(100 * time.Microsecond)
+	tr.packets = append(tr.packets, &dup)
+	tr.wait(300 * time.Millisecond)
+	c.seq[Client] -= 6
+	c.packet(Client, "PA", "NOOP\r\n") // retransmission
+	c.say(Server, "200 NOOP ok.\r\n")
+	r := tr.run()
+	s := only(t, r)
+	if s.Control.Retransmissions[Client] != 1 || r.Stats.Duplicates != 1 {
+		t.Errorf("retransmissions %d duplicates %d, want 1 and 1", s.Control.Retransmissions[Client], r.Stats.Duplicates)
+	}
+	if s.Commands != 3 { // USER, PASS, NOOP once
+		t.Errorf("%d commands, want 3 (a retransmitted command is not a new one)", s.Commands)
+	}
+}
+
+// TestOutOfOrderControl: reply segments captured out of order are put back
+// in order by the reassembler.
+func TestOutOfOrderControl(t *testing.T) {
+	tr := newTrace(t)
+	c := tr.login(cliCtl, srvCtl)
+	c.say(Client, "PASV\r\n")
+	first := c.packet(Server, "PA", "227 Entering Passive ")
+	second := c.packet(Server, "PA", "Mode (203,0,113,5,19,150).\r\n")
+	n := len(tr.packets)
+	tr.packets[n-2], tr.packets[n-1] = second, first
+	second.Timestamp, first.Timestamp = first.Timestamp, second.Timestamp
+	c.packet(Client, "A", "")
+	s := only(t, tr.run())
+	if len(s.Offers) != 1 || s.Offers[0].Endpoint.Port() != 5014 {
+		t.Fatalf("offers %v", s.Offers)
+	}
+}
+
+// TestEncryptedControl: after AUTH TLS and 234 the control bytes are TLS
+// records; connections between the hosts are paired by hosts and timing.
+func TestEncryptedControl(t *testing.T) {
+	tr := newTrace(t)
+	c := tr.conv(cliCtl, srvCtl).open()
+	c.say(Server, "220 FTP ready\r\n")
+	c.say(Client, "AUTH TLS\r\n")
+	c.say(Server, "234 Proceed with negotiation.\r\n")
+	c.say(Client, "\x16\x03\x01\x00\x05hello")
+	c.say(Server, "\x16\x03\x03\x00\x0aserverdata\x17\x03\x03\x00\x03abc")
+	d := tr.conv("198.51.100.10:40001", "203.0.113.5:50000").open()
+	d.say(Server, "\x17\x03\x03\x00\x02xx")
+	d.close(Server)
+	s := only(t, tr.run())
+	if !s.ControlEncrypted() || s.TLS.Command != "AUTH TLS" || !s.TLS.Handshake.Seen() {
+		t.Fatalf("tls %+v", s.TLS)
+	}
+	if s.BadLines != 0 || s.Commands != 1 {
+		t.Errorf("bad lines %d commands %d: TLS records parsed as FTP", s.BadLines, s.Commands)
+	}
+	if len(s.EncryptedData) != 1 {
+		t.Errorf("%d data connections paired by hosts and timing, want 1", len(s.EncryptedData))
+	}
+}
+
+// TestContentDetection: FTP on port 2121 is found by its greeting and
+// commands; an SMTP server's 220 answered by EHLO is not FTP.
+func TestContentDetection(t *testing.T) {
+	tr := newTrace(t)
+	tr.login(cliCtl, "203.0.113.5:2121")
+	smtp := tr.conv("198.51.100.10:40002", "203.0.113.5:25").open()
+	smtp.say(Server, "220 mail ESMTP\r\n")
+	smtp.say(Client, "EHLO client\r\n")
+	s := only(t, tr.run())
+	if s.DetectedBy != "content" || s.Server.Port() != 2121 || s.User != "anonymous" {
+		t.Errorf("session %s detected by %s user %q", s.Server, s.DetectedBy, s.User)
+	}
+}
+
+// TestIPv6EPSV: EPSV over IPv6 links the client's connection.
+func TestIPv6EPSV(t *testing.T) {
+	tr := newTrace(t)
+	c := tr.login("[2001:db8::10]:40000", "[2001:db8::5]:21")
+	c.say(Client, "EPSV\r\n")
+	c.say(Server, "229 Entering Extended Passive Mode (|||50001|)\r\n")
+	c.say(Client, "LIST\r\n")
+	d := tr.conv("[2001:db8::10]:40001", "[2001:db8::5]:50001").open()
+	c.say(Server, "150 Here comes the directory listing.\r\n")
+	d.say(Server, "x\r\n")
+	d.close(Server)
+	c.say(Server, "226 Directory send OK.\r\n")
+	x := transferOf(t, only(t, tr.run()), 0)
+	wantOutcome(t, x, OutcomeCompleted, StatusOK)
+	if x.Offer.Kind != OfferEPSV || x.Data == nil {
+		t.Errorf("offer %v data %v", x.Offer, x.Data)
+	}
+}
