@@ -16,7 +16,8 @@ import (
 const (
 	// DefaultMaxConns bounds the connection table; beyond it the least
 	// recently active connection that is not FTP is evicted.
-	DefaultMaxConns = 1 << 19
+	// About 1 KiB each: 256 Ki connections open at once cost ~300 MiB.
+	DefaultMaxConns = 1 << 18
 	// DefaultMaxSessions bounds the number of FTP sessions kept.
 	DefaultMaxSessions = 100000
 	// DefaultIdleTimeout evicts a non-FTP connection silent for this long

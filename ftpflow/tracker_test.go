@@ -3,6 +3,9 @@ package ftpflow
 import (
 	"testing"
 	"time"
+
+	"ftpdiag/internal/simtrace"
+	"ftpdiag/pcap"
 )
 
 const (
@@ -38,18 +41,18 @@ func wantOutcome(t *testing.T, tr *Transfer, outcome Outcome, status Status) {
 // (behind NAT); the client connects to the control address with the
 // announced port, as curl does. The data connection must still be linked.
 func TestPassiveIgnoredAddress(t *testing.T) {
-	tr := newTrace(t)
-	c := tr.login(cliCtl, srvCtl)
-	c.say(Client, "PASV\r\n")
-	c.say(Server, "227 Entering Passive Mode (172,16,40,222,90,160).\r\n")
-	d := tr.conv("198.51.100.10:40001", "203.0.113.5:23200").open()
-	c.say(Client, "RETR file.bin\r\n")
-	c.say(Server, "150 Opening BINARY mode data connection for file.bin (3000 bytes).\r\n")
-	d.say(Server, string(make([]byte, 1500)))
-	d.say(Server, string(make([]byte, 1500)))
-	d.close(Server)
-	c.say(Server, "226 Transfer complete.\r\n")
-	s := only(t, tr.run())
+	tr := simtrace.New()
+	c := tr.Login(cliCtl, srvCtl)
+	c.Say(simtrace.Client, "PASV\r\n")
+	c.Say(simtrace.Server, "227 Entering Passive Mode (172,16,40,222,90,160).\r\n")
+	d := tr.Conv("198.51.100.10:40001", "203.0.113.5:23200").Open()
+	c.Say(simtrace.Client, "RETR file.bin\r\n")
+	c.Say(simtrace.Server, "150 Opening BINARY mode data connection for file.bin (3000 bytes).\r\n")
+	d.Say(simtrace.Server, string(make([]byte, 1500)))
+	d.Say(simtrace.Server, string(make([]byte, 1500)))
+	d.Close(simtrace.Server)
+	c.Say(simtrace.Server, "226 Transfer complete.\r\n")
+	s := only(t, run(tr))
 	x := transferOf(t, s, 0)
 	if x.Offer == nil || x.Offer.Endpoint.String() != "172.16.40.222:23200" {
 		t.Fatalf("offer %+v, want 172.16.40.222:23200", x.Offer)
@@ -67,19 +70,19 @@ func TestPassiveIgnoredAddress(t *testing.T) {
 // the one the transfer uses, and the server's connection from an ephemeral
 // port (not 20) is linked.
 func TestActiveAnySourcePortAndNewestOffer(t *testing.T) {
-	tr := newTrace(t)
-	c := tr.login(cliCtl, srvCtl)
-	c.say(Client, "PORT 198,51,100,10,175,200\r\n") // 45000, never used
-	c.say(Server, "200 PORT command successful.\r\n")
-	c.say(Client, "EPRT |1|198.51.100.10|45001|\r\n")
-	c.say(Server, "200 EPRT command successful.\r\n")
-	c.say(Client, "LIST\r\n")
-	d := tr.conv("203.0.113.5:33333", "198.51.100.10:45001").open()
-	c.say(Server, "150 Here comes the directory listing.\r\n")
-	d.say(Client, "drwxr-xr-x 2 0 0 4096 Jan 1 pub\r\n")
-	d.close(Client)
-	c.say(Server, "226 Directory send OK.\r\n")
-	s := only(t, tr.run())
+	tr := simtrace.New()
+	c := tr.Login(cliCtl, srvCtl)
+	c.Say(simtrace.Client, "PORT 198,51,100,10,175,200\r\n") // 45000, never used
+	c.Say(simtrace.Server, "200 PORT command successful.\r\n")
+	c.Say(simtrace.Client, "EPRT |1|198.51.100.10|45001|\r\n")
+	c.Say(simtrace.Server, "200 EPRT command successful.\r\n")
+	c.Say(simtrace.Client, "LIST\r\n")
+	d := tr.Conv("203.0.113.5:33333", "198.51.100.10:45001").Open()
+	c.Say(simtrace.Server, "150 Here comes the directory listing.\r\n")
+	d.Say(simtrace.Client, "drwxr-xr-x 2 0 0 4096 Jan 1 pub\r\n")
+	d.Close(simtrace.Client)
+	c.Say(simtrace.Server, "226 Directory send OK.\r\n")
+	s := only(t, run(tr))
 	if len(s.Offers) != 2 {
 		t.Fatalf("%d offers, want 2 (every announcement is listed)", len(s.Offers))
 	}
@@ -101,54 +104,54 @@ func TestActiveAnySourcePortAndNewestOffer(t *testing.T) {
 func TestReplyFraming(t *testing.T) {
 	tests := []struct {
 		name   string
-		script func(c *conv)
+		script func(c *simtrace.Conv)
 		offers []string
 		check  func(t *testing.T, s *Session)
 	}{
-		{"multi-line 227", func(c *conv) {
-			c.say(Client, "PASV\r\n")
-			c.say(Server, "227-Entering Passive Mode (203,0,113,5,19,137)\r\n227 OK\r\n")
+		{"multi-line 227", func(c *simtrace.Conv) {
+			c.Say(simtrace.Client, "PASV\r\n")
+			c.Say(simtrace.Server, "227-Entering Passive Mode (203,0,113,5,19,137)\r\n227 OK\r\n")
 		}, []string{"203.0.113.5:5001"}, nil},
-		{"227 split across segments", func(c *conv) {
-			c.say(Client, "PASV\r\n")
-			c.packet(Server, "PA", "227 Entering Pass")
-			c.packet(Server, "PA", "ive Mode (203,0,113,5,19,138).\r\n")
+		{"227 split across segments", func(c *simtrace.Conv) {
+			c.Say(simtrace.Client, "PASV\r\n")
+			c.Packet(simtrace.Server, "PA", "227 Entering Pass")
+			c.Packet(simtrace.Server, "PA", "ive Mode (203,0,113,5,19,138).\r\n")
 		}, []string{"203.0.113.5:5002"}, nil},
-		{"pipelined PASV and LIST", func(c *conv) {
-			c.say(Client, "PASV\r\nLIST\r\n")
-			c.say(Server, "227 Entering Passive Mode (203,0,113,5,19,139).\r\n")
-			c.say(Server, "150 Here comes the listing.\r\n")
-			c.say(Server, "226 Directory send OK.\r\n")
+		{"pipelined PASV and LIST", func(c *simtrace.Conv) {
+			c.Say(simtrace.Client, "PASV\r\nLIST\r\n")
+			c.Say(simtrace.Server, "227 Entering Passive Mode (203,0,113,5,19,139).\r\n")
+			c.Say(simtrace.Server, "150 Here comes the listing.\r\n")
+			c.Say(simtrace.Server, "226 Directory send OK.\r\n")
 		}, []string{"203.0.113.5:5003"}, func(t *testing.T, s *Session) {
 			x := transferOf(t, s, 0)
 			if x.Offer == nil || len(x.Replies) != 2 || x.Status != StatusOK {
 				t.Errorf("LIST: offer %v replies %v", x.Offer, x.Replies)
 			}
 		}},
-		{"unsolicited 421", func(c *conv) {
-			c.say(Server, "421 Timeout.\r\n")
-			c.close(Server)
+		{"unsolicited 421", func(c *simtrace.Conv) {
+			c.Say(simtrace.Server, "421 Timeout.\r\n")
+			c.Close(simtrace.Server)
 		}, nil, func(t *testing.T, s *Session) {
 			if len(s.Unpaired) != 1 || s.Unpaired[0].Code != 421 {
 				t.Errorf("unpaired %v, want the 421", s.Unpaired)
 			}
 		}},
-		{"LPSV and LPRT", func(c *conv) {
-			c.say(Client, "LPSV\r\n")
-			c.say(Server, "228 Entering Long Passive Mode (4,4,203,0,113,5,2,19,140)\r\n")
-			c.say(Client, "LPRT 4,4,198,51,100,10,2,19,141\r\n")
-			c.say(Server, "200 LPRT command successful.\r\n")
+		{"LPSV and LPRT", func(c *simtrace.Conv) {
+			c.Say(simtrace.Client, "LPSV\r\n")
+			c.Say(simtrace.Server, "228 Entering Long Passive Mode (4,4,203,0,113,5,2,19,140)\r\n")
+			c.Say(simtrace.Client, "LPRT 4,4,198,51,100,10,2,19,141\r\n")
+			c.Say(simtrace.Server, "200 LPRT command successful.\r\n")
 		}, []string{"203.0.113.5:5004", "198.51.100.10:5005"}, nil},
-		{"EPSV takes the control address", func(c *conv) {
-			c.say(Client, "EPSV\r\n")
-			c.say(Server, "229 Entering Extended Passive Mode (|||5006|)\r\n")
+		{"EPSV takes the control address", func(c *simtrace.Conv) {
+			c.Say(simtrace.Client, "EPSV\r\n")
+			c.Say(simtrace.Server, "229 Entering Extended Passive Mode (|||5006|)\r\n")
 		}, []string{"203.0.113.5:5006"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newTrace(t)
-			tt.script(tr.login(cliCtl, srvCtl))
-			s := only(t, tr.run())
+			tr := simtrace.New()
+			tt.script(tr.Login(cliCtl, srvCtl))
+			s := only(t, run(tr))
 			var got []string
 			for _, o := range s.Offers {
 				got = append(got, o.Endpoint.String())
@@ -173,66 +176,66 @@ func TestReplyFraming(t *testing.T) {
 func TestOutcomes(t *testing.T) {
 	tests := []struct {
 		name    string
-		data    func(tr *trace, d *conv)
+		data    func(tr *simtrace.Trace, d *simtrace.Conv)
 		size    string // SIZE reply, if any
 		replies []string
 		outcome Outcome
 		status  Status
 	}{
-		{"completed", func(tr *trace, d *conv) {
-			d.open()
-			d.say(Server, "hello")
-			d.close(Server)
+		{"completed", func(tr *simtrace.Trace, d *simtrace.Conv) {
+			d.Open()
+			d.Say(simtrace.Server, "hello")
+			d.Close(simtrace.Server)
 		}, "", []string{"150 Opening.", "226 Transfer complete."}, OutcomeCompleted, StatusOK},
-		{"syn unanswered", func(tr *trace, d *conv) {
-			d.packet(Client, "S", "")
-			tr.wait(time.Second)
-			d.seq[Client]--
-			d.packet(Client, "S", "")
-			tr.wait(2 * time.Second)
-			d.seq[Client]--
-			d.packet(Client, "S", "")
-			tr.wait(4 * time.Second)
+		{"syn unanswered", func(tr *simtrace.Trace, d *simtrace.Conv) {
+			d.Packet(simtrace.Client, "S", "")
+			tr.Wait(time.Second)
+			d.Seq[simtrace.Client]--
+			d.Packet(simtrace.Client, "S", "")
+			tr.Wait(2 * time.Second)
+			d.Seq[simtrace.Client]--
+			d.Packet(simtrace.Client, "S", "")
+			tr.Wait(4 * time.Second)
 		}, "", []string{"425 Failed to establish connection."}, OutcomeSYNUnanswered, StatusFailed},
-		{"syn refused", func(tr *trace, d *conv) {
-			d.packet(Client, "S", "")
-			d.packet(Server, "RA", "")
+		{"syn refused", func(tr *simtrace.Trace, d *simtrace.Conv) {
+			d.Packet(simtrace.Client, "S", "")
+			d.Packet(simtrace.Server, "RA", "")
 		}, "", []string{"425 Failed to establish connection."}, OutcomeSYNRefused, StatusFailed},
-		{"closed without data though 150 announced bytes", func(tr *trace, d *conv) {
-			d.open()
-			d.close(Server)
+		{"closed without data though 150 announced bytes", func(tr *simtrace.Trace, d *simtrace.Conv) {
+			d.Open()
+			d.Close(simtrace.Server)
 		}, "", []string{"150 Opening BINARY mode data connection for f (1234 bytes).", "226 Transfer complete."}, OutcomeClosedWithoutData, StatusOK},
-		{"legitimate empty file (SIZE 0)", func(tr *trace, d *conv) {
-			d.open()
-			d.close(Server)
+		{"legitimate empty file (SIZE 0)", func(tr *simtrace.Trace, d *simtrace.Conv) {
+			d.Open()
+			d.Close(simtrace.Server)
 		}, "213 0", []string{"150 Opening.", "226 Transfer complete."}, OutcomeCompleted, StatusOK},
-		{"reset mid-way", func(tr *trace, d *conv) {
-			d.open()
-			d.say(Server, string(make([]byte, 1000)))
-			d.packet(Client, "RA", "")
+		{"reset mid-way", func(tr *simtrace.Trace, d *simtrace.Conv) {
+			d.Open()
+			d.Say(simtrace.Server, string(make([]byte, 1000)))
+			d.Packet(simtrace.Client, "RA", "")
 		}, "", []string{"150 Opening.", "426 Failure writing network stream."}, OutcomeReset, StatusFailed},
-		{"not captured", func(tr *trace, d *conv) {}, "", []string{"150 Opening.", "226 Transfer complete."}, OutcomeNotCaptured, StatusOK},
-		{"not attempted", func(tr *trace, d *conv) {}, "", []string{"425 Can't open data connection."}, OutcomeNotAttempted, StatusFailed},
+		{"not captured", func(tr *simtrace.Trace, d *simtrace.Conv) {}, "", []string{"150 Opening.", "226 Transfer complete."}, OutcomeNotCaptured, StatusOK},
+		{"not attempted", func(tr *simtrace.Trace, d *simtrace.Conv) {}, "", []string{"425 Can't open data connection."}, OutcomeNotAttempted, StatusFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newTrace(t)
-			c := tr.login(cliCtl, srvCtl)
+			tr := simtrace.New()
+			c := tr.Login(cliCtl, srvCtl)
 			if tt.size != "" {
-				c.say(Client, "SIZE f\r\n")
-				c.say(Server, tt.size+"\r\n")
+				c.Say(simtrace.Client, "SIZE f\r\n")
+				c.Say(simtrace.Server, tt.size+"\r\n")
 			}
-			c.say(Client, "PASV\r\n")
-			c.say(Server, "227 Entering Passive Mode (203,0,113,5,195,80).\r\n")
-			c.say(Client, "RETR f\r\n")
-			tt.data(tr, tr.conv("198.51.100.10:40001", "203.0.113.5:50000"))
+			c.Say(simtrace.Client, "PASV\r\n")
+			c.Say(simtrace.Server, "227 Entering Passive Mode (203,0,113,5,195,80).\r\n")
+			c.Say(simtrace.Client, "RETR f\r\n")
+			tt.data(tr, tr.Conv("198.51.100.10:40001", "203.0.113.5:50000"))
 			for _, r := range tt.replies {
-				c.say(Server, r+"\r\n")
+				c.Say(simtrace.Server, r+"\r\n")
 			}
-			c.say(Client, "QUIT\r\n")
-			c.say(Server, "221 Goodbye.\r\n")
-			c.close(Server)
-			wantOutcome(t, transferOf(t, only(t, tr.run()), 0), tt.outcome, tt.status)
+			c.Say(simtrace.Client, "QUIT\r\n")
+			c.Say(simtrace.Server, "221 Goodbye.\r\n")
+			c.Close(simtrace.Server)
+			wantOutcome(t, transferOf(t, only(t, run(tr)), 0), tt.outcome, tt.status)
 		})
 	}
 }
@@ -240,21 +243,21 @@ func TestOutcomes(t *testing.T) {
 // TestTupleReuse: a client that binds its PORT listener to a fixed port
 // makes the server's second data connection reuse the first one's 5-tuple.
 func TestTupleReuse(t *testing.T) {
-	tr := newTrace(t)
-	c := tr.login(cliCtl, srvCtl)
+	tr := simtrace.New()
+	c := tr.Login(cliCtl, srvCtl)
 	for i := 0; i < 2; i++ {
-		c.say(Client, "PORT 198,51,100,10,78,32\r\n")
-		c.say(Server, "200 PORT command successful.\r\n")
-		c.say(Client, "NLST\r\n")
-		d := tr.conv("203.0.113.5:20", "198.51.100.10:20000")
-		d.seq = [2]uint32{uint32(7000 + 100000*i), 9000}
-		d.open()
-		d.say(Client, "a\r\n")
-		d.close(Client)
-		c.say(Server, "226 Transfer complete.\r\n")
-		tr.wait(5 * time.Second)
+		c.Say(simtrace.Client, "PORT 198,51,100,10,78,32\r\n")
+		c.Say(simtrace.Server, "200 PORT command successful.\r\n")
+		c.Say(simtrace.Client, "NLST\r\n")
+		d := tr.Conv("203.0.113.5:20", "198.51.100.10:20000")
+		d.Seq = [2]uint32{uint32(7000 + 100000*i), 9000}
+		d.Open()
+		d.Say(simtrace.Client, "a\r\n")
+		d.Close(simtrace.Client)
+		c.Say(simtrace.Server, "226 Transfer complete.\r\n")
+		tr.Wait(5 * time.Second)
 	}
-	s := only(t, tr.run())
+	s := only(t, run(tr))
 	first, second := transferOf(t, s, 0).Data, transferOf(t, s, 1).Data
 	if first == nil || second == nil || first == second {
 		t.Fatalf("data connections %v %v", first, second)
@@ -271,18 +274,18 @@ func TestTupleReuse(t *testing.T) {
 // TestRetransmissionsAndDuplicates: a TCP retransmission counts, a packet
 // the capture holds twice does not.
 func TestRetransmissionsAndDuplicates(t *testing.T) {
-	tr := newTrace(t)
-	c := tr.login(cliCtl, srvCtl)
-	p := c.packet(Client, "PA", "NOOP\r\n")
+	tr := simtrace.New()
+	c := tr.Login(cliCtl, srvCtl)
+	p := c.Packet(simtrace.Client, "PA", "NOOP\r\n")
 	dup := *p
-	dup.Frame = len(tr.packets) + 1
+	dup.Frame = len(tr.Packets) + 1
 	dup.Timestamp = p.Timestamp.Add(100 * time.Microsecond)
-	tr.packets = append(tr.packets, &dup)
-	tr.wait(300 * time.Millisecond)
-	c.seq[Client] -= 6
-	c.packet(Client, "PA", "NOOP\r\n") // retransmission
-	c.say(Server, "200 NOOP ok.\r\n")
-	r := tr.run()
+	tr.Packets = append(tr.Packets, &dup)
+	tr.Wait(300 * time.Millisecond)
+	c.Seq[simtrace.Client] -= 6
+	c.Packet(simtrace.Client, "PA", "NOOP\r\n") // retransmission
+	c.Say(simtrace.Server, "200 NOOP ok.\r\n")
+	r := run(tr)
 	s := only(t, r)
 	if s.Control.Retransmissions[Client] != 1 || r.Stats.Duplicates != 1 {
 		t.Errorf("retransmissions %d duplicates %d, want 1 and 1", s.Control.Retransmissions[Client], r.Stats.Duplicates)
@@ -295,16 +298,16 @@ func TestRetransmissionsAndDuplicates(t *testing.T) {
 // TestOutOfOrderControl: reply segments captured out of order are put back
 // in order by the reassembler.
 func TestOutOfOrderControl(t *testing.T) {
-	tr := newTrace(t)
-	c := tr.login(cliCtl, srvCtl)
-	c.say(Client, "PASV\r\n")
-	first := c.packet(Server, "PA", "227 Entering Passive ")
-	second := c.packet(Server, "PA", "Mode (203,0,113,5,19,150).\r\n")
-	n := len(tr.packets)
-	tr.packets[n-2], tr.packets[n-1] = second, first
+	tr := simtrace.New()
+	c := tr.Login(cliCtl, srvCtl)
+	c.Say(simtrace.Client, "PASV\r\n")
+	first := c.Packet(simtrace.Server, "PA", "227 Entering Passive ")
+	second := c.Packet(simtrace.Server, "PA", "Mode (203,0,113,5,19,150).\r\n")
+	n := len(tr.Packets)
+	tr.Packets[n-2], tr.Packets[n-1] = second, first
 	second.Timestamp, first.Timestamp = first.Timestamp, second.Timestamp
-	c.packet(Client, "A", "")
-	s := only(t, tr.run())
+	c.Packet(simtrace.Client, "A", "")
+	s := only(t, run(tr))
 	if len(s.Offers) != 1 || s.Offers[0].Endpoint.Port() != 5014 {
 		t.Fatalf("offers %v", s.Offers)
 	}
@@ -313,17 +316,17 @@ func TestOutOfOrderControl(t *testing.T) {
 // TestEncryptedControl: after AUTH TLS and 234 the control bytes are TLS
 // records; connections between the hosts are paired by hosts and timing.
 func TestEncryptedControl(t *testing.T) {
-	tr := newTrace(t)
-	c := tr.conv(cliCtl, srvCtl).open()
-	c.say(Server, "220 FTP ready\r\n")
-	c.say(Client, "AUTH TLS\r\n")
-	c.say(Server, "234 Proceed with negotiation.\r\n")
-	c.say(Client, "\x16\x03\x01\x00\x05hello")
-	c.say(Server, "\x16\x03\x03\x00\x0aserverdata\x17\x03\x03\x00\x03abc")
-	d := tr.conv("198.51.100.10:40001", "203.0.113.5:50000").open()
-	d.say(Server, "\x17\x03\x03\x00\x02xx")
-	d.close(Server)
-	s := only(t, tr.run())
+	tr := simtrace.New()
+	c := tr.Conv(cliCtl, srvCtl).Open()
+	c.Say(simtrace.Server, "220 FTP ready\r\n")
+	c.Say(simtrace.Client, "AUTH TLS\r\n")
+	c.Say(simtrace.Server, "234 Proceed with negotiation.\r\n")
+	c.Say(simtrace.Client, "\x16\x03\x01\x00\x05hello")
+	c.Say(simtrace.Server, "\x16\x03\x03\x00\x0aserverdata\x17\x03\x03\x00\x03abc")
+	d := tr.Conv("198.51.100.10:40001", "203.0.113.5:50000").Open()
+	d.Say(simtrace.Server, "\x17\x03\x03\x00\x02xx")
+	d.Close(simtrace.Server)
+	s := only(t, run(tr))
 	if !s.ControlEncrypted() || s.TLS.Command != "AUTH TLS" || !s.TLS.Handshake.Seen() {
 		t.Fatalf("tls %+v", s.TLS)
 	}
@@ -338,12 +341,12 @@ func TestEncryptedControl(t *testing.T) {
 // TestContentDetection: FTP on port 2121 is found by its greeting and
 // commands; an SMTP server's 220 answered by EHLO is not FTP.
 func TestContentDetection(t *testing.T) {
-	tr := newTrace(t)
-	tr.login(cliCtl, "203.0.113.5:2121")
-	smtp := tr.conv("198.51.100.10:40002", "203.0.113.5:25").open()
-	smtp.say(Server, "220 mail ESMTP\r\n")
-	smtp.say(Client, "EHLO client\r\n")
-	s := only(t, tr.run())
+	tr := simtrace.New()
+	tr.Login(cliCtl, "203.0.113.5:2121")
+	smtp := tr.Conv("198.51.100.10:40002", "203.0.113.5:25").Open()
+	smtp.Say(simtrace.Server, "220 mail ESMTP\r\n")
+	smtp.Say(simtrace.Client, "EHLO client\r\n")
+	s := only(t, run(tr))
 	if s.DetectedBy != "content" || s.Server.Port() != 2121 || s.User != "anonymous" {
 		t.Errorf("session %s detected by %s user %q", s.Server, s.DetectedBy, s.User)
 	}
@@ -351,19 +354,29 @@ func TestContentDetection(t *testing.T) {
 
 // TestIPv6EPSV: EPSV over IPv6 links the client's connection.
 func TestIPv6EPSV(t *testing.T) {
-	tr := newTrace(t)
-	c := tr.login("[2001:db8::10]:40000", "[2001:db8::5]:21")
-	c.say(Client, "EPSV\r\n")
-	c.say(Server, "229 Entering Extended Passive Mode (|||50001|)\r\n")
-	c.say(Client, "LIST\r\n")
-	d := tr.conv("[2001:db8::10]:40001", "[2001:db8::5]:50001").open()
-	c.say(Server, "150 Here comes the directory listing.\r\n")
-	d.say(Server, "x\r\n")
-	d.close(Server)
-	c.say(Server, "226 Directory send OK.\r\n")
-	x := transferOf(t, only(t, tr.run()), 0)
+	tr := simtrace.New()
+	c := tr.Login("[2001:db8::10]:40000", "[2001:db8::5]:21")
+	c.Say(simtrace.Client, "EPSV\r\n")
+	c.Say(simtrace.Server, "229 Entering Extended Passive Mode (|||50001|)\r\n")
+	c.Say(simtrace.Client, "LIST\r\n")
+	d := tr.Conv("[2001:db8::10]:40001", "[2001:db8::5]:50001").Open()
+	c.Say(simtrace.Server, "150 Here comes the directory listing.\r\n")
+	d.Say(simtrace.Server, "x\r\n")
+	d.Close(simtrace.Server)
+	c.Say(simtrace.Server, "226 Directory send OK.\r\n")
+	x := transferOf(t, only(t, run(tr)), 0)
 	wantOutcome(t, x, OutcomeCompleted, StatusOK)
 	if x.Offer.Kind != OfferEPSV || x.Data == nil {
 		t.Errorf("offer %v data %v", x.Offer, x.Data)
 	}
+}
+
+// run tracks a built trace and returns the result.
+func run(tr *simtrace.Trace) *Result {
+	tk := NewTracker(Config{})
+	d := pcap.NewDecoder()
+	for _, p := range tr.Packets {
+		tk.Packet(p, d.Decode(p))
+	}
+	return tk.Finish()
 }

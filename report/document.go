@@ -238,7 +238,7 @@ func Build(infos []pcap.Info, a *analyze.Analysis, opt Options) *Document {
 			ID: f.ID, Kind: f.Kind, Severity: f.Severity.String(),
 			Session: f.Session, Transfer: f.Transfer,
 			Summary: Clean(f.Summary), Explanation: Clean(f.Explanation), Remediation: Clean(f.Remediation),
-			Evidence: f.Evidence,
+			Evidence: cleanEvidence(f.Evidence),
 		})
 	}
 	return d
@@ -410,14 +410,7 @@ func Endpoint(ap netip.AddrPort) string { return ap.String() }
 // \xNN, and control characters (other than tab) become \u escapes, so no
 // terminal escape sequence or NUL from a capture reaches the reader.
 func Clean(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if b := s[i]; b < 0x20 && b != '\t' || b == 0x7f || b >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if isPlainASCII(s) {
 		return s
 	}
 	var b strings.Builder
@@ -428,7 +421,7 @@ func Clean(s string) string {
 			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case r == '\t' || r == '\n':
 			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029:
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 || bidiControl(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+size])
@@ -436,4 +429,52 @@ func Clean(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// isPlainASCII reports whether s is printable ASCII (tabs allowed), which
+// needs no escaping.
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 && b != '\t' || b >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// bidiControl reports whether r reorders text on display (the "Trojan
+// Source" characters): shown raw they could make a terminal line lie.
+func bidiControl(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
+}
+
+// cleanEvidence escapes every string inside a finding's evidence.
+func cleanEvidence(ev map[string]any) map[string]any {
+	out := make(map[string]any, len(ev))
+	for k, v := range ev {
+		out[k] = cleanValue(v)
+	}
+	return out
+}
+
+func cleanValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return Clean(x)
+	case []string:
+		out := make([]string, len(x))
+		for i, s := range x {
+			out[i] = Clean(s)
+		}
+		return out
+	case map[string]any:
+		return cleanEvidence(x)
+	case []map[string]any:
+		out := make([]map[string]any, len(x))
+		for i, m := range x {
+			out[i] = cleanEvidence(m)
+		}
+		return out
+	}
+	return v
 }

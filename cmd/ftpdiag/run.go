@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -140,7 +141,7 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 		r, err := openInput(name, stdin)
 		if err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
-			infos[i] = pcap.Info{Name: name, Warnings: []string{err.Error()}}
+			infos[i] = pcap.Info{Name: name, Warnings: []string{strings.TrimPrefix(err.Error(), name+": ")}}
 			continue
 		}
 		defer r.Close()

@@ -1,0 +1,169 @@
+// Package simtrace builds small packet captures in memory from scripted TCP
+// conversations, for tests that need exact control over every packet (an
+// out-of-order segment, a duplicate, a SYN left unanswered). Real captures
+// of real software are in fixtures/; this is for unit tests and fuzz seeds.
+package simtrace
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"ftpdiag/pcap"
+)
+
+// Side names one end of a conversation.
+type Side int
+
+// The two ends: the client opens the connection.
+const (
+	Client Side = 0
+	Server Side = 1
+)
+
+// Other returns the opposite side.
+func (s Side) Other() Side { return 1 - s }
+
+// Trace is a capture being built: packets as raw IP frames with
+// timestamps one millisecond apart unless Wait says otherwise.
+type Trace struct {
+	Now     time.Time
+	Packets []*pcap.Packet
+}
+
+// New returns an empty trace starting at a fixed time.
+func New() *Trace {
+	return &Trace{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+// Wait advances the clock.
+func (t *Trace) Wait(d time.Duration) { t.Now = t.Now.Add(d) }
+
+// Conv is one TCP connection's two sequence spaces.
+type Conv struct {
+	t        *Trace
+	cli, srv netip.AddrPort
+	// Seq holds the next sequence number of each side.
+	Seq [2]uint32
+}
+
+// Conv starts a conversation between two "ip:port" endpoints.
+func (t *Trace) Conv(cli, srv string) *Conv {
+	return &Conv{t: t, cli: netip.MustParseAddrPort(cli), srv: netip.MustParseAddrPort(srv), Seq: [2]uint32{1000, 5000}}
+}
+
+// Packet emits one segment from side with flags (any of "SAFRP") and
+// payload, advancing that side's sequence number.
+func (c *Conv) Packet(side Side, flags string, payload string) *pcap.Packet {
+	src, dst := c.cli, c.srv
+	if side == Server {
+		src, dst = dst, src
+	}
+	tcp := &layers.TCP{SrcPort: layers.TCPPort(src.Port()), DstPort: layers.TCPPort(dst.Port()),
+		Seq: c.Seq[side], Ack: c.Seq[side.Other()], Window: 65000}
+	for _, f := range flags {
+		switch f {
+		case 'S':
+			tcp.SYN = true
+		case 'A':
+			tcp.ACK = true
+		case 'F':
+			tcp.FIN = true
+		case 'R':
+			tcp.RST = true
+		case 'P':
+			tcp.PSH = true
+		}
+	}
+	if tcp.SYN {
+		tcp.Options = append(tcp.Options, layers.TCPOption{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{5, 180}})
+	}
+	p := c.t.emit(src.Addr(), dst.Addr(), tcp, []byte(payload))
+	c.Seq[side] += uint32(len(payload))
+	if tcp.SYN || tcp.FIN {
+		c.Seq[side]++
+	}
+	return p
+}
+
+func (t *Trace) emit(src, dst netip.Addr, tcp *layers.TCP, payload []byte) *pcap.Packet {
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	var ip gopacket.SerializableLayer
+	if src.Is4() {
+		ip4 := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Id: uint16(len(t.Packets)), Protocol: layers.IPProtocolTCP,
+			SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
+		if err := tcp.SetNetworkLayerForChecksum(ip4); err != nil {
+			panic(err)
+		}
+		ip = ip4
+	} else {
+		ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolTCP,
+			SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
+		if err := tcp.SetNetworkLayerForChecksum(ip6); err != nil {
+			panic(err)
+		}
+		ip = ip6
+	}
+	if err := gopacket.SerializeLayers(buf, opts, ip, tcp, gopacket.Payload(payload)); err != nil {
+		panic(fmt.Sprintf("simtrace: serialising a packet: %v", err))
+	}
+	t.Wait(time.Millisecond)
+	p := &pcap.Packet{Data: append([]byte(nil), buf.Bytes()...), Timestamp: t.Now, LinkType: layers.LinkTypeRaw, Frame: len(t.Packets) + 1}
+	p.OriginalLength = len(p.Data)
+	t.Packets = append(t.Packets, p)
+	return p
+}
+
+// Open performs the three-way handshake.
+func (c *Conv) Open() *Conv {
+	c.Packet(Client, "S", "")
+	c.Packet(Server, "SA", "")
+	c.Packet(Client, "A", "")
+	return c
+}
+
+// Say sends data from a side and has the peer acknowledge it.
+func (c *Conv) Say(side Side, text string) {
+	c.Packet(side, "PA", text)
+	c.Packet(side.Other(), "A", "")
+}
+
+// Close exchanges FINs, the given side first.
+func (c *Conv) Close(first Side) {
+	c.Packet(first, "FA", "")
+	c.Packet(first.Other(), "FA", "")
+	c.Packet(first, "A", "")
+}
+
+// Login opens an FTP control connection and logs in anonymously.
+func (t *Trace) Login(cli, srv string) *Conv {
+	c := t.Conv(cli, srv).Open()
+	c.Say(Server, "220 FTP ready\r\n")
+	c.Say(Client, "USER anonymous\r\n")
+	c.Say(Server, "331 Please specify the password.\r\n")
+	c.Say(Client, "PASS guest\r\n")
+	c.Say(Server, "230 Login successful.\r\n")
+	return c
+}
+
+// WritePcap writes the trace as a pcap file with raw IP link type.
+func (t *Trace) WritePcap(w io.Writer) error {
+	pw := pcapgo.NewWriterNanos(w)
+	if err := pw.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
+		return err
+	}
+	for _, p := range t.Packets {
+		ci := gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.OriginalLength}
+		if err := pw.WritePacket(ci, p.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
