@@ -132,7 +132,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return code
 }
 
-// analyzeGroup analyses files together and writes one report.
+// analyzeGroup analyses files together and writes one report. It returns
+// exitUsage when nothing could be read from any of them.
 func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var readers []*pcap.Reader
 	infos := make([]pcap.Info, len(files))
@@ -148,27 +149,26 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 		readers = append(readers, r)
 		opened[i] = true
 	}
-	if len(readers) == 0 {
-		if cfg.each && cfg.format == "json" {
-			writeJSON(stdout, report.Build(infos, &analyze.Analysis{}, report.Options{}), true)
+	a := &analyze.Analysis{}
+	if len(readers) > 0 {
+		m := pcap.NewMerger(readers...)
+		var err error
+		a, err = analyze.Run(&contextSource{ctx: ctx, m: m}, analyze.Options{
+			TimeWait: cfg.timeWait,
+			Tracker:  ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait},
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "ftpdiag:", err)
 		}
-		return exitUsage
-	}
-	m := pcap.NewMerger(readers...)
-	a, err := analyze.Run(contextSource{ctx, m}, analyze.Options{
-		TimeWait: cfg.timeWait,
-		Tracker:  ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait},
-	})
-	if err != nil {
-		fmt.Fprintln(stderr, "ftpdiag:", err)
-	}
-	for _, e := range m.Errors() {
-		fmt.Fprintln(stderr, "ftpdiag:", e)
-	}
-	read := m.Infos()
-	for i := range files {
-		if opened[i] {
-			infos[i], read = read[0], read[1:]
+		for _, e := range m.Errors() {
+			fmt.Fprintln(stderr, "ftpdiag:", e)
+		}
+		read := m.Infos()
+		for i := range files {
+			if opened[i] {
+				infos[i], read = read[0], read[1:]
+				checkLinkTypes(&infos[i], stderr)
+			}
 		}
 	}
 	doc := report.Build(infos, a, report.Options{ShowPasswords: cfg.showPasswords})
@@ -176,7 +176,12 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	case "json":
 		writeJSON(stdout, doc, cfg.each)
 	default:
-		report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout)})
+		if len(readers) > 0 {
+			report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout)})
+		}
+	}
+	if !readAnything(infos, opened) {
+		return exitUsage
 	}
 	threshold, _ := severityThreshold(cfg.failOn)
 	for _, f := range a.Findings {
@@ -185,6 +190,39 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 		}
 	}
 	return exitOK
+}
+
+// readAnything reports whether at least one input could be read: a whole
+// capture (even an empty one), or packets before damage, of a link type
+// the decoder understands.
+func readAnything(infos []pcap.Info, opened []bool) bool {
+	for i, in := range infos {
+		if !opened[i] || !(in.Complete || in.Packets > 0) {
+			continue
+		}
+		if len(in.LinkTypes) == 0 {
+			return true
+		}
+		for _, lt := range in.LinkTypes {
+			if pcap.SupportedLinkType(lt) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkLinkTypes reports link types the decoder does not understand: their
+// packets were counted but not analysed.
+func checkLinkTypes(in *pcap.Info, stderr io.Writer) {
+	for _, lt := range in.LinkTypes {
+		if pcap.SupportedLinkType(lt) {
+			continue
+		}
+		msg := fmt.Sprintf("unsupported link type %d (%s): its packets were not analysed", int(lt), lt)
+		fmt.Fprintf(stderr, "ftpdiag: %s: %s\n", in.Name, msg)
+		in.Warnings = append(in.Warnings, msg)
+	}
 }
 
 func openInput(name string, stdin io.Reader) (*pcap.Reader, error) {
@@ -210,11 +248,18 @@ func writeJSON(w io.Writer, doc *report.Document, oneLine bool) {
 type contextSource struct {
 	ctx context.Context
 	m   *pcap.Merger
+	n   int
 }
 
-func (c contextSource) Next() (*pcap.Packet, error) {
-	if err := c.ctx.Err(); err != nil {
-		return nil, fmt.Errorf("interrupted: %w", err)
+// contextCheckEvery is how many packets pass between cancellation checks.
+const contextCheckEvery = 4096
+
+func (c *contextSource) Next() (*pcap.Packet, error) {
+	c.n++
+	if c.n%contextCheckEvery == 0 {
+		if err := c.ctx.Err(); err != nil {
+			return nil, fmt.Errorf("interrupted after %d packets; reporting what was read", c.n-1)
+		}
 	}
 	return c.m.Next()
 }

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ftpdiag/internal/simtrace"
+)
+
+// writeTrace writes a simtrace capture into dir and returns its path.
+func writeTrace(t *testing.T, dir, name string, tr *simtrace.Trace) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := tr.WritePcap(&b); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// okSession is a passive LIST that works; failedSession one whose data
+// SYNs go unanswered.
+func okSession(cliPort string) *simtrace.Trace {
+	tr := simtrace.New()
+	c := tr.Login("198.51.100.10:"+cliPort, "203.0.113.5:21")
+	c.Say(simtrace.Client, "PASV\r\n")
+	c.Say(simtrace.Server, "227 Entering Passive Mode (203,0,113,5,195,80).\r\n")
+	c.Say(simtrace.Client, "LIST\r\n")
+	d := tr.Conv("198.51.100.10:41000", "203.0.113.5:50000").Open()
+	c.Say(simtrace.Server, "150 Here comes the directory listing.\r\n")
+	d.Say(simtrace.Server, "pub\r\n")
+	d.Close(simtrace.Server)
+	c.Say(simtrace.Server, "226 Directory send OK.\r\n")
+	return tr
+}
+
+func failedSession() *simtrace.Trace {
+	tr := simtrace.New()
+	c := tr.Login("198.51.100.10:40000", "203.0.113.5:21")
+	c.Say(simtrace.Client, "PASV\r\n")
+	c.Say(simtrace.Server, "227 Entering Passive Mode (203,0,113,5,195,80).\r\n")
+	c.Say(simtrace.Client, "LIST\r\n")
+	d := tr.Conv("198.51.100.10:41000", "203.0.113.5:50000")
+	for i := 0; i < 3; i++ {
+		d.Packet(simtrace.Client, "S", "")
+		d.Seq[simtrace.Client]--
+		tr.Wait(time.Duration(1<<i) * time.Second)
+	}
+	c.Say(simtrace.Server, "425 Failed to establish connection.\r\n")
+	return tr
+}
+
+// TestCLI runs the command as a user would, one scenario per row.
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	ok := writeTrace(t, dir, "ok.pcap", okSession("40000"))
+	bad := writeTrace(t, dir, "bad.pcap", failedSession())
+	// The same session split in two files, as a ring buffer would.
+	whole := okSession("40000")
+	half := len(whole.Packets) / 2
+	first, second := simtrace.New(), simtrace.New()
+	first.Packets, second.Packets = whole.Packets[:half], whole.Packets[half:]
+	part1 := writeTrace(t, dir, "ring1.pcap", first)
+	part2 := writeTrace(t, dir, "ring2.pcap", second)
+	okBytes, _ := os.ReadFile(ok)
+	cut := filepath.Join(dir, "cut.pcap")
+	os.WriteFile(cut, okBytes[:len(okBytes)-10], 0o644)
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("<html>not a capture</html>"), 0o644)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(okBytes)
+	zw.Close()
+	gzPath := filepath.Join(dir, "ok.pcap.gz")
+	os.WriteFile(gzPath, gz.Bytes(), 0o644)
+
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		stdout    []string // substrings
+		stderr    []string
+		jsonLines int // with --each: documents expected
+		notStdout []string
+	}{
+		{"clean capture exits 0", []string{ok}, exitOK, []string{"Transfers (1)", "completed", "nothing wrong found"}, nil, 0, nil},
+		{"failure exits 1", []string{bad}, exitFindings, []string{"data_syn_unanswered"}, nil, 0, nil},
+		{"--fail-on never", []string{"--fail-on", "never", bad}, exitOK, nil, nil, 0, nil},
+		{"info findings do not fail by default", []string{"--fail-on", "warning", ok}, exitOK, nil, nil, 0, nil},
+		{"gzip by content", []string{gzPath}, exitOK, []string{"pcap+gzip"}, nil, 0, nil},
+		{"two files of a ring buffer make one session", []string{"--format", "json", part1, part2}, exitOK, []string{`"outcome": "completed"`}, nil, 0, nil},
+		{"--each gives one JSON document per line", []string{"--each", "--format", "json", "--fail-on", "never", ok, bad}, exitOK, nil, nil, 2, nil},
+		{"not a capture", []string{text}, exitUsage, nil, []string{"notes.txt", "not a capture file", `"<html>not a capt"`}, 0, nil},
+		{"empty file", []string{empty}, exitUsage, nil, []string{"empty.pcap", "empty"}, 0, nil},
+		{"missing file", []string{filepath.Join(dir, "nope.pcap")}, exitUsage, nil, []string{"nope.pcap"}, 0, nil},
+		{"cut capture: partial report, error names record and offset", []string{"--format", "json", cut}, exitOK, []string{`"complete": false`}, []string{"cut.pcap: record", "offset", "truncated"}, 0, nil},
+		{"one bad file among good ones still reports", []string{"--format", "json", text, ok}, exitOK, []string{`"file": "` + ok}, []string{"not a capture file"}, 0, nil},
+		{"no file", nil, exitUsage, nil, []string{"no capture file given"}, 0, nil},
+		{"bad flag value", []string{"--format", "xml", ok}, exitUsage, nil, []string{"--format"}, 0, nil},
+		{"passwords never shown", []string{"--format", "json", ok}, exitOK, nil, nil, 0, []string{"guest"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runCLI(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.code, errOut)
+			}
+			for _, s := range tt.stdout {
+				if !strings.Contains(out, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, out)
+				}
+			}
+			for _, s := range tt.notStdout {
+				if strings.Contains(out, s) {
+					t.Errorf("stdout contains %q", s)
+				}
+			}
+			for _, s := range tt.stderr {
+				if !strings.Contains(errOut, s) {
+					t.Errorf("stderr lacks %q: %s", s, errOut)
+				}
+			}
+			if tt.args != nil && strings.Count(strings.TrimSpace(errOut), "\n") > 3 {
+				t.Errorf("stderr is not a few one-line errors: %s", errOut)
+			}
+			if tt.jsonLines > 0 {
+				lines := strings.Split(strings.TrimSpace(out), "\n")
+				if len(lines) != tt.jsonLines {
+					t.Fatalf("%d lines, want %d JSON documents", len(lines), tt.jsonLines)
+				}
+				for _, l := range lines {
+					var doc map[string]any
+					if err := json.Unmarshal([]byte(l), &doc); err != nil || doc["schema"] != "ftpdiag/v1" {
+						t.Errorf("line is not an ftpdiag/v1 document: %v", err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestStdin reads a capture from standard input.
+func TestStdin(t *testing.T) {
+	var b bytes.Buffer
+	okSession("40000").WritePcap(&b)
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"--format", "json", "-"}, &b, &out, &errb)
+	if code != exitOK || !strings.Contains(out.String(), `"file": "-"`) {
+		t.Errorf("exit %d, stderr %s", code, errb.String())
+	}
+}
