@@ -12,6 +12,8 @@ type Finding struct {
 	Explanation       string
 	Remediation       string
 	Evidence          map[string]any
+	// Filter is a Wireshark display filter that shows the evidence.
+	Filter string
 }
 
 // Severity ranks findings.

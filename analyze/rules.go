@@ -63,6 +63,9 @@ func (d *diag) add(f Finding) string {
 	if f.Evidence == nil {
 		f.Evidence = map[string]any{}
 	}
+	if f.Filter == "" {
+		f.Filter = displayFilter(f.Evidence)
+	}
 	d.out = append(d.out, f)
 	return f.ID
 }

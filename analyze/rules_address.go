@@ -125,8 +125,17 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 		tid = bad[0].ID
 		ev["reply"] = replyEvidence(bad[0].Final())
 	}
+	filter := fmt.Sprintf("ftp.passive.ip == %s || ftp.response.code == 227 && frame.number == %d", announced, first.Frame)
+	if !announced.Is4() {
+		filter = fmt.Sprintf("frame.number == %d", first.Frame)
+	}
+	for _, t := range bad {
+		if c := t.Data; c != nil {
+			filter += " || " + conversationFilter(c.Client, c.Server)
+		}
+	}
 	id := d.add(Finding{Kind: KindPASVAddressMismatch, Severity: sev, Session: s.ID, Transfer: tid,
-		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev, Filter: filter})
 	d.explain(id, bad...)
 }
 
@@ -250,8 +259,15 @@ func (d *diag) portGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 			ev["reply"] = replyEvidence(f)
 		}
 	}
+	filter := fmt.Sprintf("frame.number == %d", first.Frame)
+	if announced.Is4() {
+		filter = fmt.Sprintf("ftp.active.cip == %s || frame.number == %d", announced, first.Frame)
+	}
+	if refused != nil {
+		filter += fmt.Sprintf(" || frame.number == %d", refused.Frame)
+	}
 	id := d.add(Finding{Kind: KindPORTAddressMismatch, Severity: sev, Session: s.ID, Transfer: tid,
-		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev, Filter: filter})
 	d.explain(id, bad...)
 }
 

@@ -66,7 +66,11 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 		sev = Error
 		summary += fmt.Sprintf("; %d data connection(s) between its hosts failed", failedConns)
 	}
-	d.add(Finding{Kind: KindControlEncrypted, Severity: sev, Session: s.ID, Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+	filter := conversationFilter(s.Client, s.Server)
+	for _, c := range s.EncryptedData {
+		filter += " || " + conversationFilter(c.Client, c.Server)
+	}
+	d.add(Finding{Kind: KindControlEncrypted, Severity: sev, Session: s.ID, Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev, Filter: filter})
 }
 
 // nonstandardPort reports FTP on a control port other than 21.
@@ -86,7 +90,8 @@ func (d *diag) nonstandardPort(s *ftpflow.Session) {
 	expl := fmt.Sprintf("This FTP control connection uses port %d, not 21. It was recognised by %s. NAT helpers and firewall FTP inspection (Linux nf_conntrack_ftp, home routers' ALGs) only watch port 21 unless told otherwise, so on this port they neither rewrite PORT/PASV addresses nor open pinholes for data connections: active mode through NAT and passive mode through a stateful firewall need explicit configuration.", port, map[string]string{"port": "its port", "content": "its content (a 220 greeting answered by FTP commands)"}[s.DetectedBy])
 	rem := fmt.Sprintf("If data connections fail: configure the helper for this port (modprobe nf_conntrack_ftp ports=21,%d and a CT --helper ftp rule), open the passive range explicitly, or use passive mode with a correct announced address. In Wireshark use Decode As... TCP port %d as FTP.", port, port)
 	d.add(Finding{Kind: KindNonstandardPort, Severity: Info, Session: s.ID,
-		Summary: fmt.Sprintf("FTP control connection on port %d", port), Explanation: expl, Remediation: rem, Evidence: ev})
+		Summary: fmt.Sprintf("FTP control connection on port %d", port), Explanation: expl, Remediation: rem, Evidence: ev,
+		Filter: conversationFilter(s.Client, s.Server)})
 }
 
 // activeSourcePort reports active data connections not from port 20.
@@ -113,7 +118,8 @@ func (d *diag) activeSourcePort(s *ftpflow.Session) {
 		Summary:     fmt.Sprintf("active data connections come from port %s, not 20", strings.Join(list, ", ")),
 		Explanation: "RFC 959 has the server open active-mode data connections from port 20 (L-1, one below the control port). Many servers use an ephemeral port instead (vsftpd with connect_from_port_20=NO, ProFTPD by default, servers without root privileges). Firewalls on the client's side that allow incoming data only from port 20 will drop these connections.",
 		Remediation: "Firewall rules for active FTP should match the connection to the announced client port (or use an FTP helper), not the server's source port; or configure the server to use port 20 (vsftpd connect_from_port_20=YES).",
-		Evidence:    ev})
+		Evidence:    ev,
+		Filter:      fmt.Sprintf("%s && tcp.srcport in {%s} && tcp.flags.syn == 1 && tcp.flags.ack == 0", hostFilter(s.Server.Addr()), strings.Join(list, ", "))})
 }
 
 // captureIncomplete says what the capture lacks and which conclusions that
@@ -162,7 +168,8 @@ func (d *diag) captureIncomplete(s *ftpflow.Session) {
 		Summary:     "the capture does not hold everything: " + notes[0],
 		Explanation: "What the capture lacks: " + strings.Join(notes, "; ") + ". Conclusions about what is missing are weaker: a connection absent from the capture may have existed on the wire. Where the control channel confirms success, ftpdiag trusts it.",
 		Remediation: "Capture without a filter on the data ports (or with a filter on the two hosts rather than on port 21), from the start of the session, with a snapshot length large enough for whole packets (tcpdump -s 0), and check the capture tool reported no drops.",
-		Evidence:    ev})
+		Evidence:    ev,
+		Filter:      conversationFilter(s.Client, s.Server) + " && (tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || ftp.response.code == 226)"})
 }
 
 func appendOnce(ids []int, id int) []int {

@@ -255,7 +255,8 @@ func (d *diag) portExhaustion(a *Analysis) {
 				"When all are taken the server answers PASV with an error (vsftpd: 500 OOPS: vsf_sysutil_bind) or 425 Try later. A port whose last connection lingers in TIME-WAIT may also be unusable for the same client, so under quick sequential transfers the sustained rate is about ports / TIME-WAIT = %d / %s = %.2f transfers per second.",
 				lo, hi, stamp(peakAt), peak, unused, span, d.opt.TimeWait, capacity),
 			Remediation: "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open it in the firewall; limit concurrent sessions per client, or batch small files in fewer transfers.",
-			Evidence:    ev})
+			Evidence:    ev,
+			Filter:      fmt.Sprintf("%s && (ftp.response.code == 227 || ftp.response.code == 229 || tcp.port in {%d..%d})", hostFilter(server), lo, hi)})
 	}
 }
 

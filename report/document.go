@@ -216,6 +216,8 @@ type Finding struct {
 	Explanation string         `json:"explanation"`
 	Remediation string         `json:"remediation"`
 	Evidence    map[string]any `json:"evidence"`
+	// Filter is a Wireshark display filter showing the evidence.
+	Filter string `json:"wireshark_filter"`
 }
 
 // Options changes what the document shows.
@@ -238,7 +240,7 @@ func Build(infos []pcap.Info, a *analyze.Analysis, opt Options) *Document {
 			ID: f.ID, Kind: f.Kind, Severity: f.Severity.String(),
 			Session: f.Session, Transfer: f.Transfer,
 			Summary: Clean(f.Summary), Explanation: Clean(f.Explanation), Remediation: Clean(f.Remediation),
-			Evidence: cleanEvidence(f.Evidence),
+			Evidence: cleanEvidence(f.Evidence), Filter: Clean(f.Filter),
 		})
 	}
 	return d

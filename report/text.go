@@ -238,6 +238,9 @@ func (tw *textWriter) findings(d *Document) {
 			}
 		}
 		fmt.Fprintf(tw.w, "%s %s %s%s: %s\n", f.ID, sev, f.Kind, where, f.Summary)
+		if f.Filter != "" {
+			fmt.Fprintf(tw.w, "    Wireshark: %s\n", f.Filter)
+		}
 		if tw.opt.Explain {
 			fmt.Fprintf(tw.w, "%s\n", indent(wrap("Why: "+f.Explanation, 76), "    "))
 			fmt.Fprintf(tw.w, "%s\n", indent(wrap("Fix: "+f.Remediation, 76), "    "))

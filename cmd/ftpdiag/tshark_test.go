@@ -160,3 +160,49 @@ func minus(a, b []string) []string {
 	}
 	return out
 }
+
+// TestWiresharkFiltersSelectEvidence checks that every finding's display
+// filter is valid for tshark and selects at least one packet of the capture.
+func TestWiresharkFiltersSelectEvidence(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but tshark is not installed")
+		}
+		t.Skip("skipping: tshark is not installed")
+	}
+	cs := fixtureCaptures(t)
+	if _, err := os.Stat(corpusDir); err == nil {
+		cs = append(cs, corpusCaptures(t)...)
+	}
+	for _, c := range cs {
+		out, _, _ := runCLI(t, "--format", "json", "--fail-on", "never", c.path)
+		var doc struct {
+			Sessions []struct{ Server string }
+			Findings []struct {
+				ID, Kind string
+				Filter   string `json:"wireshark_filter"`
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"-r", c.path, "-n"}
+		for _, s := range doc.Sessions {
+			if p := s.Server[strings.LastIndexByte(s.Server, ':')+1:]; p != "21" {
+				args = append(args, "-d", "tcp.port=="+p+",ftp")
+			}
+		}
+		for _, f := range doc.Findings {
+			if f.Filter == "" {
+				t.Errorf("%s %s %s: no Wireshark filter", c.path, f.ID, f.Kind)
+				continue
+			}
+			got, err := exec.Command(tshark, append(args, "-Y", f.Filter, "-T", "fields", "-e", "frame.number")...).CombinedOutput()
+			lines := strings.Fields(string(got))
+			if err != nil || len(lines) == 0 {
+				t.Errorf("%s %s %s: filter %q selects nothing or is invalid: %v %s", c.path, f.ID, f.Kind, f.Filter, err, got)
+			}
+		}
+	}
+}

@@ -362,7 +362,7 @@ func (s *ftpSession) newXfer(f Fault) xfer {
 		return x
 	}
 	x.name = s.fileName()
-	x.size = int(min(g.logUniform(2000, 1500000), s.cap))
+	x.size = int(min(g.logUniform(500, 250000), s.cap))
 	return x
 }
 

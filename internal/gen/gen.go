@@ -19,7 +19,7 @@ const (
 	spawnGap = 400
 	// ftpSlotsDiv: at most Concurrency/ftpSlotsDiv flows are FTP
 	// sessions, which last long and would otherwise crowd the others out.
-	ftpSlotsDiv = 4
+	ftpSlotsDiv = 2
 )
 
 // category is what the mix is balanced over: FTP sessions count their
@@ -291,19 +291,15 @@ func (g *generator) accept(f *flow, cat category, tl *tally) {
 }
 
 // pick returns the category whose planned packets lag furthest behind
-// its share.
+// its share, among those that may start now.
 func (g *generator) pick() category {
-	var total int64 = 1
-	for _, n := range g.planned {
-		total += n
-	}
-	best, bestDef := catHTTPS, math.Inf(-1)
+	best, bestRatio := catHTTPS, math.Inf(1)
 	for c := range numCats {
 		if c == catFTP && g.ftpOpen >= g.ftpMax {
 			continue
 		}
-		if def := g.share[c]*float64(total) - float64(g.planned[c]); def > bestDef {
-			best, bestDef = c, def
+		if r := float64(g.planned[c]) / g.share[c]; r < bestRatio {
+			best, bestRatio = c, r
 		}
 	}
 	return best

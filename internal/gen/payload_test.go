@@ -1,0 +1,87 @@
+package gen
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"testing"
+)
+
+func gzipReader(b []byte) (io.Reader, error) { return gzip.NewReader(bytes.NewReader(b)) }
+
+func TestChecksum(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want uint16
+	}{
+		// RFC 1071's example: 0001 f203 f4f5 f6f7 sums to ddf2.
+		{"rfc1071", []byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}, ^uint16(0xddf2)},
+		{"empty", nil, 0xffff},
+		{"odd length", []byte{0x01}, ^uint16(0x0100)},
+		{"carry", bytes.Repeat([]byte{0xff}, 40), 0},
+		{"one word of ones", []byte{0xff, 0xff}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fold(csum(0, tt.in)); got != tt.want {
+				t.Errorf("fold(csum(% x)) = %#04x, want %#04x", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHelloLengths(t *testing.T) {
+	var r [96]byte
+	for _, sni := range []string{"", "a.example", "telemetry39.example.org"} {
+		if got, want := len(appendClientHello(nil, sni, r[:])), clientHelloLen(len(sni)); got != want {
+			t.Errorf("ClientHello for %q: %d bytes, clientHelloLen says %d", sni, got, want)
+		}
+	}
+	if got := len(appendServerHello(nil, r[:])); got != serverHelloLen {
+		t.Errorf("ServerHello: %d bytes, serverHelloLen is %d", got, serverHelloLen)
+	}
+}
+
+func TestDNSLengths(t *testing.T) {
+	for _, m := range []dnsMsg{
+		{qtype: dnsA, answers: 3},
+		{qtype: dnsAAAA, answers: 2},
+		{qtype: dnsA, rcode: 3},
+	} {
+		for _, resp := range []bool{false, true} {
+			if got, want := len(appendDNS(nil, "cdn7.example.net", &m, resp)), dnsLen("cdn7.example.net", &m, resp); got != want {
+				t.Errorf("appendDNS(%+v, response %v): %d bytes, dnsLen says %d", m, resp, got, want)
+			}
+		}
+	}
+}
+
+// TestTLSFill checks that a flight cut into arbitrary pieces comes out as
+// well-formed records that end exactly with the flight.
+func TestTLSFill(t *testing.T) {
+	g := newGenerator(Config{Seed: 1, Size: minSize})
+	for _, flight := range []int{tlsMinFlight, 1000, tlsMaxRecord + 5, tlsMaxRecord + 5 + 10, 3*tlsMaxRecord + 4000} {
+		var s tlsState
+		var out []byte
+		for i, step := 0, 1; i < flight; i, step = i+step, step*3%1447+1 {
+			p := make([]byte, min(step, flight-i))
+			start := uint32(0)
+			if i == 0 {
+				start = uint32(flight)
+			}
+			g.tlsFill(p, &s, start, uint64(i))
+			out = append(out, p...)
+		}
+		for len(out) > 0 {
+			if len(out) < 5 || out[0] != 0x17 || out[1] != 3 || out[2] != 3 {
+				t.Fatalf("flight %d: bad record header % x", flight, out[:min(5, len(out))])
+			}
+			n := int(out[3])<<8 | int(out[4])
+			if n < tlsMinRecord || n > tlsMaxRecord || 5+n > len(out) {
+				t.Fatalf("flight %d: record body %d with %d bytes left", flight, n, len(out)-5)
+			}
+			out = out[5+n:]
+		}
+	}
+}
