@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,5 +159,38 @@ func TestStdin(t *testing.T) {
 	code := run(t.Context(), []string{"--format", "json", "-"}, &b, &out, &errb)
 	if code != exitOK || !strings.Contains(out.String(), `"file": "-"`) {
 		t.Errorf("exit %d, stderr %s", code, errb.String())
+	}
+}
+
+// TestExtract writes the failed session to a capture of its own, which
+// ftpdiag (and tshark, in TestExtractReadByTshark) reads back.
+func TestExtract(t *testing.T) {
+	dir := t.TempDir()
+	tr := failedSession()
+	// Unrelated traffic that must not be extracted.
+	other := tr.Conv("192.0.2.50:50000", "192.0.2.80:443").Open()
+	other.Say(simtrace.Client, "hello")
+	bad := writeTrace(t, dir, "bad.pcap", tr)
+	out := filepath.Join(dir, "out")
+	_, errOut, code := runCLI(t, "--extract", out, bad)
+	if code != exitFindings {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.pcapng"))
+	if len(files) != 1 || !strings.Contains(files[0], "session-1_198.51.100.10-40000_203.0.113.5-21") {
+		t.Fatalf("extracted %v", files)
+	}
+	report, _, code := runCLI(t, "--format", "json", files[0])
+	if code != exitFindings || !strings.Contains(report, "data_syn_unanswered") || strings.Contains(report, "192.0.2.80") {
+		t.Errorf("extracted capture analyses differently (exit %d):\n%s", code, report)
+	}
+	if !strings.Contains(errOut, "wrote") {
+		t.Errorf("no note on stderr: %s", errOut)
+	}
+	if tshark, err := exec.LookPath("tshark"); err == nil {
+		got, err := exec.Command(tshark, "-r", files[0], "-T", "fields", "-e", "frame.number").Output()
+		if err != nil || len(strings.Fields(string(got))) != len(tr.Packets)-5 {
+			t.Errorf("tshark reads the extracted capture: %v, %d frames", err, len(strings.Fields(string(got))))
+		}
 	}
 }

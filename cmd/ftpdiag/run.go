@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -48,6 +50,7 @@ type config struct {
 	maxConns      int
 	maxSessions   int
 	quiet         bool
+	extract       string
 	files         []string
 }
 
@@ -64,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
 	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions kept")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
+	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -138,25 +142,37 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	var readers []*pcap.Reader
 	infos := make([]pcap.Info, len(files))
 	opened := make([]bool, len(files))
+	var read atomic.Int64
+	var total int64
 	for i, name := range files {
-		r, err := openInput(name, stdin)
+		r, size, closer, err := openInput(name, stdin, &read)
 		if err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 			infos[i] = pcap.Info{Name: name, Warnings: []string{strings.TrimPrefix(err.Error(), name+": ")}}
 			continue
 		}
-		defer r.Close()
+		defer closer.Close()
 		readers = append(readers, r)
 		opened[i] = true
+		total += size
 	}
 	a := &analyze.Analysis{}
 	if len(readers) > 0 {
 		m := pcap.NewMerger(readers...)
-		var err error
-		a, err = analyze.Run(&contextSource{ctx: ctx, m: m}, analyze.Options{
+		opt := analyze.Options{
 			TimeWait: cfg.timeWait,
 			Tracker:  ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait},
-		})
+		}
+		var bar *progressBar
+		if !cfg.quiet && total >= progressMinBytes && isTerminal(stderr) {
+			bar = newProgressBar(stderr, total, &read)
+			opt.Progress = bar.update
+		}
+		var err error
+		a, err = analyze.Run(&contextSource{ctx: ctx, m: m}, opt)
+		if bar != nil {
+			bar.stop()
+		}
 		if err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 		}
@@ -169,6 +185,21 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 				infos[i], read = read[0], read[1:]
 				checkLinkTypes(&infos[i], stderr)
 			}
+		}
+	}
+	if cfg.extract != "" && len(readers) > 0 {
+		var names []string
+		for i, name := range files {
+			if opened[i] {
+				names = append(names, name)
+			}
+		}
+		prefix := ""
+		if cfg.each {
+			prefix = fileSafe(filepath.Base(files[0])) + "_"
+		}
+		if err := extractSessions(cfg.extract, prefix, names, a, stderr); err != nil {
+			fmt.Fprintln(stderr, "ftpdiag:", err)
 		}
 	}
 	doc := report.Build(infos, a, report.Options{ShowPasswords: cfg.showPasswords})
@@ -225,11 +256,32 @@ func checkLinkTypes(in *pcap.Info, stderr io.Writer) {
 	}
 }
 
-func openInput(name string, stdin io.Reader) (*pcap.Reader, error) {
+// openInput opens a capture for reading, counting the bytes read into
+// read; it returns the file's size (0 for standard input) and what to
+// close when done.
+func openInput(name string, stdin io.Reader, read *atomic.Int64) (*pcap.Reader, int64, io.Closer, error) {
 	if name == "-" {
-		return pcap.NewReader(stdin, "-")
+		r, err := pcap.NewReader(stdin, "-")
+		return r, 0, io.NopCloser(nil), err
 	}
-	return pcap.Open(name)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		if st.IsDir() {
+			f.Close()
+			return nil, 0, nil, fmt.Errorf("%s: is a directory, not a capture file", name)
+		}
+		size = st.Size()
+	}
+	r, err := pcap.NewReader(countingFile{f: f, n: read}, name)
+	if err != nil {
+		f.Close()
+		return nil, 0, nil, err
+	}
+	return r, size, f, nil
 }
 
 func writeJSON(w io.Writer, doc *report.Document, oneLine bool) {

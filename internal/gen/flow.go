@@ -26,19 +26,19 @@ var optLen = [...]int{optNone: 0, optTS: 12, optSYN: 20}
 // Payload kinds: how the player fills an entry's n payload bytes.
 const (
 	payNone        = iota
-	payLine               // f.texts[aux], whole, in one segment
-	payStream             // f.texts[aux] from this direction's stream offset
-	payRandom             // bytes from the random pool
-	payTLS                // TLS application data records; aux > 0 starts a flight of aux bytes
-	payClientHello        // a TLS 1.3 ClientHello naming f.name
-	payServerHello        // ServerHello and ChangeCipherSpec
-	payDNSQuery           // f.dns as a query
-	payDNSResponse        // f.dns as a response
-	payEchoRequest        // ICMP echo request, sequence aux
-	payEchoReply          // ICMP echo reply, sequence aux
-	payUnreachable        // ICMP port unreachable quoting f.quote
-	payARPRequest         // ARP who-has
-	payARPReply           // ARP is-at
+	payLine        // f.texts[aux], whole, in one segment
+	payStream      // f.texts[aux] from this direction's stream offset
+	payRandom      // bytes from the random pool
+	payTLS         // TLS application data records; aux > 0 starts a flight of aux bytes
+	payClientHello // a TLS 1.3 ClientHello naming f.name
+	payServerHello // ServerHello and ChangeCipherSpec
+	payDNSQuery    // f.dns as a query
+	payDNSResponse // f.dns as a response
+	payEchoRequest // ICMP echo request, sequence aux
+	payEchoReply   // ICMP echo reply, sequence aux
+	payUnreachable // ICMP port unreachable quoting f.quote
+	payARPRequest  // ARP who-has
+	payARPReply    // ARP is-at
 )
 
 // Transport protocols of a conn.

@@ -15,6 +15,9 @@ import (
 const (
 	poolSize    = 1 << 20 // random bytes that payloads are cut from
 	writeBuffer = 1 << 20 // bufio size in front of the output
+	// maxKeptEnts: a finished flow keeps its plan's storage for reuse
+	// up to this many entries.
+	maxKeptEnts = 512
 	// spawnGap is the mean gap between flow starts, µs.
 	spawnGap = 400
 	// ftpSlotsDiv: at most Concurrency/ftpSlotsDiv flows are FTP
@@ -171,6 +174,9 @@ func (g *generator) run(w *bufio.Writer) error {
 		g.pop()
 		if f.conns[0].class == ClassFTPControl {
 			g.ftpOpen--
+		}
+		if cap(f.ents) > maxKeptEnts {
+			f.ents = nil // let an unusually long plan go
 		}
 		g.free = append(g.free, f)
 		g.refill()

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -395,5 +397,20 @@ func TestWriteMemoryFlat(t *testing.T) {
 	}
 	if big > small*2+(4<<20) {
 		t.Errorf("peak heap grew from %d to %d bytes with the capture size", small, big)
+	}
+}
+
+func TestStatsJSON(t *testing.T) {
+	var s Stats
+	s.Transfers[OutcomeSYNRefused] = 3
+	s.ByClass[ClassFTPData] = 7
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"syn_refused":3`, `"ftp_data":7`, `"tuple_reuse":0`, `"eprt":0`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON %s lacks %s", b, want)
+		}
 	}
 }

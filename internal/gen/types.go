@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -223,35 +224,35 @@ type Config struct {
 type Stats struct {
 	// Packets and Bytes count the records and the bytes of the capture
 	// file (headers included, before compression).
-	Packets int64 `json:"packets"`
-	Bytes   int64 `json:"bytes"`
+	Packets int64
+	Bytes   int64
 	// Compressed is the number of bytes written when Config.Gzip is set.
-	Compressed int64 `json:"compressed_bytes,omitempty"`
+	Compressed int64
 	// IPv6Packets counts the packets carried over IPv6.
-	IPv6Packets int64 `json:"ipv6_packets"`
+	IPv6Packets int64
 	// ByClass counts packets per traffic class, indexed by Class.
-	ByClass [NumClasses]int64 `json:"packets_by_class"`
+	ByClass [NumClasses]int64
 	// Flows counts flows (a TCP connection, a DNS exchange, a ping, an
 	// ARP exchange, or an FTP session with its data connections).
-	Flows int64 `json:"flows"`
+	Flows int64
 	// TCPConns counts TCP connections, FTP ones included; IPv6Conns the
 	// ones over IPv6.
-	TCPConns  int64 `json:"tcp_connections"`
-	IPv6Conns int64 `json:"ipv6_tcp_connections"`
+	TCPConns  int64
+	IPv6Conns int64
 	// MaxOpen is the largest number of flows open at once.
-	MaxOpen int `json:"max_open_flows"`
+	MaxOpen int
 	// Sessions counts FTP sessions.
-	Sessions int64 `json:"ftp_sessions"`
+	Sessions int64
 	// Transfers counts FTP transfers by planned outcome, indexed by
 	// Outcome.
-	Transfers [NumOutcomes]int64 `json:"transfers_by_outcome"`
+	Transfers [NumOutcomes]int64
 	// Modes counts FTP transfers by mode, indexed by Mode.
-	Modes [NumModes]int64 `json:"transfers_by_mode"`
+	Modes [NumModes]int64
 	// Faults counts FTP transfers by planned fault, indexed by Fault.
-	Faults [NumFaults]int64 `json:"transfers_by_fault"`
+	Faults [NumFaults]int64
 	// First and Last are the first and last packet times.
-	First time.Time `json:"first"`
-	Last  time.Time `json:"last"`
+	First time.Time
+	Last  time.Time
 }
 
 // TotalTransfers returns the number of FTP transfers.
@@ -261,4 +262,41 @@ func (s *Stats) TotalTransfers() int64 {
 		n += v
 	}
 	return n
+}
+
+// MarshalJSON writes the stats with counts keyed by name ("https",
+// "syn_unanswered", ...) rather than by index.
+func (s Stats) MarshalJSON() ([]byte, error) {
+	named := func(n int, name func(int) string, v func(int) int64) map[string]int64 {
+		m := make(map[string]int64, n)
+		for i := range n {
+			m[name(i)] = v(i)
+		}
+		return m
+	}
+	return json.Marshal(struct {
+		Packets     int64            `json:"packets"`
+		Bytes       int64            `json:"bytes"`
+		Compressed  int64            `json:"compressed_bytes,omitempty"`
+		IPv6Packets int64            `json:"ipv6_packets"`
+		ByClass     map[string]int64 `json:"packets_by_class"`
+		Flows       int64            `json:"flows"`
+		TCPConns    int64            `json:"tcp_connections"`
+		IPv6Conns   int64            `json:"ipv6_tcp_connections"`
+		MaxOpen     int              `json:"max_open_flows"`
+		Sessions    int64            `json:"ftp_sessions"`
+		Transfers   map[string]int64 `json:"transfers_by_outcome"`
+		Modes       map[string]int64 `json:"transfers_by_mode"`
+		Faults      map[string]int64 `json:"transfers_by_fault"`
+		First       time.Time        `json:"first"`
+		Last        time.Time        `json:"last"`
+	}{
+		s.Packets, s.Bytes, s.Compressed, s.IPv6Packets,
+		named(NumClasses, func(i int) string { return Class(i).String() }, func(i int) int64 { return s.ByClass[i] }),
+		s.Flows, s.TCPConns, s.IPv6Conns, s.MaxOpen, s.Sessions,
+		named(NumOutcomes, func(i int) string { return Outcome(i).String() }, func(i int) int64 { return s.Transfers[i] }),
+		named(NumModes, func(i int) string { return Mode(i).String() }, func(i int) int64 { return s.Modes[i] }),
+		named(NumFaults, func(i int) string { return Fault(i).String() }, func(i int) int64 { return s.Faults[i] }),
+		s.First, s.Last,
+	})
 }
