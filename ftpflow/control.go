@@ -55,6 +55,7 @@ func (s *Session) command(line string, ev Event) {
 		s.confirmed = true
 	}
 	s.Commands++
+	s.log(LogEntry{From: Client, Verb: cmd.Verb, Arg: clip(cmd.Arg), Event: ev})
 	pc := pendingCommand{verb: cmd.Verb, arg: cmd.Arg, ev: ev}
 	switch cmd.Verb {
 	case "USER":
@@ -101,6 +102,15 @@ func (s *Session) command(line string, ev Event) {
 		s.pending = s.pending[1:]
 	}
 	s.pending = append(s.pending, pc)
+}
+
+// log records a control line, within the bound.
+func (s *Session) log(e LogEntry) {
+	if len(s.Log) >= maxLog {
+		s.LogDropped++
+		return
+	}
+	s.Log = append(s.Log, e)
 }
 
 // drop abandons a connection that was taken for FTP by its greeting but
@@ -203,6 +213,7 @@ func (s *Session) replyLine(line string, ev Event) {
 		return
 	}
 	s.Replies++
+	s.log(LogEntry{From: Server, Code: r.Code, Text: clip(r.Text), Event: s.replyAt})
 	s.reply(ReplyRecord{Code: r.Code, Text: clip(r.Text), Event: s.replyAt}, r.Text)
 }
 

@@ -220,6 +220,10 @@ type Session struct {
 	// while the control channel was encrypted, so their endpoints could
 	// not be read: the fallback pairing by hosts and timing.
 	EncryptedData []*Conn
+	// Log lists the control dialogue line by line (commands and complete
+	// replies), at most maxLog entries; LogDropped counts the rest.
+	Log        []LogEntry
+	LogDropped int
 	// Quit is the QUIT command, if seen.
 	Quit Event
 	// Commands and Replies count the control lines parsed.
@@ -263,6 +267,18 @@ type pendingCommand struct {
 	// reply was read (the reply may be delayed by a hole in the capture):
 	// the reply's endpoint is for it.
 	waiting *Transfer
+}
+
+// LogEntry is one command or reply of the control dialogue.
+type LogEntry struct {
+	// From is Client for a command, Server for a reply.
+	From Side
+	// Verb and Arg are the command's (From == Client).
+	Verb, Arg string
+	// Code and Text are the reply's (From == Server).
+	Code int
+	Text string
+	Event
 }
 
 // ControlEncrypted reports whether the control channel turned to TLS.

@@ -32,6 +32,7 @@ const (
 	DefaultTimeWait = 240 * time.Second
 
 	maxSYNEvents      = 16
+	maxLog            = 20000
 	maxTooBig         = 8
 	maxOfferConns     = 32
 	maxPending        = 4096

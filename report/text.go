@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"ftpdiag/analyze"
 	"io"
 	"slices"
 	"strconv"
@@ -18,6 +19,11 @@ type TextOptions struct {
 	Explain bool
 	// Color uses ANSI colours (only when writing to a terminal).
 	Color bool
+	// Ladders, with Explain, adds each session's ladder diagram, drawn
+	// from this analysis (the one the document was built from).
+	Ladders *analyze.Analysis
+	// Timeline options for the ladders.
+	Timeline TimelineOptions
 }
 
 // maxCell bounds capture text shown in one table cell.
@@ -30,6 +36,10 @@ func WriteText(w io.Writer, d *Document, opt TextOptions) {
 	tw.inputs(d)
 	tw.sessions(d)
 	tw.transfers(d)
+	if opt.Explain && opt.Ladders != nil && len(opt.Ladders.Sessions) > 0 {
+		tw.heading("Ladder diagrams (time runs down; X marks a packet that got no answer)")
+		WriteLadders(w, opt.Ladders, opt.Timeline)
+	}
 	tw.findings(d)
 }
 

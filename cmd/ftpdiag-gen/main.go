@@ -79,6 +79,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		cfg.Format, err = gen.ParseFormat(*format)
 	}
+	if err == nil {
+		err = cfg.Validate()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "ftpdiag-gen:", err)
 		return 2

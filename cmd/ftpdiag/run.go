@@ -208,7 +208,8 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 		writeJSON(stdout, doc, cfg.each)
 	default:
 		if len(readers) > 0 {
-			report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout)})
+			report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout),
+				Ladders: a, Timeline: report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}})
 		}
 	}
 	if !readAnything(infos, opened) {

@@ -67,7 +67,7 @@ type generator struct {
 // Write writes a capture described by cfg to w and reports what it holds.
 // It streams: memory use depends on cfg.Concurrency, not cfg.Size.
 func Write(w io.Writer, cfg Config) (Stats, error) {
-	if err := cfg.check(); err != nil {
+	if err := cfg.withDefaults(); err != nil {
 		return Stats{}, err
 	}
 	out := w
@@ -96,10 +96,14 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	return g.stats, nil
 }
 
-// check validates cfg and fills in defaults.
-func (cfg *Config) check() error {
-	if cfg.Size < minSize {
-		return fmt.Errorf("size %d: want at least %d bytes", cfg.Size, minSize)
+// Validate reports whether Write accepts cfg, so that a program can
+// check it before creating an output file.
+func (cfg Config) Validate() error { return cfg.withDefaults() }
+
+// withDefaults validates cfg and fills in defaults.
+func (cfg *Config) withDefaults() error {
+	if cfg.Size < MinSize {
+		return fmt.Errorf("size %d: want at least %d bytes", cfg.Size, MinSize)
 	}
 	if cfg.Format != FormatPcap && cfg.Format != FormatPcapNG {
 		return fmt.Errorf("format %d: unknown", cfg.Format)

@@ -66,7 +66,7 @@ func TestWriteDeterministic(t *testing.T) {
 
 func TestWriteSize(t *testing.T) {
 	for _, f := range []Format{FormatPcap, FormatPcapNG} {
-		for _, size := range []int64{minSize, 64 << 10, 1 << 20, 5e6, 16 << 20} {
+		for _, size := range []int64{MinSize, 64 << 10, 1 << 20, 5e6, 16 << 20} {
 			t.Run(fmt.Sprintf("%s/%d", f, size), func(t *testing.T) {
 				b, st := generate(t, Config{Seed: 42, Size: size, Format: f})
 				if int64(len(b)) != st.Bytes {

@@ -60,7 +60,7 @@ func TestDNSLengths(t *testing.T) {
 // TestTLSFill checks that a flight cut into arbitrary pieces comes out as
 // well-formed records that end exactly with the flight.
 func TestTLSFill(t *testing.T) {
-	g := newGenerator(Config{Seed: 1, Size: minSize})
+	g := newGenerator(Config{Seed: 1, Size: MinSize})
 	for _, flight := range []int{tlsMinFlight, 1000, tlsMaxRecord + 5, tlsMaxRecord + 5 + 10, 3*tlsMaxRecord + 4000} {
 		var s tlsState
 		var out []byte

@@ -186,8 +186,8 @@ const (
 	DefaultFTPShare = 0.07
 	// MaxConcurrency bounds Config.Concurrency, and so the memory used.
 	MaxConcurrency = 4096
-	// minSize is the smallest target that still holds one flow.
-	minSize = 1 << 10
+	// MinSize is the smallest Config.Size accepted.
+	MinSize = 1 << 10
 )
 
 // DefaultStartUnix is the capture time of the first packet, in seconds
