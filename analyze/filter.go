@@ -11,7 +11,7 @@ import (
 var frameKeys = []string{
 	"offer_frame", "first_offer_frame", "command_frame", "request_frame", "accepted_frame",
 	"syn_frame", "synack_frame", "rst_frame", "fin_frame", "previous_closed_frame",
-	"first_data_frame", "last_data_frame", "first_tls_frame", "clear_again_frame",
+	"first_data_frame", "last_data_frame", "first_tls_frame", "clear_again_frame", "session_end_frame",
 }
 
 // displayFilter derives a Wireshark display filter showing a finding's

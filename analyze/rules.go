@@ -37,10 +37,13 @@ type diag struct {
 	opt       Options
 	out       []Finding
 	explained map[*ftpflow.Transfer]string // transfer -> ID of its root cause
+	// offerExplained marks offers whose failed connections a finding
+	// already reports (an address mismatch).
+	offerExplained map[*ftpflow.Offer]bool
 }
 
 func diagnose(a *Analysis, opt Options) []Finding {
-	d := &diag{opt: opt, explained: map[*ftpflow.Transfer]string{}}
+	d := &diag{opt: opt, explained: map[*ftpflow.Transfer]string{}, offerExplained: map[*ftpflow.Offer]bool{}}
 	for _, s := range a.Sessions {
 		d.pasvMismatch(s)
 		d.portMismatch(s)
@@ -48,6 +51,7 @@ func diagnose(a *Analysis, opt Options) []Finding {
 		for _, t := range s.Transfers {
 			d.transfer(s, t)
 		}
+		d.orphanOffers(s)
 		d.encrypted(s)
 		d.nonstandardPort(s)
 		d.activeSourcePort(s)
@@ -117,6 +121,9 @@ func synFrames(c *ftpflow.Conn) []int {
 }
 
 func describeTransfer(t *ftpflow.Transfer) string {
+	if t.Command == "" {
+		return "the transfer the client was about to request"
+	}
 	if t.Arg == "" {
 		return t.Command
 	}
@@ -154,6 +161,72 @@ func (d *diag) transfer(s *ftpflow.Session, t *ftpflow.Transfer) {
 	}
 }
 
+// orphanOffers reports announcements whose data connection failed before
+// the client sent any transfer command: many clients (curl, Python's
+// ftplib) connect first and give up when that fails, so no 425 follows.
+func (d *diag) orphanOffers(s *ftpflow.Session) {
+	for i, o := range s.Offers {
+		if len(o.Transfers) > 0 || d.offerExplained[o] {
+			continue
+		}
+		if len(o.Conns) == 0 {
+			if o.Passive() && i == len(s.Offers)-1 && s.Ended().Seen() && !transferAfter(s, o) {
+				d.abandonedOffer(s, o)
+			}
+			continue
+		}
+		c := o.Conns[len(o.Conns)-1]
+		if !c.Handshake || c.SYNACK.Seen() {
+			continue
+		}
+		t := &ftpflow.Transfer{Offer: o, Mode: ftpflow.ModeActive, Data: c, Attempts: o.Conns, Restart: -1, ExpectedSize: -1}
+		if o.Passive() {
+			t.Mode = ftpflow.ModePassive
+		}
+		if c.Reset != nil && c.Reset.From == ftpflow.Server {
+			d.synRefused(s, t, c)
+		} else {
+			d.synUnanswered(s, t, c)
+		}
+	}
+}
+
+// transferAfter reports whether any transfer command followed an offer.
+func transferAfter(s *ftpflow.Session, o *ftpflow.Offer) bool {
+	for _, t := range s.Transfers {
+		if t.Time.After(o.Time) {
+			return true
+		}
+	}
+	return false
+}
+
+// abandonedOffer reports a passive announcement after which nothing
+// happened: no connection towards it in the capture, no transfer command,
+// and the client quit. Clients that connect before sending the command do
+// exactly this when the connection fails.
+func (d *diag) abandonedOffer(s *ftpflow.Session, o *ftpflow.Offer) {
+	v := s.Control.Vantage()
+	ev := map[string]any{"offer_kind": o.Kind.String(), "announced": o.Endpoint.String(), "offer_frame": o.Frame,
+		"session_end_frame": s.Ended().Frame, "vantage": v.String()}
+	expl := fmt.Sprintf("%s announced %s, but the capture holds no connection towards it, no transfer command followed, and the session ended (frame %d). "+
+		"Clients such as curl and Python's ftplib open the data connection before sending RETR or LIST, and give up without telling the server when it fails, so the server never reports an error. ",
+		offerAnnouncer(o), o.Endpoint, s.Ended().Frame)
+	switch v {
+	case ftpflow.VantageServer:
+		expl += "The capture was taken near the server, so the client's SYNs, if any, were lost before reaching it: a firewall in between dropping the passive port range is the usual cause."
+	case ftpflow.VantageClient:
+		expl += "The capture was taken near the client and shows no SYN: the client did not try, perhaps because the announced address was unacceptable to it."
+	default:
+		expl += "From this capture alone it cannot be told whether the client tried: a capture at the client would show its SYNs."
+	}
+	d.add(Finding{Kind: KindDataNotAttempted, Severity: Warning, Session: s.ID,
+		Summary:     fmt.Sprintf("no connection to the announced %s reached the capture, and the session ended without a transfer", o.Endpoint),
+		Explanation: expl,
+		Remediation: "Capture at the client too; check the firewalls between client and server for the passive port range, and the client's own log or verbose output.",
+		Evidence:    ev})
+}
+
 // dataPath names the two ends of a transfer's data connection in FTP
 // terms, for explanations.
 func dataPath(t *ftpflow.Transfer) (connector, listener string) {
@@ -180,6 +253,10 @@ func (d *diag) synUnanswered(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow
 	addOfferEvidence(ev, t)
 	summary := fmt.Sprintf("%d SYN%s from %s to %s over %s, never answered; %s failed",
 		c.SYNCount, plural(c.SYNCount), c.Client, c.Server, span.Round(time.Millisecond), describeTransfer(t))
+	if t.Command == "" {
+		summary = fmt.Sprintf("%d SYN%s from %s to %s over %s, never answered; the client gave up before asking for a transfer",
+			c.SYNCount, plural(c.SYNCount), c.Client, c.Server, span.Round(time.Millisecond))
+	}
 	expl := fmt.Sprintf("For %s the data connection is opened by %s towards %s at %s. "+
 		"TCP sent its SYN and, getting no answer, retransmitted it with growing back-off (1 s, 2 s, 4 s... on Linux). "+
 		"Silence, rather than a RST, is the signature of a firewall rule that drops the packets, or of an address that is not routed to %s.",
@@ -211,6 +288,9 @@ func (d *diag) synRefused(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Co
 	}
 	addOfferEvidence(ev, t)
 	summary := fmt.Sprintf("connection to %s refused with RST (frame %d); %s failed", c.Server, c.Reset.Frame, describeTransfer(t))
+	if t.Command == "" {
+		summary = fmt.Sprintf("connection to %s refused with RST (frame %d); the client gave up before asking for a transfer", c.Server, c.Reset.Frame)
+	}
 	expl := fmt.Sprintf("The SYN towards %s at %s was answered by a RST: either nothing listens on that port (the announcement is stale, or %s closed its listener), or a firewall rule rejects the connection (iptables REJECT --reject-with tcp-reset). "+
 		"A RST answers at once, where a dropping firewall leaves the SYN unanswered.", listener, c.Server, listener)
 	rem := "Check that the data port is open in the firewall in front of " + listener + " (a REJECT rule answers with RST), and that the announced endpoint is really the listener's: a NAT device or proxy may announce a port it does not forward."
@@ -237,7 +317,12 @@ func (d *diag) finWithoutData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflo
 		why = fmt.Sprintf("the server had announced %d bytes", t.ExpectedSize)
 	}
 	summary := fmt.Sprintf("data connection %s > %s opened and closed (FIN, frame %d) without data; %s", c.Client, c.Server, c.FIN[sender].Frame, why)
-	expl := "The data connection was established and then closed normally with a FIN, but carried no payload, although data was expected for " + describeTransfer(t) + ". " +
+	carried := "carried no payload"
+	if n := c.Bytes[sender]; n > 0 {
+		summary = fmt.Sprintf("data connection %s > %s closed (FIN, frame %d) after %d bytes; %s", c.Client, c.Server, c.FIN[sender].Frame, n, why)
+		carried = fmt.Sprintf("carried only %d bytes", n)
+	}
+	expl := "The data connection was established and then closed normally with a FIN, but " + carried + ", although more was expected for " + describeTransfer(t) + ". " +
 		"A legitimately empty file or listing looks the same on the wire, which is why the control channel decides: a SIZE of 0, a 150 reply announcing 0 bytes or a 226 after an empty listing make it normal; here " + why + ". " +
 		"Common causes: the server could not read the file after opening the connection (permissions, a file removed or truncated meanwhile), a proxy or security device that closes the data connection, or a server bug."
 	rem := "Read the server's log for this transfer; check the file's permissions and size on the server; retry the transfer directly, without any FTP proxy or inspection device in between."

@@ -47,10 +47,15 @@ func (d *diag) pasvMismatch(s *ftpflow.Session) {
 func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftpflow.Offer) {
 	var transfers, bad []*ftpflow.Transfer
 	usedAnnounced, usedControl := 0, 0
+	var deadConns []*ftpflow.Conn
 	for _, o := range offers {
 		for _, c := range o.Conns {
 			if c.Server.Addr() == announced {
 				usedAnnounced++
+				if c.Handshake && !c.SYNACK.Seen() {
+					deadConns = append(deadConns, c)
+					d.offerExplained[o] = true
+				}
 			} else {
 				usedControl++
 			}
@@ -71,6 +76,12 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 		"transfers": transferIDs(transfers), "connections_to_announced": usedAnnounced,
 		"connections_to_control_address": usedControl, "failed_transfers": transferIDs(bad),
 		"vantage": s.Control.Vantage().String(),
+	}
+	if len(deadConns) > 0 {
+		c := deadConns[0]
+		ev["failed_connections"] = len(deadConns)
+		ev["data_client"], ev["data_server"] = c.Client.String(), c.Server.String()
+		ev["syn_frames"], ev["syn_count"] = synFrames(c), c.SYNCount
 	}
 	sameAsServer := announced == s.Server.Addr()
 	var summary string
@@ -102,6 +113,8 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 		expl += "The client connected to the announced address and the transfer worked, so that address is reachable from the client."
 	case len(bad) > 0:
 		expl += "The client used the announced address and the data connection failed."
+	case len(deadConns) > 0:
+		expl += fmt.Sprintf("The client obeyed the announcement: its SYNs to %s went unanswered (%d connection attempt(s)), and it gave up before even sending the transfer command, so the server never reported a failure.", deadConns[0].Server, len(deadConns))
 	case len(transfers) == 0:
 		expl += "No transfer used these announcements in the capture."
 	default:
@@ -110,7 +123,7 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 	rem := "Make the server announce the address clients reach it at: vsftpd pasv_address=<public address> (with pasv_addr_resolve), ProFTPD MasqueradeAddress, Pure-FTPd -P <address>, IIS/FileZilla \"external IP\" settings; or use EPSV, which carries no address; or enable the FTP helper on the NAT router for clear-text FTP on port 21. As a client-side workaround, clients can ignore the announced address (curl --ftp-skip-pasv-ip, lftp ftp:ignore-pasv-address)."
 	sev := Info
 	switch {
-	case len(bad) > 0:
+	case len(bad) > 0 || len(deadConns) > 0:
 		sev = Error
 	case usedControl > 0 || sameAsServer || class != "public":
 		sev = Warning
@@ -167,8 +180,11 @@ func (d *diag) portGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 	var refused *ftpflow.ReplyRecord
 	toAnnounced, toControl := 0, 0
 	for _, o := range offers {
-		if o.Answer != nil && o.Answer.Code >= 400 && refused == nil {
-			refused = o.Answer
+		if o.Answer != nil && o.Answer.Code >= 400 {
+			d.offerExplained[o] = true
+			if refused == nil {
+				refused = o.Answer
+			}
 		}
 		for _, c := range o.Conns {
 			if c.Server.Addr() == announced {
@@ -245,7 +261,7 @@ func (d *diag) portGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 	}
 	sev := Warning
 	switch {
-	case len(bad) > 0:
+	case len(bad) > 0 || refused != nil:
 		sev = Error
 	case sameAsClient && len(bad) == 0 && toAnnounced > 0:
 		sev = Info // the helper rewrote it and it worked
@@ -346,5 +362,53 @@ func (d *diag) serverRefusals(s *ftpflow.Session) {
 			Summary:     fmt.Sprintf("server refused the data endpoint for %s: %d %s", describeTransfer(t), reply.Code, truncate(reply.Text, 70)),
 			Explanation: expl, Remediation: rem, Evidence: ev})
 		d.explain(id, t)
+	}
+	d.unusedRefusals(s)
+}
+
+// unusedRefusals reports refused passive requests and PORT commands that
+// no transfer command followed: the client gave up at once.
+func (d *diag) unusedRefusals(s *ftpflow.Session) {
+	used := map[*ftpflow.Refusal]bool{}
+	for _, t := range s.Transfers {
+		if t.Refusal != nil {
+			used[t.Refusal] = true
+		}
+	}
+	for _, r := range s.Refusals {
+		if used[r] {
+			continue
+		}
+		t := &ftpflow.Transfer{Restart: -1, ExpectedSize: -1, Refusal: r}
+		if exhaustionText(r.Reply.Text) {
+			d.exhaustionReply(s, t, &r.Reply)
+			continue
+		}
+		meaning, known := matchRefusal(r.Reply.Text)
+		if !known {
+			meaning = "the server could not or would not open a passive listener"
+		}
+		reply := r.Reply
+		ev := map[string]any{"server_reply": replyEvidence(&reply), "request_frame": r.Frame, "command": r.Command}
+		d.add(Finding{Kind: KindServerRefusedEndpoint, Severity: Error, Session: s.ID,
+			Summary:     fmt.Sprintf("server refused %s: %d %s", r.Command, reply.Code, truncate(reply.Text, 70)),
+			Explanation: fmt.Sprintf("The client asked for a passive data endpoint with %s (frame %d) and the server answered %d %q: %s. No data connection could follow.", r.Command, r.Frame, reply.Code, reply.Text, meaning),
+			Remediation: "Read the server's log for the reason; check its passive port range and its limits on sessions.",
+			Evidence:    ev})
+	}
+	for _, o := range s.Offers {
+		if o.Passive() || len(o.Transfers) > 0 || o.Answer == nil || o.Answer.Code < 400 || d.offerExplained[o] {
+			continue
+		}
+		meaning, known := matchRefusal(o.Answer.Text)
+		if !known {
+			meaning = "the server refused the announced endpoint"
+		}
+		ev := map[string]any{"server_reply": replyEvidence(o.Answer), "offer_frame": o.Frame, "announced": o.Endpoint.String(), "offer_kind": o.Kind.String()}
+		d.add(Finding{Kind: KindServerRefusedEndpoint, Severity: Error, Session: s.ID,
+			Summary:     fmt.Sprintf("server refused %s %s: %d %s", o.Kind, o.Endpoint, o.Answer.Code, truncate(o.Answer.Text, 60)),
+			Explanation: fmt.Sprintf("The client announced %s with %s (frame %d) and the server answered %d %q: %s. No data connection could follow.", o.Endpoint, o.Kind, o.Frame, o.Answer.Code, o.Answer.Text, meaning),
+			Remediation: "Check the announced address and port; if it is not the client's own address, see the client's NAT; or use passive mode.",
+			Evidence:    ev})
 	}
 }

@@ -104,6 +104,7 @@ func (d *diag) mtu(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 	sender := t.DataSender()
 	receiver := sender.Other()
 	if c.LargeRetransmissions[sender] < 2 || c.Acked[sender] >= c.Bytes[sender] {
+		d.stalledData(s, t, c)
 		return
 	}
 	mssPeer := c.MSS[receiver]
@@ -149,12 +150,59 @@ func (d *diag) mtu(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 	}
 }
 
+// stalledSilence is how long an established data connection must stay
+// silent, with data expected, to be called stalled.
+const stalledSilence = 2 * time.Second
+
+// stalledData reports, seen from the data receiver's side, a data
+// connection whose handshake completed but on which no data ever arrived
+// while the server said it was sending: what an MTU black hole looks like
+// from the receiving end, where the lost full-size segments never show.
+func (d *diag) stalledData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
+	sender := t.DataSender()
+	if !c.Established() || !c.Handshake || c.Bytes[sender] > 0 || t.Preliminary() == nil || t.ExpectedSize == 0 {
+		return
+	}
+	if f := t.Final(); f != nil && f.Code < 400 {
+		return // the server says it worked: an empty transfer
+	}
+	silent := c.Last.Time.Sub(c.SYNACK.Time)
+	if end := t.Final(); end != nil {
+		silent = end.Time.Sub(c.SYNACK.Time)
+	}
+	if silent < stalledSilence {
+		return
+	}
+	mss := c.MSS[sender.Other()]
+	ev := map[string]any{
+		"data_client": c.Client.String(), "data_server": c.Server.String(),
+		"synack_frame": c.SYNACK.Frame, "silent_seconds": silent.Seconds(),
+		"mss_receiver": mss, "mss_sender": c.MSS[sender], "bytes_received": 0,
+	}
+	if t.ExpectedSize > 0 {
+		ev["expected_size"] = t.ExpectedSize
+	}
+	addOfferEvidence(ev, t)
+	d.add(Finding{Kind: KindMTUBlackhole, Severity: Warning, Session: s.ID, Transfer: t.ID,
+		Summary: fmt.Sprintf("data connection open for %s but not one byte arrived while the server was sending: suspected MTU black hole", silent.Round(time.Millisecond)),
+		Explanation: fmt.Sprintf("The data connection's handshake (small packets) completed and the server announced the transfer (%d), yet in %s not a single data segment reached this side. "+
+			"This is how a path MTU black hole looks from the receiving end: the sender's full-size segments (up to the MSS of %d announced here) are too big for a link on the path, and the ICMP messages that should shrink them are dropped, so they vanish, while the small handshake and control packets pass. "+
+			"A capture at the sender would show those segments retransmitted; this one cannot prove it.",
+			t.Preliminary().Code, silent.Round(time.Millisecond), mss),
+		Remediation: "Capture at the sending side to confirm; let ICMP \"fragmentation needed\" (type 3 code 4) and ICMPv6 \"packet too big\" through the firewalls on the path, or clamp the MSS on the router with the smaller link (iptables ... -j TCPMSS --clamp-mss-to-pmtu).",
+		Evidence:    ev})
+}
+
 // exhaustionReply reports a server that says its passive ports ran out.
 func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
 	ev := map[string]any{"server_reply": replyEvidence(reply)}
 	addOfferEvidence(ev, t)
 	expl := fmt.Sprintf("The server answered %d %q: it could not find a free port in its passive range. Each passive transfer holds a port from the PASV reply until the client connects, and some servers cannot reuse a port while an earlier connection on it lingers; with a small range, a few concurrent or quick transfers exhaust it. The capacity is roughly ports / TIME-WAIT transfers per second.", reply.Code, reply.Text)
 	rem := "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open the same range in the firewall; limit concurrent sessions per client."
+	if t.Refusal != nil {
+		ev["request_frame"] = t.Refusal.Frame
+		ev["command"] = t.Refusal.Command
+	}
 	id := d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Error, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("server out of passive ports: %d %s", reply.Code, truncate(reply.Text, 70)),
 		Explanation: expl, Remediation: rem, Evidence: ev})

@@ -39,6 +39,7 @@ var openingVerbs = map[string]bool{
 
 // command handles one line from the client.
 func (s *Session) command(line string, ev Event) {
+	s.flushOops()
 	cmd, err := ParseCommand(line)
 	if err != nil {
 		s.BadLines++
@@ -68,6 +69,7 @@ func (s *Session) command(line string, ev Event) {
 			s.TLS = &TLSInfo{Command: "AUTH " + cmd.Arg, Request: ev}
 		}
 	case "PASV", "EPSV", "LPSV":
+		s.flushOops()
 		s.current, s.refusal = nil, nil
 	case "PORT":
 		s.current = nil
@@ -209,12 +211,43 @@ func (s *Session) replyLine(line string, ev Event) {
 		return
 	}
 	if r.Code == 0 {
+		if o := s.oops; o != nil && strings.TrimSpace(r.Text) != "" && len(o.full) < maxKeptText {
+			// vsftpd's "500 OOPS: " goes on over lines without a code.
+			o.full += strings.TrimSpace(r.Text) + " "
+			return
+		}
 		s.BadLines++
 		return
 	}
+	s.flushOops()
+	if r.Code >= 500 && strings.HasPrefix(r.Text, "OOPS:") {
+		s.oops = &pendingReply{code: r.Code, full: r.Text, at: s.replyAt}
+		return
+	}
+	s.completeReply(r.Code, r.Text, s.replyAt)
+}
+
+// pendingReply is a vsftpd "OOPS" reply waiting for its code-less
+// continuation lines.
+type pendingReply struct {
+	code int
+	full string
+	at   Event
+}
+
+// flushOops completes a pending OOPS reply.
+func (s *Session) flushOops() {
+	if o := s.oops; o != nil {
+		s.oops = nil
+		s.completeReply(o.code, strings.TrimSpace(o.full), o.at)
+	}
+}
+
+// completeReply records a complete reply and pairs it with its command.
+func (s *Session) completeReply(code int, text string, at Event) {
 	s.Replies++
-	s.log(LogEntry{From: Server, Code: r.Code, Text: clip(r.Text), Event: s.replyAt})
-	s.reply(ReplyRecord{Code: r.Code, Text: clip(r.Text), Event: s.replyAt}, r.Text)
+	s.log(LogEntry{From: Server, Code: code, Text: clip(text), Event: at})
+	s.reply(ReplyRecord{Code: code, Text: clip(text), Event: at}, text)
 }
 
 // reply pairs a complete reply with the command it answers. full is the
@@ -399,6 +432,7 @@ func fits(verbs []string, verb string) bool {
 
 // finish chooses each transfer's data connection and judges it.
 func (s *Session) finish(end time.Time) {
+	s.flushOops()
 	for _, tr := range s.Transfers {
 		o := tr.Offer
 		if o == nil || len(o.Conns) == 0 {

@@ -15,8 +15,9 @@ const (
 	OutcomeSYNUnanswered
 	// OutcomeSYNRefused: a RST answered the SYN.
 	OutcomeSYNRefused
-	// OutcomeClosedWithoutData: the connection opened and closed with no
-	// payload while data was expected.
+	// OutcomeClosedWithoutData: the connection opened and closed (FIN)
+	// without the data expected: none at all, or fewer bytes than the
+	// server announced.
 	OutcomeClosedWithoutData
 	// OutcomeReset: a RST ended the connection before the data did.
 	OutcomeReset
@@ -133,7 +134,7 @@ func (t *Transfer) judge(s *Session, end time.Time) {
 			t.Outcome = OutcomeReset
 		}
 	case c.FIN[sender].Seen():
-		if c.Bytes[sender] == 0 && t.dataExpected() {
+		if c.Bytes[sender] == 0 && t.dataExpected() || c.Bytes[sender] < t.expectedBytes() {
 			t.Outcome = OutcomeClosedWithoutData
 		} else {
 			t.Outcome = OutcomeCompleted
@@ -162,6 +163,16 @@ func (t *Transfer) dataSender() Side {
 // DataSender returns the side of the data connection that sends the data.
 func (t *Transfer) DataSender() Side { return t.dataSender() }
 
+// expectedBytes returns how many bytes the data connection should carry
+// according to the server (the announced size less any REST offset), or
+// 0 when unknown.
+func (t *Transfer) expectedBytes() int64 {
+	if t.ExpectedSize <= 0 || t.Upload() {
+		return 0
+	}
+	return t.ExpectedSize - max(t.Restart, 0)
+}
+
 // dataExpected reports whether an empty data connection contradicts the
 // control channel: the server announced a non-zero size, or the final
 // reply is not a success.
@@ -177,4 +188,23 @@ func (t *Transfer) dataExpected() bool {
 // quit, within the capture.
 func (s *Session) controlEnded() bool {
 	return s.Quit.Seen() || (s.Control != nil && (s.Control.Reset != nil || s.Control.FIN[Client].Seen() || s.Control.FIN[Server].Seen()))
+}
+
+// Ended returns where the session ended in the capture: the QUIT command,
+// else the first FIN or RST of the control connection (zero if none).
+func (s *Session) Ended() Event {
+	if s.Quit.Seen() {
+		return s.Quit
+	}
+	var first Event
+	c := s.Control
+	for _, e := range []Event{c.FIN[Client], c.FIN[Server]} {
+		if e.Seen() && (!first.Seen() || compareEvents(e, first) < 0) {
+			first = e
+		}
+	}
+	if c.Reset != nil && (!first.Seen() || compareEvents(c.Reset.Event, first) < 0) {
+		first = c.Reset.Event
+	}
+	return first
 }

@@ -254,6 +254,7 @@ type Session struct {
 	authSent  bool
 	greeted   bool
 	resync    bool // a hole in the stream: pair the next reply by time
+	oops      *pendingReply
 }
 
 // pendingCommand is a command waiting for its final reply.
