@@ -109,12 +109,12 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 	switch {
 	case usedControl > 0 && usedAnnounced == 0:
 		expl += "The client ignored the announced address and connected to the control connection's address with the announced port, as curl (since 7.74) and Python's ftplib (since 3.9.3) do by default; this is why it worked. A client that obeys the announcement would fail."
-	case usedAnnounced > 0 && len(bad) == 0:
-		expl += "The client connected to the announced address and the transfer worked, so that address is reachable from the client."
 	case len(bad) > 0:
 		expl += "The client used the announced address and the data connection failed."
 	case len(deadConns) > 0:
 		expl += fmt.Sprintf("The client obeyed the announcement: its SYNs to %s went unanswered (%d connection attempt(s)), and it gave up before even sending the transfer command, so the server never reported a failure.", deadConns[0].Server, len(deadConns))
+	case usedAnnounced > 0:
+		expl += "The client connected to the announced address and the transfer worked, so that address is reachable from the client."
 	case len(transfers) == 0:
 		expl += "No transfer used these announcements in the capture."
 	default:

@@ -51,6 +51,7 @@ type config struct {
 	maxSessions   int
 	quiet         bool
 	extract       string
+	htmlFile      string
 	files         []string
 }
 
@@ -58,7 +59,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{}
 	fs := pflag.NewFlagSet("ftpdiag", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.format, "format", "text", `output format: "text" or "json"`)
+	fs.StringVar(&cfg.format, "format", "text", `output format: "text", "json" or "html"`)
+	fs.StringVar(&cfg.htmlFile, "html", "", "also write a self-contained HTML report to `FILE`")
 	fs.BoolVar(&cfg.each, "each", false, "analyse each file on its own (JSON: one document per line)")
 	fs.StringVar(&cfg.failOn, "fail-on", "error", `exit 1 when a finding is at least this severe: "error", "warning", "info" or "never"`)
 	fs.BoolVar(&cfg.explain, "explain", false, "print each finding's explanation and remediation")
@@ -81,9 +83,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("no capture file given")
 	}
 	switch cfg.format {
-	case "text", "json":
+	case "text", "json", "html":
 	default:
-		return nil, fmt.Errorf("--format %q: want text or json", cfg.format)
+		return nil, fmt.Errorf("--format %q: want text, json or html", cfg.format)
 	}
 	if _, ok := severityThreshold(cfg.failOn); !ok {
 		return nil, fmt.Errorf("--fail-on %q: want error, warning, info or never", cfg.failOn)
@@ -203,9 +205,19 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 		}
 	}
 	doc := report.Build(infos, a, report.Options{ShowPasswords: cfg.showPasswords})
+	htmlOpt := report.HTMLOptions{Timeline: report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}}
+	if cfg.htmlFile != "" {
+		if err := writeHTMLFile(cfg.htmlFile, doc, a, htmlOpt); err != nil {
+			fmt.Fprintln(stderr, "ftpdiag:", err)
+		}
+	}
 	switch cfg.format {
 	case "json":
 		writeJSON(stdout, doc, cfg.each)
+	case "html":
+		if err := report.WriteHTML(stdout, doc, a, htmlOpt); err != nil {
+			fmt.Fprintln(stderr, "ftpdiag: writing HTML:", err)
+		}
 	default:
 		if len(readers) > 0 {
 			report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout),
@@ -283,6 +295,18 @@ func openInput(name string, stdin io.Reader, read *atomic.Int64) (*pcap.Reader, 
 		return nil, 0, nil, err
 	}
 	return r, size, f, nil
+}
+
+func writeHTMLFile(path string, doc *report.Document, a *analyze.Analysis, opt report.HTMLOptions) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	if err := report.WriteHTML(f, doc, a, opt); err != nil {
+		f.Close()
+		return fmt.Errorf("--html %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 func writeJSON(w io.Writer, doc *report.Document, oneLine bool) {

@@ -388,6 +388,7 @@ type countWriter struct {
 	n int64
 }
 
+// Write writes p through and counts what was written.
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)

@@ -132,6 +132,7 @@ type Fault uint8
 
 // The faults.
 const (
+	// FaultNone: the transfer succeeds.
 	FaultNone Fault = iota
 	// FaultPrivatePASVFallback: 227 announces a private address; the
 	// client connects to the control connection's address instead.
