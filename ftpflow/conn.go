@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
+	"ftpdiag/pcap"
 )
 
 // Event is a moment of the capture: the frame that shows it and its time.
@@ -223,25 +223,7 @@ func (s *seqState) start(seq uint32) {
 	s.last, s.lastRel = seq, 0
 }
 
-func flagBits(t *layers.TCP) uint8 {
-	var b uint8
-	if t.FIN {
-		b |= 1
-	}
-	if t.SYN {
-		b |= 2
-	}
-	if t.RST {
-		b |= 4
-	}
-	if t.PSH {
-		b |= 8
-	}
-	if t.ACK {
-		b |= 16
-	}
-	return b
-}
+func flagBits(t *pcap.TCP) uint8 { return t.Flags }
 
 // connKey names a connection whichever way a packet travels.
 type connKey struct {

@@ -1,10 +1,7 @@
 package ftpflow
 
 import (
-	"encoding/binary"
 	"net/netip"
-
-	"github.com/gopacket/gopacket/layers"
 
 	"ftpdiag/pcap"
 )
@@ -59,7 +56,7 @@ func (c *Conn) summary() PreviousIncarnation {
 // duplicate reports whether a packet repeats the previous one from the same
 // side field for field within duplicateWindow: a copy made by the capture
 // (a packet seen on two interfaces), not a TCP retransmission.
-func (c *Conn) duplicate(side Side, tcp *layers.TCP, d *pcap.Decoded, ev Event) bool {
+func (c *Conn) duplicate(side Side, tcp *pcap.TCP, d *pcap.Decoded, ev Event) bool {
 	ds := &c.dir[side]
 	fl := flagBits(tcp)
 	dt := ev.Time.Sub(ds.dupTime)
@@ -71,7 +68,7 @@ func (c *Conn) duplicate(side Side, tcp *layers.TCP, d *pcap.Decoded, ev Event) 
 }
 
 // update accounts one packet from side.
-func (c *Conn) update(side Side, tcp *layers.TCP, payload int, ev Event) {
+func (c *Conn) update(side Side, tcp *pcap.TCP, payload int, ev Event) {
 	c.Last = ev
 	c.Packets[side]++
 	ds := &c.dir[side]
@@ -81,10 +78,10 @@ func (c *Conn) update(side Side, tcp *layers.TCP, payload int, ev Event) {
 			ds.synSeen = true
 			ds.isn = seq
 			ds.start(seq + 1)
-			c.MSS[side] = optionMSS(tcp)
+			c.MSS[side] = tcp.MSS()
 			if side == Client && !tcp.ACK {
 				c.ISN = seq
-				c.TSval, c.HasTS = optionTSval(tcp)
+				c.TSval, c.HasTS = tcp.TSval()
 			}
 		}
 		if tcp.ACK {
@@ -106,7 +103,7 @@ func (c *Conn) update(side Side, tcp *layers.TCP, payload int, ev Event) {
 		ds.start(seq)
 	}
 	if tcp.SYN || tcp.FIN || tcp.RST {
-		if v, ok := optionTSval(tcp); ok {
+		if v, ok := tcp.TSval(); ok {
 			ds.tsval, ds.hasTS = v, true
 		}
 	}
@@ -173,24 +170,4 @@ func (c *Conn) update(side Side, tcp *layers.TCP, payload int, ev Event) {
 			}
 		}
 	}
-}
-
-// optionMSS returns the MSS option of a SYN, 0 if absent.
-func optionMSS(tcp *layers.TCP) int {
-	for _, o := range tcp.Options {
-		if o.OptionType == layers.TCPOptionKindMSS && len(o.OptionData) == 2 {
-			return int(binary.BigEndian.Uint16(o.OptionData))
-		}
-	}
-	return 0
-}
-
-// optionTSval returns the TSval of the timestamp option.
-func optionTSval(tcp *layers.TCP) (uint32, bool) {
-	for _, o := range tcp.Options {
-		if o.OptionType == layers.TCPOptionKindTimestamps && len(o.OptionData) == 8 {
-			return binary.BigEndian.Uint32(o.OptionData), true
-		}
-	}
-	return 0, false
 }

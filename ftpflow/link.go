@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"net/netip"
 
-	"github.com/gopacket/gopacket/layers"
+	"ftpdiag/pcap"
 )
 
 // link tries to recognise a new connection as the data connection of an
 // announced endpoint, or, failing that, as one between the hosts of an
 // encrypted control session.
-func (t *Tracker) link(c *Conn, src, dst netip.AddrPort, tcp *layers.TCP) {
+func (t *Tracker) link(c *Conn, src, dst netip.AddrPort, tcp *pcap.TCP) {
 	if o := t.offerFor(c); o != nil {
 		t.attach(c, o)
 		return
@@ -131,7 +131,7 @@ const controlPort = 21
 // probe decides whether a connection is an FTP control connection: port
 // 21, or, on any other port, a server whose first words are a 220 greeting
 // (confirmed later by the client's first command).
-func (t *Tracker) probe(c *Conn, side Side, tcp *layers.TCP, payload int) {
+func (t *Tracker) probe(c *Conn, side Side, tcp *pcap.TCP, payload int) {
 	if c.Server.Port() == controlPort {
 		c.probed = true
 		t.startSession(c, "port")

@@ -36,7 +36,11 @@ func (t *Tracker) assemble(c *Conn, side Side, d *pcap.Decoded, ev Event) {
 		session:    c.session,
 		fromClient: side == Client,
 	}
-	t.assembler.AssembleWithContext(d.NetFlow, d.TCP, ctx)
+	full, err := d.FullTCP()
+	if err != nil {
+		return // the light decoder accepted what gopacket's refuses: skip it
+	}
+	t.assembler.AssembleWithContext(d.NetFlow, full, ctx)
 }
 
 type streamFactory struct{ t *Tracker }

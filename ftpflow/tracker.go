@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/reassembly"
 
 	"ftpdiag/pcap"
@@ -211,8 +210,8 @@ func (t *Tracker) Packet(p *pcap.Packet, d *pcap.Decoded) {
 
 func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
 	tcp := d.TCP
-	src := netip.AddrPortFrom(d.Src, uint16(tcp.SrcPort))
-	dst := netip.AddrPortFrom(d.Dst, uint16(tcp.DstPort))
+	src := netip.AddrPortFrom(d.Src, tcp.SrcPort)
+	dst := netip.AddrPortFrom(d.Dst, tcp.DstPort)
 	k := makeKey(src, dst)
 	c := t.conns[k]
 	isSYN := tcp.SYN && !tcp.ACK
@@ -266,7 +265,7 @@ func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
 }
 
 // newConn records a connection at its first packet.
-func (t *Tracker) newConn(k connKey, src, dst netip.AddrPort, tcp *layers.TCP, ev Event) *Conn {
+func (t *Tracker) newConn(k connKey, src, dst netip.AddrPort, tcp *pcap.TCP, ev Event) *Conn {
 	if len(t.conns) >= t.cfg.MaxConns {
 		t.evictOne()
 	}

@@ -2,6 +2,7 @@ package pcap
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -40,7 +41,7 @@ type Decoded struct {
 	// NetFlow is the innermost IP layer's flow, as the reassembler wants it.
 	NetFlow gopacket.Flow
 	// TCP is the decoded TCP header and captured payload (KindTCP).
-	TCP *layers.TCP
+	TCP *TCP
 	// PayloadLen is the TCP payload length on the wire, from the IP length
 	// fields, so a segment cut by the snapshot length still counts in full.
 	PayloadLen int
@@ -54,6 +55,8 @@ type Decoded struct {
 	QuotedSrc, QuotedDst netip.AddrPort
 	// Problem describes a KindMalformed or KindUnsupportedLink packet.
 	Problem string
+
+	dec *Decoder
 }
 
 // Decoder turns captured frames into Decoded summaries with gopacket's
@@ -68,7 +71,8 @@ type Decoder struct {
 	loop   layers.Loopback
 	ip4    layers.IPv4
 	ip6    layers.IPv6
-	tcp    layers.TCP
+	tcp    TCP
+	full   layers.TCP
 	icmp4  layers.ICMPv4
 	icmp6  layers.ICMPv6
 	parser map[gopacket.LayerType]*gopacket.DecodingLayerParser
@@ -126,10 +130,24 @@ func (d *Decoder) parserFor(first gopacket.LayerType) *gopacket.DecodingLayerPar
 	return p
 }
 
+// FullTCP decodes the packet's TCP segment completely, as gopacket's
+// layers.TCP, for the stream reassembler. It is valid until the next call
+// to Decode.
+func (out *Decoded) FullTCP() (*layers.TCP, error) {
+	d := out.dec
+	if d == nil || out.Kind != KindTCP {
+		return nil, errors.New("not a TCP packet")
+	}
+	if err := d.full.DecodeFromBytes(d.tcp.segment, gopacket.NilDecodeFeedback); err != nil {
+		return nil, err
+	}
+	return &d.full, nil
+}
+
 // Decode summarises one packet. The result is valid until the next call.
 func (d *Decoder) Decode(p *Packet) *Decoded {
 	out := &d.out
-	*out = Decoded{}
+	*out = Decoded{dec: d}
 	first, ok := firstLayer(p.LinkType, p.Data)
 	if !ok {
 		out.Kind = KindUnsupportedLink
@@ -198,11 +216,11 @@ func (d *Decoder) Decode(p *Packet) *Decoded {
 		} else {
 			ipPayloadCaptured = len(d.ip6.Payload)
 		}
-		ext := ipPayloadCaptured - len(d.tcp.Contents) - len(d.tcp.Payload)
+		ext := ipPayloadCaptured - len(d.tcp.segment)
 		if ext < 0 {
 			ext = 0
 		}
-		out.PayloadLen = ipPayloadWire - ext - len(d.tcp.Contents)
+		out.PayloadLen = ipPayloadWire - ext - d.tcp.HeaderLen()
 		if out.PayloadLen < len(d.tcp.Payload) {
 			out.PayloadLen = len(d.tcp.Payload)
 		}

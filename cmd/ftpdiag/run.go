@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -51,6 +50,7 @@ type config struct {
 	maxSessions   int
 	quiet         bool
 	extract       string
+	noMmap        bool
 	htmlFile      string
 	files         []string
 }
@@ -69,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
 	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions kept")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
+	fs.BoolVar(&cfg.noMmap, "no-mmap", false, "read files instead of mapping them into memory (for files still being written)")
 	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -144,16 +145,15 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	var readers []*pcap.Reader
 	infos := make([]pcap.Info, len(files))
 	opened := make([]bool, len(files))
-	var read atomic.Int64
 	var total int64
 	for i, name := range files {
-		r, size, closer, err := openInput(name, stdin, &read)
+		r, size, err := openInput(name, stdin, !cfg.noMmap)
 		if err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 			infos[i] = pcap.Info{Name: name, Warnings: []string{strings.TrimPrefix(err.Error(), name+": ")}}
 			continue
 		}
-		defer closer.Close()
+		defer r.Close()
 		readers = append(readers, r)
 		opened[i] = true
 		total += size
@@ -167,7 +167,7 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 		}
 		var bar *progressBar
 		if !cfg.quiet && total >= progressMinBytes && isTerminal(stderr) {
-			bar = newProgressBar(stderr, total, &read)
+			bar = newProgressBar(stderr, total, readers)
 			opt.Progress = bar.update
 		}
 		var err error
@@ -269,32 +269,22 @@ func checkLinkTypes(in *pcap.Info, stderr io.Writer) {
 	}
 }
 
-// openInput opens a capture for reading, counting the bytes read into
-// read; it returns the file's size (0 for standard input) and what to
-// close when done.
-func openInput(name string, stdin io.Reader, read *atomic.Int64) (*pcap.Reader, int64, io.Closer, error) {
+// openInput opens a capture for reading and returns its size (0 for
+// standard input).
+func openInput(name string, stdin io.Reader, mmap bool) (*pcap.Reader, int64, error) {
 	if name == "-" {
 		r, err := pcap.NewReader(stdin, "-")
-		return r, 0, io.NopCloser(nil), err
+		return r, 0, err
 	}
-	f, err := os.Open(name)
+	st, err := os.Stat(name)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
-	var size int64
-	if st, err := f.Stat(); err == nil {
-		if st.IsDir() {
-			f.Close()
-			return nil, 0, nil, fmt.Errorf("%s: is a directory, not a capture file", name)
-		}
-		size = st.Size()
+	if st.IsDir() {
+		return nil, 0, fmt.Errorf("%s: is a directory, not a capture file", name)
 	}
-	r, err := pcap.NewReader(countingFile{f: f, n: read}, name)
-	if err != nil {
-		f.Close()
-		return nil, 0, nil, err
-	}
-	return r, size, f, nil
+	r, err := pcap.OpenWith(name, pcap.OpenOptions{Map: mmap})
+	return r, st.Size(), err
 }
 
 func writeHTMLFile(path string, doc *report.Document, a *analyze.Analysis, opt report.HTMLOptions) error {
