@@ -206,7 +206,7 @@ type seqState struct {
 	dupFlags       uint8
 	dupLen         int
 	dupID          uint16
-	dupTime        time.Time
+	dupTime        int64 // Unix nanoseconds; 0: no previous packet
 }
 
 // rel turns a raw sequence number into a 64-bit one relative to the
@@ -225,16 +225,19 @@ func (s *seqState) start(seq uint32) {
 
 func flagBits(t *pcap.TCP) uint8 { return t.Flags }
 
-// connKey names a connection whichever way a packet travels.
+// connKey names a connection whichever way a packet travels. It holds the
+// addresses as 16-byte arrays, without netip.Addr's zone pointer, so that
+// hashing and comparing it is cheap.
 type connKey struct {
-	a, b netip.AddrPort
+	a, b   [16]byte
+	pa, pb uint16
 }
 
 func makeKey(src, dst netip.AddrPort) connKey {
 	if lessAddrPort(dst, src) {
 		src, dst = dst, src
 	}
-	return connKey{src, dst}
+	return connKey{src.Addr().As16(), dst.Addr().As16(), src.Port(), dst.Port()}
 }
 
 func lessAddrPort(x, y netip.AddrPort) bool {

@@ -2,6 +2,7 @@ package ftpflow
 
 import (
 	"net/netip"
+	"time"
 
 	"ftpdiag/pcap"
 )
@@ -59,11 +60,12 @@ func (c *Conn) summary() PreviousIncarnation {
 func (c *Conn) duplicate(side Side, tcp *pcap.TCP, d *pcap.Decoded, ev Event) bool {
 	ds := &c.dir[side]
 	fl := flagBits(tcp)
-	dt := ev.Time.Sub(ds.dupTime)
-	dup := !ds.dupTime.IsZero() && dt >= 0 && dt <= duplicateWindow &&
+	ns := ev.Time.UnixNano()
+	dt := time.Duration(ns - ds.dupTime)
+	dup := ds.dupTime != 0 && dt >= 0 && dt <= duplicateWindow &&
 		tcp.Seq == ds.dupSeq && tcp.Ack == ds.dupAck && fl == ds.dupFlags &&
 		d.PayloadLen == ds.dupLen && d.IPID == ds.dupID
-	ds.dupSeq, ds.dupAck, ds.dupFlags, ds.dupLen, ds.dupID, ds.dupTime = tcp.Seq, tcp.Ack, fl, d.PayloadLen, d.IPID, ev.Time
+	ds.dupSeq, ds.dupAck, ds.dupFlags, ds.dupLen, ds.dupID, ds.dupTime = tcp.Seq, tcp.Ack, fl, d.PayloadLen, d.IPID, ns
 	return dup
 }
 

@@ -137,8 +137,12 @@ type Tracker struct {
 	assembler            *reassembly.Assembler
 	first, now           time.Time
 	lastSweep            time.Time
-	stats                Stats
-	actx                 assembleContext
+	// nowNs and sweepAtNs mirror now and lastSweep+sweepEvery in Unix
+	// nanoseconds, for the per-packet checks.
+	nowNs, sweepAtNs int64
+	firstNs          int64
+	stats            Stats
+	actx             assembleContext
 }
 
 type hostPair struct{ a, b netip.Addr }
@@ -178,12 +182,13 @@ func NewTracker(cfg Config) *Tracker {
 func (t *Tracker) Packet(p *pcap.Packet, d *pcap.Decoded) {
 	t.stats.Packets++
 	ev := Event{Input: p.Input, Frame: p.Frame, Time: p.Timestamp}
-	if t.first.IsZero() || p.Timestamp.Before(t.first) {
-		t.first = p.Timestamp
+	ns := p.Timestamp.UnixNano()
+	if t.stats.Packets == 1 || ns < t.firstNs {
+		t.first, t.firstNs = p.Timestamp, ns
 	}
-	if p.Timestamp.After(t.now) {
-		t.now = p.Timestamp
-	} else if p.Timestamp.Before(t.now) {
+	if ns > t.nowNs || t.stats.Packets == 1 {
+		t.now, t.nowNs = p.Timestamp, ns
+	} else if ns < t.nowNs {
 		t.stats.BackwardTimestamps++
 	}
 	switch d.Kind {
@@ -203,7 +208,7 @@ func (t *Tracker) Packet(p *pcap.Packet, d *pcap.Decoded) {
 	case pcap.KindUnsupportedLink:
 		t.stats.UnsupportedLink++
 	}
-	if t.now.Sub(t.lastSweep) >= sweepEvery {
+	if t.nowNs >= t.sweepAtNs {
 		t.sweep()
 	}
 }
@@ -346,6 +351,7 @@ func (t *Tracker) pin(c *Conn) {
 // TIME-WAIT tuples, and lets the reassembler skip gaps it waited on.
 func (t *Tracker) sweep() {
 	t.lastSweep = t.now
+	t.sweepAtNs = t.nowNs + int64(sweepEvery)
 	for c := t.open.tail; c != nil && t.now.Sub(c.Last.Time) > t.cfg.IdleTimeout; c = t.open.tail {
 		t.drop(makeKey(c.Client, c.Server), c)
 	}

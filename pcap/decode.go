@@ -76,7 +76,11 @@ type Decoder struct {
 	icmp4  layers.ICMPv4
 	icmp6  layers.ICMPv6
 	parser map[gopacket.LayerType]*gopacket.DecodingLayerParser
-	types  []gopacket.LayerType
+	// last and lastType cache the parser of the previous packet's link
+	// type: captures rarely mix link types.
+	last     *gopacket.DecodingLayerParser
+	lastType layers.LinkType
+	types    []gopacket.LayerType
 	out    Decoded
 }
 
@@ -112,6 +116,12 @@ func firstLayer(lt layers.LinkType, data []byte) (gopacket.LayerType, bool) {
 	return gopacket.LayerTypeZero, false
 }
 
+// isRaw reports whether a link type's first layer depends on the packet
+// (raw IP: version 4 or 6).
+func isRaw(lt layers.LinkType) bool {
+	return lt == layers.LinkTypeRaw || lt == 12 || lt == 14
+}
+
 // SupportedLinkType reports whether the decoder understands a link type.
 func SupportedLinkType(lt layers.LinkType) bool {
 	_, ok := firstLayer(lt, nil)
@@ -122,9 +132,12 @@ func (d *Decoder) parserFor(first gopacket.LayerType) *gopacket.DecodingLayerPar
 	if p, ok := d.parser[first]; ok {
 		return p
 	}
-	p := gopacket.NewDecodingLayerParser(first,
-		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop,
-		&d.ip4, &d.ip6, &d.tcp, &d.icmp4, &d.icmp6)
+	p := gopacket.NewDecodingLayerParser(first)
+	// A sparse array finds each layer's decoder without a map lookup.
+	p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.tcp, &d.icmp4, &d.icmp6} {
+		p.AddDecodingLayer(l)
+	}
 	p.IgnoreUnsupported = true
 	d.parser[first] = p
 	return p
@@ -148,13 +161,17 @@ func (out *Decoded) FullTCP() (*layers.TCP, error) {
 func (d *Decoder) Decode(p *Packet) *Decoded {
 	out := &d.out
 	*out = Decoded{dec: d}
-	first, ok := firstLayer(p.LinkType, p.Data)
-	if !ok {
-		out.Kind = KindUnsupportedLink
-		out.Problem = fmt.Sprintf("unsupported link type %d (%s)", int(p.LinkType), p.LinkType)
-		return out
+	parser := d.last
+	if parser == nil || p.LinkType != d.lastType || isRaw(p.LinkType) {
+		first, ok := firstLayer(p.LinkType, p.Data)
+		if !ok {
+			out.Kind = KindUnsupportedLink
+			out.Problem = fmt.Sprintf("unsupported link type %d (%s)", int(p.LinkType), p.LinkType)
+			return out
+		}
+		parser = d.parserFor(first)
+		d.last, d.lastType = parser, p.LinkType
 	}
-	parser := d.parserFor(first)
 	err := parser.DecodeLayers(p.Data, &d.types)
 
 	// Find the innermost IP layer and what follows it. A tunnel (6in4)
