@@ -36,11 +36,10 @@ func (t *Tracker) assemble(c *Conn, side Side, d *pcap.Decoded, ev Event) {
 		session:    c.session,
 		fromClient: side == Client,
 	}
-	full, err := d.FullTCP()
-	if err != nil {
+	if err := d.TCP.Full(&t.fullTCP); err != nil {
 		return // the light decoder accepted what gopacket's refuses: skip it
 	}
-	t.assembler.AssembleWithContext(d.NetFlow, full, ctx)
+	t.assembler.AssembleWithContext(d.NetFlow, &t.fullTCP, ctx)
 }
 
 type streamFactory struct{ t *Tracker }

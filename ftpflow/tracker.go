@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/reassembly"
 
 	"ftpdiag/pcap"
@@ -142,7 +143,7 @@ type Tracker struct {
 	nowNs, sweepAtNs int64
 	firstNs          int64
 	stats            Stats
-	actx             assembleContext
+	fullTCP          layers.TCP // a control segment, decoded for the reassembler
 }
 
 type hostPair struct{ a, b netip.Addr }

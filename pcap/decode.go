@@ -2,7 +2,6 @@ package pcap
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/netip"
 
@@ -55,8 +54,6 @@ type Decoded struct {
 	QuotedSrc, QuotedDst netip.AddrPort
 	// Problem describes a KindMalformed or KindUnsupportedLink packet.
 	Problem string
-
-	dec *Decoder
 }
 
 // Decoder turns captured frames into Decoded summaries with gopacket's
@@ -72,7 +69,6 @@ type Decoder struct {
 	ip4    layers.IPv4
 	ip6    layers.IPv6
 	tcp    TCP
-	full   layers.TCP
 	icmp4  layers.ICMPv4
 	icmp6  layers.ICMPv6
 	parser map[gopacket.LayerType]*gopacket.DecodingLayerParser
@@ -81,7 +77,7 @@ type Decoder struct {
 	last     *gopacket.DecodingLayerParser
 	lastType layers.LinkType
 	types    []gopacket.LayerType
-	out    Decoded
+	out      Decoded
 }
 
 // NewDecoder returns a Decoder ready for any supported link type.
@@ -143,24 +139,10 @@ func (d *Decoder) parserFor(first gopacket.LayerType) *gopacket.DecodingLayerPar
 	return p
 }
 
-// FullTCP decodes the packet's TCP segment completely, as gopacket's
-// layers.TCP, for the stream reassembler. It is valid until the next call
-// to Decode.
-func (out *Decoded) FullTCP() (*layers.TCP, error) {
-	d := out.dec
-	if d == nil || out.Kind != KindTCP {
-		return nil, errors.New("not a TCP packet")
-	}
-	if err := d.full.DecodeFromBytes(d.tcp.segment, gopacket.NilDecodeFeedback); err != nil {
-		return nil, err
-	}
-	return &d.full, nil
-}
-
 // Decode summarises one packet. The result is valid until the next call.
 func (d *Decoder) Decode(p *Packet) *Decoded {
 	out := &d.out
-	*out = Decoded{dec: d}
+	*out = Decoded{}
 	parser := d.last
 	if parser == nil || p.LinkType != d.lastType || isRaw(p.LinkType) {
 		first, ok := firstLayer(p.LinkType, p.Data)

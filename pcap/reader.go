@@ -54,9 +54,7 @@ type Reader struct {
 	gz     *gzip.Reader
 	file   io.Closer // the file Open opened, closed by Close
 	format Format
-	count  *countingReader // counts bytes read from the input (nil when mapped)
-	mem    *memSource      // the mapped file (nil when read)
-	unmap  func() error
+	count  *countingReader // counts the bytes read from the input
 
 	be      bool  // the file (pcap) or the current section (pcapng) is big-endian
 	off     int64 // offset of the next record in the decompressed stream
@@ -154,42 +152,14 @@ func (rd *Reader) start(head []byte) (*Reader, error) {
 
 // Open opens the named capture file for reading; "-" reads standard input.
 // The Reader owns the file it opened and closes it in Close (standard input
-// is left open). An uncompressed regular file is memory-mapped: no copy,
-// and packets stay valid until Close (see Stable).
+// is left open).
 func Open(path string) (*Reader, error) {
-	return OpenWith(path, OpenOptions{Map: true})
-}
-
-// OpenOptions changes how OpenWith reads a file.
-type OpenOptions struct {
-	// Map memory-maps uncompressed regular files instead of reading them.
-	// A mapped file that another process truncates while it is read makes
-	// the program fault; turn Map off for files still being written.
-	Map bool
-}
-
-// OpenWith opens a capture file as Open does, with options.
-func OpenWith(path string, opt OpenOptions) (*Reader, error) {
 	if path == "-" {
 		return NewReader(os.Stdin, "-")
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
-	}
-	if opt.Map {
-		if data, unmap, ok := mapFile(f); ok {
-			if r, err, done := newMappedReader(data, path); done {
-				if err != nil {
-					unmap()
-					f.Close()
-					return nil, err
-				}
-				r.unmap, r.file = unmap, f
-				return r, nil
-			}
-			unmap() // compressed: read it through gzip instead
-		}
 	}
 	r, err := NewReader(f, path)
 	if err != nil {
@@ -200,30 +170,9 @@ func OpenWith(path string, opt OpenOptions) (*Reader, error) {
 	return r, nil
 }
 
-// newMappedReader reads a capture from memory. done is false when the
-// data is gzip-compressed, which the mapped path does not handle.
-func newMappedReader(data []byte, name string) (r *Reader, err error, done bool) {
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		return nil, nil, false
-	}
-	rd := &Reader{name: name, mem: &memSource{b: data}}
-	rd.br = rd.mem
-	r, err = rd.start(data[:min(16, len(data))])
-	return r, err, true
-}
-
-// Stable reports whether the Data of returned packets stays valid until
-// Close (a mapped file) rather than only until the next call to Next.
-func (r *Reader) Stable() bool { return r.mem != nil }
-
 // Consumed returns how many bytes of the input have been read so far (of
 // the compressed file, for gzip), for progress reports.
-func (r *Reader) Consumed() int64 {
-	if r.mem != nil {
-		return int64(r.mem.off)
-	}
-	return r.count.n
-}
+func (r *Reader) Consumed() int64 { return r.count.n }
 
 // Next returns the next packet. The packet and its Data are valid only until
 // the next call to Next. At the clean end of the file Next returns io.EOF; on
@@ -304,14 +253,8 @@ func (r *Reader) Close() error {
 	// gzip.Reader.Close only repeats a decompression error, which Next has
 	// already reported; it does not close the file beneath.
 	var err error
-	if r.unmap != nil {
-		err = r.unmap()
-		r.unmap, r.mem = nil, nil
-	}
 	if r.file != nil {
-		if cerr := r.file.Close(); err == nil {
-			err = cerr
-		}
+		err = r.file.Close()
 		r.file = nil
 	}
 	return err

@@ -55,6 +55,12 @@ func (t *TCP) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	return nil
 }
 
+// Full decodes the segment completely into gopacket's layers.TCP, for the
+// stream reassembler.
+func (t *TCP) Full(dst *layers.TCP) error {
+	return dst.DecodeFromBytes(t.segment, gopacket.NilDecodeFeedback)
+}
+
 // HeaderLen returns the length of the header, options included.
 func (t *TCP) HeaderLen() int { return 20 + len(t.options) }
 

@@ -50,7 +50,6 @@ type config struct {
 	maxSessions   int
 	quiet         bool
 	extract       string
-	noMmap        bool
 	htmlFile      string
 	files         []string
 }
@@ -69,7 +68,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
 	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions kept")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
-	fs.BoolVar(&cfg.noMmap, "no-mmap", false, "read files instead of mapping them into memory (for files still being written)")
 	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -147,7 +145,7 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	opened := make([]bool, len(files))
 	var total int64
 	for i, name := range files {
-		r, size, err := openInput(name, stdin, !cfg.noMmap)
+		r, size, err := openInput(name, stdin)
 		if err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 			infos[i] = pcap.Info{Name: name, Warnings: []string{strings.TrimPrefix(err.Error(), name+": ")}}
@@ -271,7 +269,7 @@ func checkLinkTypes(in *pcap.Info, stderr io.Writer) {
 
 // openInput opens a capture for reading and returns its size (0 for
 // standard input).
-func openInput(name string, stdin io.Reader, mmap bool) (*pcap.Reader, int64, error) {
+func openInput(name string, stdin io.Reader) (*pcap.Reader, int64, error) {
 	if name == "-" {
 		r, err := pcap.NewReader(stdin, "-")
 		return r, 0, err
@@ -283,7 +281,7 @@ func openInput(name string, stdin io.Reader, mmap bool) (*pcap.Reader, int64, er
 	if st.IsDir() {
 		return nil, 0, fmt.Errorf("%s: is a directory, not a capture file", name)
 	}
-	r, err := pcap.OpenWith(name, pcap.OpenOptions{Map: mmap})
+	r, err := pcap.Open(name)
 	return r, st.Size(), err
 }
 
