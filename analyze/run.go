@@ -21,7 +21,7 @@ type Options struct {
 	// TimeWait is the 2*MSL used to judge 5-tuple reuse (default 240 s).
 	TimeWait time.Duration
 	// Progress, if set, is called every so many packets with the number
-	// of packets read so far.
+	// of packets read so far, from the goroutine that reads the source.
 	Progress func(packets int)
 }
 
@@ -49,19 +49,7 @@ func Run(src packetSource, opt Options) (*Analysis, error) {
 		opt.Tracker.TimeWait = opt.TimeWait
 	}
 	tr := ftpflow.NewTracker(opt.Tracker)
-	dec := pcap.NewDecoder()
-	var err error
-	for n := 1; ; n++ {
-		var p *pcap.Packet
-		p, err = src.Next()
-		if err != nil {
-			break
-		}
-		tr.Packet(p, dec.Decode(p))
-		if opt.Progress != nil && n%progressEvery == 0 {
-			opt.Progress(n)
-		}
-	}
+	err := track(src, tr, opt.Progress)
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
@@ -69,4 +57,19 @@ func Run(src packetSource, opt Options) (*Analysis, error) {
 	a := &Analysis{Sessions: res.Sessions, Stats: res.Stats, First: res.First, Last: res.Last}
 	a.Findings = diagnose(a, opt)
 	return a, err
+}
+
+// track reads, decodes and tracks every packet.
+func track(src packetSource, tr *ftpflow.Tracker, progress func(int)) error {
+	dec := pcap.NewDecoder()
+	for n := 1; ; n++ {
+		p, err := src.Next()
+		if err != nil {
+			return err
+		}
+		tr.Packet(p, dec.Decode(p))
+		if progress != nil && n%progressEvery == 0 {
+			progress(n)
+		}
+	}
 }

@@ -55,6 +55,8 @@ type Reader struct {
 	file   io.Closer // the file Open opened, closed by Close
 	format Format
 	count  *countingReader // counts the bytes read from the input
+	// prefetchers read ahead in goroutines (files opened with Open).
+	prefetchers []*prefetcher
 
 	be      bool  // the file (pcap) or the current section (pcapng) is big-endian
 	off     int64 // offset of the next record in the decompressed stream
@@ -97,8 +99,45 @@ type Reader struct {
 //
 // The Reader does not close r.
 func NewReader(r io.Reader, name string) (*Reader, error) {
+	return newReader(r, name, 0)
+}
+
+// newReader is NewReader; with a prefetch chunk size, the input (and its
+// gzip decompression) is read ahead in goroutines of their own, which Close
+// stops.
+func newReader(r io.Reader, name string, prefetch int) (*Reader, error) {
 	rd := &Reader{name: name, count: &countingReader{r: r}}
-	br := bufio.NewReaderSize(rd.count, bufferSize)
+	if _, err := rd.open(prefetch); err != nil {
+		rd.stopPrefetch()
+		return nil, err
+	}
+	return rd, nil
+}
+
+// buffered puts a source in front of an input.
+func (rd *Reader) buffered(r io.Reader, prefetch int) interface {
+	source
+	io.Reader
+} {
+	if prefetch > 0 {
+		p := newPrefetcher(r, prefetch, prefetchDepth)
+		rd.prefetchers = append(rd.prefetchers, p)
+		return p
+	}
+	return bufio.NewReaderSize(r, bufferSize)
+}
+
+// stopPrefetch ends the read-ahead goroutines.
+func (rd *Reader) stopPrefetch() {
+	for _, p := range rd.prefetchers {
+		p.Close()
+	}
+	rd.prefetchers = nil
+}
+
+// open sniffs the input and reads the file header.
+func (rd *Reader) open(prefetch int) (*Reader, error) {
+	br := rd.buffered(rd.count, prefetch)
 	head, err := br.Peek(16)
 	if len(head) < 2 && err != nil && err != io.EOF {
 		return nil, rd.fail(0, "", -1, readError{err})
@@ -115,7 +154,7 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 			return nil, rd.fail(0, "", 0, readError{err})
 		}
 		rd.gz = zr
-		br = bufio.NewReaderSize(zr, bufferSize)
+		br = rd.buffered(zr, prefetch)
 		head, err = br.Peek(16)
 		if len(head) < 4 && err != nil && err != io.EOF {
 			if isGzipError(err) {
@@ -152,8 +191,19 @@ func (rd *Reader) start(head []byte) (*Reader, error) {
 
 // Open opens the named capture file for reading; "-" reads standard input.
 // The Reader owns the file it opened and closes it in Close (standard input
-// is left open).
+// is left open). The file is read ahead, and decompressed, in goroutines of
+// their own: reading then costs the caller's goroutine almost nothing.
 func Open(path string) (*Reader, error) {
+	return open(path, prefetchChunk)
+}
+
+// OpenSequential opens a capture file as Open does, but reads it in the
+// calling goroutine only.
+func OpenSequential(path string) (*Reader, error) {
+	return open(path, 0)
+}
+
+func open(path string, prefetch int) (*Reader, error) {
 	if path == "-" {
 		return NewReader(os.Stdin, "-")
 	}
@@ -161,7 +211,7 @@ func Open(path string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := NewReader(f, path)
+	r, err := newReader(f, path, prefetch)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -172,7 +222,7 @@ func Open(path string) (*Reader, error) {
 
 // Consumed returns how many bytes of the input have been read so far (of
 // the compressed file, for gzip), for progress reports.
-func (r *Reader) Consumed() int64 { return r.count.n }
+func (r *Reader) Consumed() int64 { return r.count.n.Load() }
 
 // Next returns the next packet. The packet and its Data are valid only until
 // the next call to Next. At the clean end of the file Next returns io.EOF; on
@@ -252,6 +302,7 @@ func (r *Reader) Close() error {
 	r.err = fmt.Errorf("%s: %w", r.name, os.ErrClosed)
 	// gzip.Reader.Close only repeats a decompression error, which Next has
 	// already reported; it does not close the file beneath.
+	r.stopPrefetch()
 	var err error
 	if r.file != nil {
 		err = r.file.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,6 +72,22 @@ func validate(t *testing.T, s *jsonschema.Schema, doc string) {
 		var probe map[string]any
 		if err := json.Unmarshal([]byte(line), &probe); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestThreadsGiveSameReport checks that reading ahead on another core
+// changes nothing in the report, on every fixture and corpus capture.
+func TestThreadsGiveSameReport(t *testing.T) {
+	cs := fixtureCaptures(t)
+	if _, err := os.Stat(corpusDir); err == nil {
+		cs = append(cs, corpusCaptures(t)...)
+	}
+	for _, c := range cs {
+		one, _, _ := runCLI(t, "--format", "json", "--threads", "1", c.path)
+		two, _, _ := runCLI(t, "--format", "json", "--threads", "2", c.path)
+		if one != two {
+			t.Errorf("%s: --threads 2 gives another report than --threads 1:\n%s", c.path, firstDiff(one, two))
 		}
 	}
 }

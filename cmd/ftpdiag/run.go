@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -50,6 +51,7 @@ type config struct {
 	maxSessions   int
 	quiet         bool
 	extract       string
+	threads       int
 	htmlFile      string
 	files         []string
 }
@@ -68,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
 	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions kept")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
+	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "goroutines: with 2 or more, files are read (and decompressed) ahead on another core")
 	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -145,7 +148,7 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	opened := make([]bool, len(files))
 	var total int64
 	for i, name := range files {
-		r, size, err := openInput(name, stdin)
+		r, size, err := openInput(name, stdin, cfg.threads > 1)
 		if err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 			infos[i] = pcap.Info{Name: name, Warnings: []string{strings.TrimPrefix(err.Error(), name+": ")}}
@@ -269,7 +272,7 @@ func checkLinkTypes(in *pcap.Info, stderr io.Writer) {
 
 // openInput opens a capture for reading and returns its size (0 for
 // standard input).
-func openInput(name string, stdin io.Reader) (*pcap.Reader, int64, error) {
+func openInput(name string, stdin io.Reader, readAhead bool) (*pcap.Reader, int64, error) {
 	if name == "-" {
 		r, err := pcap.NewReader(stdin, "-")
 		return r, 0, err
@@ -281,7 +284,11 @@ func openInput(name string, stdin io.Reader) (*pcap.Reader, int64, error) {
 	if st.IsDir() {
 		return nil, 0, fmt.Errorf("%s: is a directory, not a capture file", name)
 	}
-	r, err := pcap.Open(name)
+	open := pcap.OpenSequential
+	if readAhead {
+		open = pcap.Open
+	}
+	r, err := open(name)
 	return r, st.Size(), err
 }
 
