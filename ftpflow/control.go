@@ -108,6 +108,9 @@ func (s *Session) command(line string, ev Event) {
 
 // log records a control line, within the bound.
 func (s *Session) log(e LogEntry) {
+	if !s.tracker.cfg.KeepLog {
+		return
+	}
 	if len(s.Log) >= maxLog {
 		s.LogDropped++
 		return

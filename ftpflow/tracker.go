@@ -53,6 +53,10 @@ const (
 
 // Config holds the tracker's bounds. The zero value means the defaults.
 type Config struct {
+	// KeepLog keeps every session's control dialogue line by line
+	// (Session.Log), for ladder diagrams; it costs memory in proportion to
+	// the dialogue.
+	KeepLog      bool
 	MaxConns     int
 	MaxSessions  int
 	IdleTimeout  time.Duration

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -164,7 +163,8 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 		m := pcap.NewMerger(readers...)
 		opt := analyze.Options{
 			TimeWait: cfg.timeWait,
-			Tracker:  ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait},
+			Tracker: ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait,
+				KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html"},
 		}
 		var bar *progressBar
 		if !cfg.quiet && total >= progressMinBytes && isTerminal(stderr) {
@@ -205,7 +205,10 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 		}
 	}
-	doc := report.Build(infos, a, report.Options{ShowPasswords: cfg.showPasswords})
+	var doc *report.Document // built only for the formats that need it whole
+	if cfg.format != "json" || cfg.htmlFile != "" {
+		doc = report.Build(infos, a, report.Options{ShowPasswords: cfg.showPasswords})
+	}
 	htmlOpt := report.HTMLOptions{Timeline: report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}}
 	if cfg.htmlFile != "" {
 		if err := writeHTMLFile(cfg.htmlFile, doc, a, htmlOpt); err != nil {
@@ -214,7 +217,9 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	}
 	switch cfg.format {
 	case "json":
-		writeJSON(stdout, doc, cfg.each)
+		if err := report.WriteJSON(stdout, infos, a, cfg.each); err != nil {
+			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
+		}
 	case "html":
 		if err := report.WriteHTML(stdout, doc, a, htmlOpt); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag: writing HTML:", err)
@@ -302,17 +307,6 @@ func writeHTMLFile(path string, doc *report.Document, a *analyze.Analysis, opt r
 		return fmt.Errorf("--html %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-func writeJSON(w io.Writer, doc *report.Document, oneLine bool) {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	if !oneLine {
-		enc.SetIndent("", "  ")
-	}
-	if err := enc.Encode(doc); err != nil {
-		fmt.Fprintln(os.Stderr, "ftpdiag: writing JSON:", err)
-	}
 }
 
 // contextSource stops reading when the context is cancelled (Ctrl-C), so
