@@ -40,10 +40,12 @@ type diag struct {
 	// offerExplained marks offers whose failed connections a finding
 	// already reports (an address mismatch).
 	offerExplained map[*ftpflow.Offer]bool
+	// exhaustion indexes each session's passive_port_exhaustion finding.
+	exhaustion map[int]int
 }
 
 func diagnose(a *Analysis, opt Options) []Finding {
-	d := &diag{opt: opt, explained: map[*ftpflow.Transfer]string{}, offerExplained: map[*ftpflow.Offer]bool{}}
+	d := &diag{opt: opt, explained: map[*ftpflow.Transfer]string{}, offerExplained: map[*ftpflow.Offer]bool{}, exhaustion: map[int]int{}}
 	for _, s := range a.Sessions {
 		d.pasvMismatch(s)
 		d.portMismatch(s)
@@ -135,6 +137,9 @@ func (d *diag) transfer(s *ftpflow.Session, t *ftpflow.Transfer) {
 	c := t.Data
 	if c != nil && c.Previous != nil {
 		d.timeWait(s, t, c)
+	}
+	if c == nil {
+		d.timeWaitBlocked(s, t)
 	}
 	if c != nil {
 		d.mtu(s, t, c)
@@ -326,7 +331,14 @@ func (d *diag) finWithoutData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflo
 		"A legitimately empty file or listing looks the same on the wire, which is why the control channel decides: a SIZE of 0, a 150 reply announcing 0 bytes or a 226 after an empty listing make it normal; here " + why + ". " +
 		"Common causes: the server could not read the file after opening the connection (permissions, a file removed or truncated meanwhile), a proxy or security device that closes the data connection, or a server bug."
 	rem := "Read the server's log for this transfer; check the file's permissions and size on the server; retry the transfer directly, without any FTP proxy or inspection device in between."
-	id := d.add(Finding{Kind: KindDataFINWithoutData, Severity: Error, Session: s.ID, Transfer: t.ID,
+	sev := Error
+	if t.Aborted {
+		sev = Warning
+		expl += " Here the client sent ABOR during the transfer: it cancelled the transfer itself, and the server closed the data connection as asked."
+		rem = "Nothing failed in the network: the client or its user cancelled the transfer. If it was cancelled for being slow, look at the data path's throughput."
+		ev["aborted_by_client"] = true
+	}
+	id := d.add(Finding{Kind: KindDataFINWithoutData, Severity: sev, Session: s.ID, Transfer: t.ID,
 		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
 	d.explain(id, t)
 }

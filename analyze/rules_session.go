@@ -23,7 +23,9 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 			state = "syn_refused"
 		case c.Handshake && !c.SYNACK.Seen():
 			state = "syn_unanswered"
-		case c.Reset != nil:
+		case c.Reset != nil && !c.FIN[ftpflow.Client].Seen() && !c.FIN[ftpflow.Server].Seen():
+			// A RST after a FIN is how many TLS stacks end a connection
+			// whose peer still sent its close_notify: not a failure.
 			state = "reset"
 		case !c.Closed():
 			state = "incomplete"

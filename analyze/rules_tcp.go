@@ -52,7 +52,7 @@ func (d *diag) timeWait(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn
 	}
 	expl := fmt.Sprintf("A TCP connection is named by its 5-tuple (protocol, both addresses, both ports). The side that closes first keeps the tuple in TIME-WAIT for 2*MSL (%s here; 240 s on older Windows, 60 s on Linux) so that stray old segments cannot corrupt a new connection. "+
 		"This data connection reused the exact tuple of connection %d only %s after it closed, while %s (%s) still held it in TIME-WAIT. ",
-		d.opt.TimeWait, p.ConnID, gap.Round(time.Millisecond), who, holder)
+		d.opt.TimeWait, p.ConnID, short(gap), who, holder)
 	if holderIsConnector {
 		expl += "A stack holding the tuple in TIME-WAIT usually refuses to connect from it again (EADDRINUSE); here it sent the SYN anyway. "
 	} else {
@@ -79,11 +79,80 @@ func (d *diag) timeWait(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn
 		sev = Error
 	}
 	id := d.add(Finding{Kind: KindTimeWaitReuse, Severity: sev, Session: s.ID, Transfer: t.ID,
-		Summary:     fmt.Sprintf("data connection reuses the 5-tuple of connection %d closed %s earlier (TIME-WAIT %s)", p.ConnID, gap.Round(time.Millisecond), d.opt.TimeWait),
+		Summary:     fmt.Sprintf("data connection reuses the 5-tuple of connection %d closed %s earlier (TIME-WAIT %s)", p.ConnID, short(gap), d.opt.TimeWait),
 		Explanation: expl, Remediation: rem, Evidence: ev})
 	if fail {
 		d.explain(id, t)
 	}
+}
+
+// timeWaitBlocked reports an active transfer that failed without any SYN
+// while the only 5-tuple the server could use (its fixed source port to
+// the client's fixed PORT) was still in TIME-WAIT from the previous data
+// connection: the server's connect() fails before a packet leaves.
+func (d *diag) timeWaitBlocked(s *ftpflow.Session, t *ftpflow.Transfer) {
+	o := t.Offer
+	if o == nil || o.Passive() || t.Status == ftpflow.StatusOK {
+		return
+	}
+	var prev *ftpflow.Conn
+	for _, x := range s.Transfers {
+		if x == t {
+			break
+		}
+		if c := x.Data; c != nil && c.Server == o.Endpoint && c.Client.Addr() == s.Server.Addr() && c.Handshake {
+			prev = c
+		}
+	}
+	if prev == nil || prev.Reset != nil || !(prev.FIN[ftpflow.Client].Seen() && prev.FIN[ftpflow.Server].Seen()) {
+		return
+	}
+	closed := prev.Last
+	gap := t.Time.Sub(closed.Time)
+	if gap < 0 || gap >= d.opt.TimeWait {
+		return
+	}
+	holder := prev.Client
+	if compareFIN(prev) == ftpflow.Server {
+		holder = prev.Server
+	}
+	ev := map[string]any{
+		"tuple": prev.Client.String() + " > " + prev.Server.String(), "previous_connection": prev.ID,
+		"previous_closed_frame": closed.Frame, "previous_closed": stamp(closed.Time),
+		"seconds_since_close": gap.Seconds(), "time_wait_seconds": d.opt.TimeWait.Seconds(),
+		"time_wait_holder": holder.String(), "syn_sent": false,
+	}
+	addOfferEvidence(ev, t)
+	if f := t.Final(); f != nil {
+		ev["reply"] = replyEvidence(f)
+	}
+	expl := fmt.Sprintf("The client announced the same endpoint %s again (a PORT listener on a fixed port), and the server connects from a fixed port too (%d), so the new data connection would have the exact 5-tuple of connection %d, closed only %s before. "+
+		"The side that closed first (%s) keeps that tuple in TIME-WAIT for 2*MSL (%s here; 240 s on older Windows, 60 s on Linux). No SYN for the new connection appears in the capture: the server's connect() was refused locally (EADDRINUSE/EADDRNOTAVAIL, or, without TCP timestamps, the TIME-WAIT side would reject the SYN), and it answered the transfer command with a failure. This is the classic intermittent \"425 Can't open data connection\".",
+		o.Endpoint, prev.Client.Port(), prev.ID, short(gap), holder, d.opt.TimeWait)
+	id := d.add(Finding{Kind: KindTimeWaitReuse, Severity: Error, Session: s.ID, Transfer: t.ID,
+		Summary:     fmt.Sprintf("no SYN sent: the data connection's only 5-tuple was still in TIME-WAIT (connection %d closed %s earlier)", prev.ID, short(gap)),
+		Explanation: expl,
+		Remediation: "Let the client use a new ephemeral port for every PORT (do not bind the data listener to a fixed port), or use passive mode; keep TCP timestamps enabled (RFC 6191 lets Linux reuse such tuples); on the server, an ephemeral source port for active connections (vsftpd connect_from_port_20=NO) also avoids the collision.",
+		Evidence:    ev})
+	d.explain(id, t)
+}
+
+// compareFIN returns the side of a connection that sent the first FIN.
+func compareFIN(c *ftpflow.Conn) ftpflow.Side {
+	f0, f1 := c.FIN[ftpflow.Client], c.FIN[ftpflow.Server]
+	if f1.Seen() && (!f0.Seen() || f1.Time.Before(f0.Time) || f1.Time.Equal(f0.Time) && f1.Frame < f0.Frame) {
+		return ftpflow.Server
+	}
+	return ftpflow.Client
+}
+
+// short formats a duration for a summary: to the millisecond, or to the
+// microsecond below one.
+func short(d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(time.Millisecond)
 }
 
 // otherEnd returns the previous connection's server endpoint, in terms of
@@ -195,7 +264,18 @@ func (d *diag) stalledData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.C
 
 // exhaustionReply reports a server that says its passive ports ran out.
 func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
-	ev := map[string]any{"server_reply": replyEvidence(reply)}
+	if i, ok := d.exhaustion[s.ID]; ok {
+		// The same refusal again in this session: one finding, counted.
+		f := &d.out[i]
+		f.Evidence["refusals"] = f.Evidence["refusals"].(int) + 1
+		f.Evidence["refusal_frames"] = append(f.Evidence["refusal_frames"].([]int), reply.Frame)
+		f.Summary = fmt.Sprintf("server out of passive ports (%d times): %d %s", f.Evidence["refusals"], reply.Code, truncate(reply.Text, 60))
+		if t.ID != 0 {
+			d.explain(f.ID, t)
+		}
+		return
+	}
+	ev := map[string]any{"server_reply": replyEvidence(reply), "refusals": 1, "refusal_frames": []int{reply.Frame}}
 	addOfferEvidence(ev, t)
 	expl := fmt.Sprintf("The server answered %d %q: it could not find a free port in its passive range. Each passive transfer holds a port from the PASV reply until the client connects, and some servers cannot reuse a port while an earlier connection on it lingers; with a small range, a few concurrent or quick transfers exhaust it. The capacity is roughly ports / TIME-WAIT transfers per second.", reply.Code, reply.Text)
 	rem := "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open the same range in the firewall; limit concurrent sessions per client."
@@ -206,7 +286,10 @@ func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *f
 	id := d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Error, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("server out of passive ports: %d %s", reply.Code, truncate(reply.Text, 70)),
 		Explanation: expl, Remediation: rem, Evidence: ev})
-	d.explain(id, t)
+	d.exhaustion[s.ID] = len(d.out) - 1
+	if t.ID != 0 {
+		d.explain(id, t)
+	}
 }
 
 // Exhaustion estimate thresholds.
