@@ -189,24 +189,22 @@ func (c *Conn) Side(ep netip.AddrPort) Side {
 
 // seqState follows one direction's sequence space.
 type seqState struct {
-	init    bool
-	isn     uint32 // SYN's sequence number, when synSeen
-	synSeen bool
-	base    int64 // relative sequence number of the first payload byte
-	last    uint32
 	lastRel int64
-	high    int64 // highest relative end of payload (or FIN) seen
-	acked   int64 // highest relative ACK from the peer
-	hole    int64 // end of a hole in the captured payload, 0 if none
+	high    int64  // highest relative end of payload (or FIN) seen
+	acked   int64  // highest relative ACK from the peer
+	hole    int64  // end of a hole in the captured payload, 0 if none
+	isn     uint32 // SYN's sequence number, when synSeen
+	last    uint32
 	tsval   uint32
-	hasTS   bool
 
 	// the previous packet, to recognise capture duplicates
-	dupSeq, dupAck uint32
-	dupFlags       uint8
-	dupLen         int
-	dupID          uint16
 	dupTime        int64 // Unix nanoseconds; 0: no previous packet
+	dupSeq, dupAck uint32
+	dupLen         int32
+	dupID          uint16
+	dupFlags       uint8
+
+	init, synSeen, hasTS bool
 }
 
 // rel turns a raw sequence number into a 64-bit one relative to the

@@ -64,8 +64,8 @@ func (c *Conn) duplicate(side Side, tcp *pcap.TCP, d *pcap.Decoded, ev Event) bo
 	dt := time.Duration(ns - ds.dupTime)
 	dup := ds.dupTime != 0 && dt >= 0 && dt <= duplicateWindow &&
 		tcp.Seq == ds.dupSeq && tcp.Ack == ds.dupAck && fl == ds.dupFlags &&
-		d.PayloadLen == ds.dupLen && d.IPID == ds.dupID
-	ds.dupSeq, ds.dupAck, ds.dupFlags, ds.dupLen, ds.dupID, ds.dupTime = tcp.Seq, tcp.Ack, fl, d.PayloadLen, d.IPID, ns
+		int32(d.PayloadLen) == ds.dupLen && d.IPID == ds.dupID
+	ds.dupSeq, ds.dupAck, ds.dupFlags, ds.dupLen, ds.dupID, ds.dupTime = tcp.Seq, tcp.Ack, fl, int32(d.PayloadLen), d.IPID, ns
 	return dup
 }
 

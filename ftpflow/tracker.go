@@ -16,8 +16,8 @@ import (
 const (
 	// DefaultMaxConns bounds the connection table; beyond it the least
 	// recently active connection that is not FTP is evicted.
-	// About 1 KiB each: 256 Ki connections open at once cost ~300 MiB.
-	DefaultMaxConns = 1 << 18
+	// About 1 KiB each: 128 Ki connections open at once cost ~150 MiB.
+	DefaultMaxConns = 1 << 17
 	// DefaultMaxSessions bounds the number of FTP sessions kept.
 	DefaultMaxSessions = 100000
 	// DefaultIdleTimeout evicts a non-FTP connection silent for this long
@@ -26,7 +26,7 @@ const (
 	// DefaultClosedLinger keeps a closed connection this long (capture
 	// time) so its last ACKs and retransmitted FINs are not taken for a
 	// new connection.
-	DefaultClosedLinger = 30 * time.Second
+	DefaultClosedLinger = 5 * time.Second
 	// DefaultTimeWait is how long the 5-tuple of a closed data connection
 	// is remembered to recognise its reuse (2*MSL of old Windows stacks).
 	DefaultTimeWait = 240 * time.Second

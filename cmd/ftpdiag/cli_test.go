@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,5 +193,20 @@ func TestExtract(t *testing.T) {
 		if err != nil || len(strings.Fields(string(got))) != len(tr.Packets)-5 {
 			t.Errorf("tshark reads the extracted capture: %v, %d frames", err, len(strings.Fields(string(got))))
 		}
+	}
+}
+
+// TestConnectionTableBound floods the table beyond --max-connections: the
+// FTP session survives, the report says how many connections it evicted.
+func TestConnectionTableBound(t *testing.T) {
+	tr := okSession("40000")
+	for i := range 500 {
+		c := tr.Conv(fmt.Sprintf("192.0.2.%d:%d", 1+i%200, 2000+i), "203.0.113.80:443")
+		c.Packet(simtrace.Client, "S", "")
+	}
+	p := writeTrace(t, t.TempDir(), "flood.pcap", tr)
+	out, _, code := runCLI(t, "--max-connections", "100", p)
+	if code != exitOK || !strings.Contains(out, "connections evicted (table full)") || !strings.Contains(out, "completed") {
+		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
