@@ -1,6 +1,8 @@
 package ftpflow
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -379,4 +381,45 @@ func run(tr *simtrace.Trace) *Result {
 		tk.Packet(p, d.Decode(p))
 	}
 	return tk.Finish()
+}
+
+// TestHostileControl: a 10 MB reply line, NUL and invalid UTF-8 bytes, and
+// lines without CR: the line is cut at maxLineLen and counted, the session
+// goes on.
+func TestHostileControl(t *testing.T) {
+	tr := simtrace.New()
+	c := tr.Login(cliCtl, srvCtl)
+	c.Say(simtrace.Client, "SYST\n") // LF only
+	long := "215 " + strings.Repeat("A", 10<<20) + "\r\n"
+	for len(long) > 0 {
+		n := min(1400, len(long))
+		c.Packet(simtrace.Server, "PA", long[:n])
+		long = long[n:]
+	}
+	c.Packet(simtrace.Client, "A", "")
+	c.Say(simtrace.Client, "CWD \x00\xff\xfe\r\n")
+	c.Say(simtrace.Server, "250 ok\r\n")
+	c.Say(simtrace.Client, "PASV\r\n")
+	c.Say(simtrace.Server, "227 Entering Passive Mode (203,0,113,5,19,137)\r\n")
+	s := only(t, run(tr))
+	if s.LongLines != 1 || s.Commands != 5 || len(s.Offers) != 1 {
+		t.Errorf("long lines %d commands %d offers %d", s.LongLines, s.Commands, len(s.Offers))
+	}
+}
+
+// TestSessionBound: beyond MaxSessions, sessions are counted, not kept.
+func TestSessionBound(t *testing.T) {
+	tr := simtrace.New()
+	for i := range 30 {
+		tr.Login(fmt.Sprintf("198.51.100.10:%d", 40000+i), srvCtl)
+	}
+	tk := NewTracker(Config{MaxSessions: 10})
+	d := pcap.NewDecoder()
+	for _, p := range tr.Packets {
+		tk.Packet(p, d.Decode(p))
+	}
+	r := tk.Finish()
+	if len(r.Sessions) != 10 || r.Stats.DroppedSessions != 20 {
+		t.Errorf("%d sessions kept, %d dropped", len(r.Sessions), r.Stats.DroppedSessions)
+	}
 }
