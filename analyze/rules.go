@@ -156,6 +156,8 @@ func (d *diag) transfer(s *ftpflow.Session, t *ftpflow.Transfer) {
 			d.reset(s, t, c)
 		case ftpflow.OutcomeNotAttempted:
 			d.notAttempted(s, t)
+		case ftpflow.OutcomeIncomplete:
+			d.brokenOutOfSight(s, t, c)
 		}
 	}
 	if _, done := d.explained[t]; !done && t.Status == ftpflow.StatusFailed {
@@ -475,6 +477,33 @@ func (d *diag) failedReply(s *ftpflow.Session, t *ftpflow.Transfer) {
 	}
 	id := d.add(Finding{Kind: KindTransferFailedReply, Severity: sev, Session: s.ID, Transfer: t.ID,
 		Summary: fmt.Sprintf("%s answered %d %s", describeTransfer(t), f.Code, truncate(f.Text, 80)), Explanation: expl, Remediation: rem, Evidence: ev})
+	d.explain(id, t)
+}
+
+// brokenOutOfSight reports a data connection that carried data, then
+// neither closed nor reset in the capture, while the server reported the
+// transfer broken: something between the capture point and the server cut
+// it, and its RST or FIN never came this way.
+func (d *diag) brokenOutOfSight(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
+	f := t.Final()
+	if c == nil || f == nil || !dataProblemReply(f) || !c.Established() {
+		return
+	}
+	sender := t.DataSender()
+	ev := map[string]any{
+		"data_client": c.Client.String(), "data_server": c.Server.String(),
+		"bytes_before_silence": c.Bytes[sender], "last_data_frame": c.LastData.Frame, "reply": replyEvidence(f),
+	}
+	if t.ExpectedSize > 0 {
+		ev["expected_size"] = t.ExpectedSize
+	}
+	addOfferEvidence(ev, t)
+	id := d.add(Finding{Kind: KindDataReset, Severity: Error, Session: s.ID, Transfer: t.ID,
+		Summary: fmt.Sprintf("data stopped after %d bytes with no FIN or RST in the capture; the server says %d %s", c.Bytes[sender], f.Code, truncate(f.Text, 50)),
+		Explanation: fmt.Sprintf("The data connection carried %d bytes, then fell silent: this capture holds neither a FIN nor a RST for it, yet the server reported %d %q, so on its side the connection broke. "+
+			"A device between this capture point and the server (a firewall, an IPS, a NAT with a short timeout) reset or dropped the connection, and its RST went only one way. A capture on the server's side would show it.", c.Bytes[sender], f.Code, f.Text),
+		Remediation: "Look at the firewalls and other devices between the two hosts for a rule or a timeout that resets long transfers; capture at the server to see the RST.",
+		Evidence:    ev})
 	d.explain(id, t)
 }
 

@@ -67,6 +67,15 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 			}
 		}
 	}
+	// The last announcement, never connected to, after which the session
+	// ended without a transfer: the client tried the address and gave up
+	// out of sight (seen from the server's side).
+	abandoned := false
+	if last := offers[len(offers)-1]; last == s.Offers[len(s.Offers)-1] && len(last.Conns) == 0 && len(last.Transfers) == 0 &&
+		s.Ended().Seen() && !transferAfter(s, last) && unroutable(announced) && !unroutable(s.Client.Addr()) {
+		abandoned = true
+		d.offerExplained[last] = true
+	}
 	class := addressClass(announced)
 	first := offers[0]
 	ev := map[string]any{
@@ -113,6 +122,8 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 		expl += "The client used the announced address and the data connection failed."
 	case len(deadConns) > 0:
 		expl += fmt.Sprintf("The client obeyed the announcement: its SYNs to %s went unanswered (%d connection attempt(s)), and it gave up before even sending the transfer command, so the server never reported a failure.", deadConns[0].Server, len(deadConns))
+	case abandoned:
+		expl += "No connection to it reached this capture, no transfer command followed, and the session ended: a client obeying the announcement sends its SYNs to an address that does not lead here, then gives up without telling the server (curl and Python's ftplib connect before sending the command)."
 	case usedAnnounced > 0:
 		expl += "The client connected to the announced address and the transfer worked, so that address is reachable from the client."
 	case len(transfers) == 0:
@@ -123,7 +134,7 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 	rem := "Make the server announce the address clients reach it at: vsftpd pasv_address=<public address> (with pasv_addr_resolve), ProFTPD MasqueradeAddress, Pure-FTPd -P <address>, IIS/FileZilla \"external IP\" settings; or use EPSV, which carries no address; or enable the FTP helper on the NAT router for clear-text FTP on port 21. As a client-side workaround, clients can ignore the announced address (curl --ftp-skip-pasv-ip, lftp ftp:ignore-pasv-address)."
 	sev := Info
 	switch {
-	case len(bad) > 0 || len(deadConns) > 0:
+	case len(bad) > 0 || len(deadConns) > 0 || abandoned:
 		sev = Error
 	case usedControl > 0 || sameAsServer || class != "public":
 		sev = Warning

@@ -57,7 +57,7 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 	if len(conns) > 0 {
 		expl += fmt.Sprintf("Paired by hosts and timing instead, %d connection(s) between the same two hosts began while the channel was encrypted; they are probably its data connections. ", len(conns))
 	} else {
-		expl += "No connection between the same two hosts began while the channel was encrypted. "
+		expl += "No connection between the same two hosts began while the channel was encrypted, in this capture: either no transfer was asked for, or its data connections never reached this capture point (a client sent to an unreachable announced address, or a firewall dropped them on the way). "
 	}
 	if tls.ClearAgain.Seen() {
 		expl += "The channel returned to clear text later (CCC or a TLS shutdown), and what followed is analysed normally."
