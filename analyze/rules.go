@@ -144,6 +144,13 @@ func (d *diag) transfer(s *ftpflow.Session, t *ftpflow.Transfer) {
 	if c != nil {
 		d.mtu(s, t, c)
 	}
+	if _, done := d.explained[t]; !done && commandRefused(t) {
+		// The server refused the command itself (no such file, no
+		// permission): an empty data connection, closed or reset, is its
+		// consequence, not a network failure.
+		d.failedReply(s, t)
+		return
+	}
 	if _, done := d.explained[t]; !done {
 		switch t.Outcome {
 		case ftpflow.OutcomeSYNUnanswered:
@@ -232,6 +239,18 @@ func (d *diag) abandonedOffer(s *ftpflow.Session, o *ftpflow.Offer) {
 		Explanation: expl,
 		Remediation: "Capture at the client too; check the firewalls between client and server for the passive port range, and the client's own log or verbose output.",
 		Evidence:    ev})
+}
+
+// commandRefused reports whether the final reply refuses the transfer
+// command itself (a 5xx other than about the data connection) and no data
+// moved.
+func commandRefused(t *ftpflow.Transfer) bool {
+	f := t.Final()
+	if f == nil || f.Code < 500 {
+		return false
+	}
+	c := t.Data
+	return c == nil || c.Bytes[t.DataSender()] == 0
 }
 
 // dataPath names the two ends of a transfer's data connection in FTP

@@ -180,8 +180,11 @@ func (t *Transfer) dataExpected() bool {
 	if t.ExpectedSize > 0 {
 		return true
 	}
+	// A refusal of the command itself (550 no such file, 553...) closes
+	// an empty data connection legitimately; a 425, 426 or 451, or no
+	// reply at all, means data should have come.
 	final := t.Final()
-	return final == nil || final.Code >= 400
+	return final == nil || final.Code == 425 || final.Code == 426 || final.Code == 451
 }
 
 // controlEnded reports whether the control connection closed, or the client
