@@ -42,10 +42,15 @@ type diag struct {
 	offerExplained map[*ftpflow.Offer]bool
 	// exhaustion indexes each session's passive_port_exhaustion finding.
 	exhaustion map[int]int
+	// holders lists, for each refusal that says the passive ports ran out,
+	// the passive offers (of any session) holding a port at that moment.
+	holders map[*ftpflow.Refusal][]*ftpflow.Offer
 }
 
 func diagnose(a *Analysis, opt Options) []Finding {
-	d := &diag{opt: opt, explained: map[*ftpflow.Transfer]string{}, offerExplained: map[*ftpflow.Offer]bool{}, exhaustion: map[int]int{}}
+	d := &diag{opt: opt, explained: map[*ftpflow.Transfer]string{}, offerExplained: map[*ftpflow.Offer]bool{}, exhaustion: map[int]int{},
+		holders: map[*ftpflow.Refusal][]*ftpflow.Offer{}}
+	d.findHolders(a)
 	for _, s := range a.Sessions {
 		d.pasvMismatch(s)
 		d.portMismatch(s)
@@ -462,8 +467,10 @@ func passiveCode(k ftpflow.OfferKind) int {
 }
 
 func addOfferEvidence(ev map[string]any, t *ftpflow.Transfer) {
-	ev["command"] = describeTransfer(t)
-	ev["command_frame"] = t.Frame
+	if t.Command != "" {
+		ev["command"] = describeTransfer(t)
+		ev["command_frame"] = t.Frame
+	}
 	if o := t.Offer; o != nil {
 		ev["offer_kind"] = o.Kind.String()
 		ev["announced"] = o.Endpoint.String()

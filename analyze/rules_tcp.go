@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"ftpdiag/ftpflow"
@@ -262,6 +263,44 @@ func (d *diag) stalledData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.C
 		Evidence:    ev})
 }
 
+// findHolders finds, for every refusal saying the passive ports ran out,
+// the announcements that held the server's ports at that moment: offers
+// of the same server made before it and not yet over (no connection that
+// ended, session still open). Their sessions' idle offers are part of that
+// story, not failures of their own.
+func (d *diag) findHolders(a *Analysis) {
+	for _, s := range a.Sessions {
+		for _, r := range s.Refusals {
+			if !exhaustionText(r.Reply.Text) {
+				continue
+			}
+			for _, other := range a.Sessions {
+				if other.Server.Addr() != s.Server.Addr() {
+					continue
+				}
+				for _, o := range other.Offers {
+					if !o.Passive() || !o.Time.Before(r.Reply.Time) {
+						continue
+					}
+					ended := other.Ended()
+					over := ended.Seen() && ended.Time.Before(r.Reply.Time)
+					for _, c := range o.Conns {
+						if c.Closed() && c.Last.Time.Before(r.Reply.Time) {
+							over = true
+						}
+					}
+					if !over {
+						d.holders[r] = append(d.holders[r], o)
+						if len(o.Conns) == 0 && len(o.Transfers) == 0 {
+							d.offerExplained[o] = true
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // exhaustionReply reports a server that says its passive ports ran out.
 func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
 	if i, ok := d.exhaustion[s.ID]; ok {
@@ -282,6 +321,16 @@ func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *f
 	if t.Refusal != nil {
 		ev["request_frame"] = t.Refusal.Frame
 		ev["command"] = t.Refusal.Command
+		var held []map[string]any
+		var ports []string
+		for _, o := range d.holders[t.Refusal] {
+			held = append(held, map[string]any{"session": o.Session().ID, "port": int(o.Endpoint.Port()), "offer_frame": o.Frame})
+			ports = append(ports, fmt.Sprintf("%d (session %d)", o.Endpoint.Port(), o.Session().ID))
+		}
+		if len(held) > 0 {
+			ev["ports_held"] = held
+			expl += fmt.Sprintf(" At that moment the capture shows %d passive port(s) of this server announced and still held: %s.", len(held), strings.Join(ports, ", "))
+		}
 	}
 	id := d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Error, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("server out of passive ports: %d %s", reply.Code, truncate(reply.Text, 70)),

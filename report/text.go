@@ -155,6 +155,7 @@ func (tw *textWriter) transfers(d *Document) {
 		n += len(s.Transfers)
 	}
 	tw.heading(fmt.Sprintf("Transfers (%d)", n))
+	defer tw.orphanOffers(d)
 	if n == 0 {
 		fmt.Fprintln(tw.w, "  none")
 		return
@@ -186,6 +187,19 @@ func (tw *textWriter) transfers(d *Document) {
 		}
 	}
 	tw.render(t)
+}
+
+// orphanOffers notes announcements that data connections used while no
+// transfer command followed (clients that connect first, then give up).
+func (tw *textWriter) orphanOffers(d *Document) {
+	for _, s := range d.Sessions {
+		for _, o := range s.Offers {
+			if o.Connections > 0 && len(o.Transfers) == 0 {
+				fmt.Fprintf(tw.w, "  session %d: %s %s (frame %d): %d data connection attempt(s), no transfer command followed\n",
+					s.ID, o.Kind, hostPort(o.IP, o.Port), o.Frame, o.Connections)
+			}
+		}
+	}
 }
 
 // transferFrames lists the frames to look at in Wireshark: the offer, the
