@@ -27,10 +27,17 @@ func passiveSuspicious(s *ftpflow.Session, o *ftpflow.Offer) bool {
 // pasvMismatch reports passive announcements of an address other than the
 // server's, one finding per announced address.
 func (d *diag) pasvMismatch(s *ftpflow.Session) {
+	forEachAddress(s.Offers, func(o *ftpflow.Offer) bool { return o.Passive() && passiveSuspicious(s, o) },
+		func(a netip.Addr, offers []*ftpflow.Offer) { d.pasvGroup(s, a, offers) })
+}
+
+// forEachAddress groups the offers that keep selects by announced address
+// and calls do for each group, in order of first appearance.
+func forEachAddress(offers []*ftpflow.Offer, keep func(*ftpflow.Offer) bool, do func(netip.Addr, []*ftpflow.Offer)) {
 	groups := map[netip.Addr][]*ftpflow.Offer{}
 	var order []netip.Addr
-	for _, o := range s.Offers {
-		if !o.Passive() || !passiveSuspicious(s, o) {
+	for _, o := range offers {
+		if !keep(o) {
 			continue
 		}
 		a := o.Endpoint.Addr()
@@ -40,7 +47,7 @@ func (d *diag) pasvMismatch(s *ftpflow.Session) {
 		groups[a] = append(groups[a], o)
 	}
 	for _, a := range order {
-		d.pasvGroup(s, a, groups[a])
+		do(a, groups[a])
 	}
 }
 
@@ -166,24 +173,10 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 // portMismatch reports active announcements (PORT, EPRT, LPRT) of an
 // address other than the client's, one finding per announced address.
 func (d *diag) portMismatch(s *ftpflow.Session) {
-	groups := map[netip.Addr][]*ftpflow.Offer{}
-	var order []netip.Addr
-	for _, o := range s.Offers {
-		if o.Passive() {
-			continue
-		}
+	forEachAddress(s.Offers, func(o *ftpflow.Offer) bool {
 		a := o.Endpoint.Addr()
-		if a == s.Client.Addr() && !(unroutable(a) && !unroutable(s.Server.Addr())) {
-			continue
-		}
-		if _, ok := groups[a]; !ok {
-			order = append(order, a)
-		}
-		groups[a] = append(groups[a], o)
-	}
-	for _, a := range order {
-		d.portGroup(s, a, groups[a])
-	}
+		return !o.Passive() && (a != s.Client.Addr() || unroutable(a) && !unroutable(s.Server.Addr()))
+	}, func(a netip.Addr, offers []*ftpflow.Offer) { d.portGroup(s, a, offers) })
 }
 
 func (d *diag) portGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftpflow.Offer) {

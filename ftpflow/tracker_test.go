@@ -247,18 +247,7 @@ func TestOutcomes(t *testing.T) {
 func TestTupleReuse(t *testing.T) {
 	tr := simtrace.New()
 	c := tr.Login(cliCtl, srvCtl)
-	for i := 0; i < 2; i++ {
-		c.Say(simtrace.Client, "PORT 198,51,100,10,78,32\r\n")
-		c.Say(simtrace.Server, "200 PORT command successful.\r\n")
-		c.Say(simtrace.Client, "NLST\r\n")
-		d := tr.Conv("203.0.113.5:20", "198.51.100.10:20000")
-		d.Seq = [2]uint32{uint32(7000 + 100000*i), 9000}
-		d.Open()
-		d.Say(simtrace.Client, "a\r\n")
-		d.Close(simtrace.Client)
-		c.Say(simtrace.Server, "226 Transfer complete.\r\n")
-		tr.Wait(5 * time.Second)
-	}
+	tr.FixedPortListings(c, 2, 5*time.Second)
 	s := only(t, run(tr))
 	first, second := transferOf(t, s, 0).Data, transferOf(t, s, 1).Data
 	if first == nil || second == nil || first == second {

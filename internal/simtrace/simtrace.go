@@ -167,3 +167,23 @@ func (t *Trace) WritePcap(w io.Writer) error {
 	}
 	return nil
 }
+
+// FixedPortListings scripts n active-mode NLSTs on the control connection
+// c, the client listening on the same port (198.51.100.10:20000) each time
+// and the server connecting from port 20: every data connection has the
+// same 5-tuple, each with a higher initial sequence number. gap separates
+// the transfers.
+func (t *Trace) FixedPortListings(c *Conv, n int, gap time.Duration) {
+	for i := range n {
+		c.Say(Client, "PORT 198,51,100,10,78,32\r\n")
+		c.Say(Server, "200 PORT command successful.\r\n")
+		c.Say(Client, "NLST\r\n")
+		d := t.Conv("203.0.113.5:20", "198.51.100.10:20000")
+		d.Seq = [2]uint32{uint32(7000 + 100000*i), 9000}
+		d.Open()
+		d.Say(Client, "a\r\n")
+		d.Close(Client)
+		c.Say(Server, "226 Transfer complete.\r\n")
+		t.Wait(gap)
+	}
+}
