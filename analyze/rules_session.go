@@ -140,6 +140,9 @@ func (d *diag) captureIncomplete(s *ftpflow.Session) {
 	}
 	var notCaptured, trimmed []int
 	for _, t := range s.Transfers {
+		if _, done := d.explained[t]; done {
+			continue // another finding says why this transfer is short
+		}
 		switch t.Outcome {
 		case ftpflow.OutcomeNotCaptured:
 			notCaptured = append(notCaptured, t.ID)

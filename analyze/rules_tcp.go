@@ -253,7 +253,7 @@ func (d *diag) stalledData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.C
 		ev["expected_size"] = t.ExpectedSize
 	}
 	addOfferEvidence(ev, t)
-	d.add(Finding{Kind: KindMTUBlackhole, Severity: Warning, Session: s.ID, Transfer: t.ID,
+	id := d.add(Finding{Kind: KindMTUBlackhole, Severity: Warning, Session: s.ID, Transfer: t.ID,
 		Summary: fmt.Sprintf("data connection open for %s but not one byte arrived while the server was sending: suspected MTU black hole", silent.Round(time.Millisecond)),
 		Explanation: fmt.Sprintf("The data connection's handshake (small packets) completed and the server announced the transfer (%d), yet in %s not a single data segment reached this side. "+
 			"This is how a path MTU black hole looks from the receiving end: the sender's full-size segments (up to the MSS of %d announced here) are too big for a link on the path, and the ICMP messages that should shrink them are dropped, so they vanish, while the small handshake and control packets pass. "+
@@ -261,6 +261,7 @@ func (d *diag) stalledData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.C
 			t.Preliminary().Code, silent.Round(time.Millisecond), mss),
 		Remediation: "Capture at the sending side to confirm; let ICMP \"fragmentation needed\" (type 3 code 4) and ICMPv6 \"packet too big\" through the firewalls on the path, or clamp the MSS on the router with the smaller link (iptables ... -j TCPMSS --clamp-mss-to-pmtu).",
 		Evidence:    ev})
+	d.explain(id, t)
 }
 
 // findHolders finds, for every refusal saying the passive ports ran out,
