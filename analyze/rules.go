@@ -51,6 +51,7 @@ func diagnose(a *Analysis, opt Options) []Finding {
 	d := &diag{opt: opt, explained: map[*ftpflow.Transfer]string{}, offerExplained: map[*ftpflow.Offer]bool{}, exhaustion: map[int]int{},
 		holders: map[*ftpflow.Refusal][]*ftpflow.Offer{}}
 	d.findHolders(a)
+	d.outOfRange(a)
 	for _, s := range a.Sessions {
 		d.pasvMismatch(s)
 		d.portMismatch(s)

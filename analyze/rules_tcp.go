@@ -302,6 +302,81 @@ func (d *diag) findHolders(a *Analysis) {
 	}
 }
 
+// outsideRange is how far from the ports held a new passive port must lie
+// to count as outside the server's range.
+const outsideRange = 256
+
+// outOfRange reports passive ports announced outside the server's range
+// while its range was full: the ports held at that moment form a small
+// cluster and the new one lies far from it. ProFTPD falls back to any port
+// when its PassivePorts are taken; a firewall opened for the range alone
+// then blocks the data connection.
+func (d *diag) outOfRange(a *Analysis) {
+	type held struct {
+		o    *ftpflow.Offer
+		hold portHold
+	}
+	byServer := map[netip.Addr][]held{}
+	for _, s := range a.Sessions {
+		for _, o := range s.Offers {
+			if o.Passive() {
+				byServer[s.Server.Addr()] = append(byServer[s.Server.Addr()], held{o, offerHold(s, o)})
+			}
+		}
+	}
+	for server, hs := range byServer {
+		for _, h := range hs {
+			var busy []*ftpflow.Offer
+			lo, hi := 65535, 0
+			for _, x := range hs {
+				if x.o == h.o || !x.hold.from.Before(h.o.Time) || !x.hold.to.After(h.o.Time) {
+					continue
+				}
+				busy = append(busy, x.o)
+				lo, hi = min(lo, int(x.o.Endpoint.Port())), max(hi, int(x.o.Endpoint.Port()))
+			}
+			p := int(h.o.Endpoint.Port())
+			if len(busy) < 2 || hi-lo >= outsideRange || (p > lo-outsideRange && p < hi+outsideRange) {
+				continue
+			}
+			var ports []string
+			for _, o := range busy {
+				ports = append(ports, fmt.Sprintf("%d (session %d)", o.Endpoint.Port(), o.Session().ID))
+				if len(o.Conns) == 0 && len(o.Transfers) == 0 {
+					d.offerExplained[o] = true
+				}
+			}
+			s := h.o.Session()
+			ev := map[string]any{"server": server.String(), "offer_frame": h.o.Frame, "announced": h.o.Endpoint.String(),
+				"inferred_range": fmt.Sprintf("%d-%d", lo, hi), "ports_held": len(busy)}
+			d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: s.ID,
+				Summary: fmt.Sprintf("server %s announced port %d, far outside the ports %d-%d it had been using, all held at that moment", server, p, lo, hi),
+				Explanation: fmt.Sprintf("When the server announced %s (frame %d), its passive ports %s were all taken by earlier announcements still in use, so its configured range, apparently %d-%d, was full. "+
+					"Instead of refusing, it picked a port outside the range, as ProFTPD does when its PassivePorts are exhausted (its log says \"unable to find open port in PassivePorts range\"). "+
+					"The transfer works only if nothing between client and server restricts the data ports to the range: a firewall opened for %d-%d drops this connection.",
+					h.o.Endpoint, h.o.Frame, strings.Join(ports, ", "), lo, hi, lo, hi),
+				Remediation: "Widen the passive port range (ProFTPD PassivePorts, vsftpd pasv_min_port/pasv_max_port, Pure-FTPd -p) to cover the concurrent sessions, and open exactly that range in the firewall; limit concurrent sessions per client.",
+				Evidence:    ev})
+		}
+	}
+}
+
+// offerHold returns how long a passive offer holds its port.
+func offerHold(s *ftpflow.Session, o *ftpflow.Offer) portHold {
+	h := portHold{from: o.Time, to: s.Control.Last.Time}
+	if len(o.Conns) > 0 {
+		h.to = o.Conns[len(o.Conns)-1].Last.Time
+		return h
+	}
+	for _, x := range s.Offers {
+		if x.Passive() && x.Time.After(o.Time) {
+			h.to = x.Time
+			break
+		}
+	}
+	return h
+}
+
 // exhaustionReply reports a server that says its passive ports ran out.
 func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
 	if i, ok := d.exhaustion[s.ID]; ok {
@@ -371,7 +446,7 @@ func (d *diag) portExhaustion(a *Analysis) {
 				passive = append(passive, o)
 			}
 		}
-		for i, o := range passive {
+		for _, o := range passive {
 			k := s.Server.Addr()
 			so := byServer[k]
 			if so == nil {
@@ -379,15 +454,8 @@ func (d *diag) portExhaustion(a *Analysis) {
 				byServer[k] = so
 				order = append(order, k)
 			}
-			h := portHold{from: o.Time, to: s.Control.Last.Time}
-			switch {
-			case len(o.Conns) > 0:
-				h.to = o.Conns[len(o.Conns)-1].Last.Time
-			case i+1 < len(passive):
-				h.to = passive[i+1].Time
-			}
 			so.offers = append(so.offers, o)
-			so.holds = append(so.holds, h)
+			so.holds = append(so.holds, offerHold(s, o))
 			so.sessions[s.ID] = true
 		}
 	}
