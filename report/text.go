@@ -161,7 +161,7 @@ func (tw *textWriter) transfers(d *Document) {
 		return
 	}
 	t := tw.table()
-	t.AppendHeader(table.Row{"S/T", "Command", "Mode", "Announced", "Data connection", "Outcome", "Bytes", "Reply", "Frames"})
+	t.AppendHeader(table.Row{"S/T", "Command", "Mode", "Announced", "Data connection", "Outcome", "Bytes", "Reply", "Took", "Frames"})
 	for _, s := range d.Sessions {
 		for _, tr := range s.Transfers {
 			cmd := tr.Command
@@ -182,8 +182,12 @@ func (tw *textWriter) transfers(d *Document) {
 				last := tr.Replies[len(tr.Replies)-1]
 				reply = strconv.Itoa(last.Code)
 			}
+			took := "-"
+			if tr.Duration != nil {
+				took = (time.Duration(*tr.Duration * float64(time.Second))).Round(time.Millisecond).String()
+			}
 			t.AppendRow(table.Row{fmt.Sprintf("%d/%d", s.ID, tr.ID), cell(cmd), tr.Mode, announced, dataConn,
-				tw.outcome(tr.Outcome), bytes, reply, transferFrames(tr)})
+				tw.outcome(tr.Outcome), bytes, reply, took, transferFrames(tr)})
 		}
 	}
 	tw.render(t)
