@@ -49,7 +49,7 @@ func WriteHTML(w io.Writer, d *Document, a *analyze.Analysis, opt HTMLOptions) e
 	for i, s := range a.Sessions {
 		var ladder bytes.Buffer
 		writeLadder(&ladder, BuildTimeline(s, a.Findings, opt.Timeline))
-		hs := htmlSession{Session: d.Sessions[i], SVG: template.HTML(SessionSVG(s, a.Findings)), Ladder: ladder.String()}
+		hs := htmlSession{Session: d.Sessions[i], SVG: template.HTML(SessionSVG(s, a.Findings, opt.Timeline.ShowPasswords)), Ladder: ladder.String()}
 		for _, f := range page.Findings {
 			if f.Session == s.ID {
 				hs.Findings = append(hs.Findings, f)

@@ -25,7 +25,7 @@ const (
 // SessionSVG draws a session as lanes on a time axis: the control
 // connection, then each data connection, failed attempts in red, with
 // hover text (SVG title elements) giving frame numbers. It needs no script.
-func SessionSVG(s *ftpflow.Session, findings []analyze.Finding) string {
+func SessionSVG(s *ftpflow.Session, findings []analyze.Finding, showPasswords bool) string {
 	type lane struct {
 		conn     *ftpflow.Conn
 		label    string
@@ -128,7 +128,7 @@ func SessionSVG(s *ftpflow.Session, findings []analyze.Finding) string {
 				r.Frame, r.From, rx-5, mid-6, rx+5, mid+6, rx-5, mid+6, rx+5, mid-6)
 		}
 		if i == 0 {
-			controlMarks(&b, s, x, mid)
+			controlMarks(&b, s, x, mid, showPasswords)
 		}
 		b.WriteString(`</g>`)
 	}
@@ -141,7 +141,7 @@ func SessionSVG(s *ftpflow.Session, findings []analyze.Finding) string {
 
 // controlMarks draws the control dialogue as ticks on the control lane:
 // announcements and failure replies stand out.
-func controlMarks(b *strings.Builder, s *ftpflow.Session, x func(time.Time) float64, mid int) {
+func controlMarks(b *strings.Builder, s *ftpflow.Session, x func(time.Time) float64, mid int, showPasswords bool) {
 	step := 1
 	if len(s.Log) > maxSVGMarks {
 		step = (len(s.Log) + maxSVGMarks - 1) / maxSVGMarks
@@ -158,7 +158,7 @@ func controlMarks(b *strings.Builder, s *ftpflow.Session, x func(time.Time) floa
 		var what string
 		if e.From == ftpflow.Client {
 			arg := e.Arg
-			if e.Verb == "PASS" {
+			if e.Verb == "PASS" && !showPasswords {
 				arg = "****"
 			}
 			what = strings.TrimSpace(e.Verb + " " + arg)
