@@ -70,7 +70,7 @@ func FuzzAnalyze(f *testing.F) {
 		}
 		m := pcap.NewMerger(r)
 		a, _ := analyze.Run(m, analyze.Options{})
-		doc := report.Build(m.Infos(), a, report.Options{})
+		doc := report.Build(m.Infos(), a)
 		out, err := json.Marshal(doc)
 		if err != nil {
 			t.Fatalf("report does not marshal: %v", err)

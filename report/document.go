@@ -220,14 +220,9 @@ type Finding struct {
 	Filter string `json:"wireshark_filter"`
 }
 
-// Options changes what the document shows.
-type Options struct {
-	// ShowPasswords keeps PASS arguments; by default they are masked.
-	ShowPasswords bool
-}
-
-// Build turns an analysis of the given inputs into a document.
-func Build(infos []pcap.Info, a *analyze.Analysis, opt Options) *Document {
+// Build turns an analysis of the given inputs into a document. The
+// document never holds a PASS argument.
+func Build(infos []pcap.Info, a *analyze.Analysis) *Document {
 	d := &Document{Schema: Schema, Stats: a.Stats, Inputs: []Input{}, Sessions: []Session{}, Findings: []Finding{}}
 	for _, in := range infos {
 		d.Inputs = append(d.Inputs, buildInput(in))

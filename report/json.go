@@ -15,7 +15,7 @@ import (
 // otherwise it is indented by two spaces. Either way it is byte for byte
 // what encoding/json makes of Build's document.
 func WriteJSON(w io.Writer, infos []pcap.Info, a *analyze.Analysis, oneLine bool) error {
-	doc := Build(infos, &analyze.Analysis{Stats: a.Stats, Findings: a.Findings}, Options{})
+	doc := Build(infos, &analyze.Analysis{Stats: a.Stats, Findings: a.Findings})
 	jw := &jsonWriter{w: bufio.NewWriterSize(w, 64<<10), oneLine: oneLine}
 	jw.raw("{")
 	jw.field(1, "schema", doc.Schema)

@@ -143,95 +143,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // analyzeGroup analyses files together and writes one report. It returns
 // exitUsage when nothing could be read from any of them.
 func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var readers []*pcap.Reader
-	infos := make([]pcap.Info, len(files))
-	opened := make([]bool, len(files))
-	var total int64
-	for i, name := range files {
-		r, size, err := openInput(name, stdin, cfg.threads > 1)
-		if err != nil {
-			fmt.Fprintln(stderr, "ftpdiag:", err)
-			infos[i] = pcap.Info{Name: name, Warnings: []string{strings.TrimPrefix(err.Error(), name+": ")}}
-			continue
-		}
-		defer r.Close()
-		readers = append(readers, r)
-		opened[i] = true
-		total += size
-	}
+	in := openInputs(cfg, files, stdin, stderr)
+	defer in.close()
 	a := &analyze.Analysis{}
-	if len(readers) > 0 {
-		m := pcap.NewMerger(readers...)
-		opt := analyze.Options{
-			TimeWait: cfg.timeWait,
-			Tracker: ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait,
-				KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html"},
-		}
-		var bar *progressBar
-		if !cfg.quiet && total >= progressMinBytes && isTerminal(stderr) {
-			bar = newProgressBar(stderr, total, readers)
-			opt.Progress = bar.update
-		}
-		var err error
-		a, err = analyze.Run(&contextSource{ctx: ctx, m: m}, opt)
-		if bar != nil {
-			bar.stop()
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "ftpdiag:", err)
-		}
-		for _, e := range m.Errors() {
-			fmt.Fprintln(stderr, "ftpdiag:", e)
-		}
-		read := m.Infos()
-		for i := range files {
-			if opened[i] {
-				infos[i], read = read[0], read[1:]
-				checkLinkTypes(&infos[i], stderr)
-			}
-		}
+	if len(in.readers) > 0 {
+		a = in.analyze(ctx, cfg, stderr)
 	}
-	if cfg.extract != "" && len(readers) > 0 {
-		var names []string
-		for i, name := range files {
-			if opened[i] {
-				names = append(names, name)
-			}
-		}
+	if cfg.extract != "" && len(in.readers) > 0 {
 		prefix := ""
 		if cfg.each {
 			prefix = fileSafe(filepath.Base(files[0])) + "_"
 		}
-		if err := extractSessions(cfg.extract, prefix, names, a, stderr); err != nil {
+		if err := extractSessions(cfg.extract, prefix, in.names(), a, stderr); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 		}
 	}
-	var doc *report.Document // built only for the formats that need it whole
-	if cfg.format != "json" || cfg.htmlFile != "" {
-		doc = report.Build(infos, a, report.Options{ShowPasswords: cfg.showPasswords})
-	}
-	htmlOpt := report.HTMLOptions{Timeline: report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}}
-	if cfg.htmlFile != "" {
-		if err := writeHTMLFile(cfg.htmlFile, doc, a, htmlOpt); err != nil {
-			fmt.Fprintln(stderr, "ftpdiag:", err)
-		}
-	}
-	switch cfg.format {
-	case "json":
-		if err := report.WriteJSON(stdout, infos, a, cfg.each); err != nil {
-			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
-		}
-	case "html":
-		if err := report.WriteHTML(stdout, doc, a, htmlOpt); err != nil {
-			fmt.Fprintln(stderr, "ftpdiag: writing HTML:", err)
-		}
-	default:
-		if len(readers) > 0 {
-			report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout),
-				Ladders: a, Timeline: report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}})
-		}
-	}
-	if !readAnything(infos, opened) {
+	writeReports(cfg, in, a, stdout, stderr)
+	if !readAnything(in.infos, in.opened) {
 		return exitUsage
 	}
 	threshold, _ := severityThreshold(cfg.failOn)
@@ -241,6 +169,113 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 		}
 	}
 	return exitOK
+}
+
+// inputs are the files of one analysis: the readers of those that opened,
+// and for every file, in command-line order, what reading it found.
+type inputs struct {
+	files   []string
+	readers []*pcap.Reader
+	infos   []pcap.Info
+	opened  []bool
+	size    int64 // bytes of all files, for the progress bar
+}
+
+func openInputs(cfg *config, files []string, stdin io.Reader, stderr io.Writer) *inputs {
+	in := &inputs{files: files, infos: make([]pcap.Info, len(files)), opened: make([]bool, len(files))}
+	for i, name := range files {
+		r, size, err := openInput(name, stdin, cfg.threads > 1)
+		if err != nil {
+			fmt.Fprintln(stderr, "ftpdiag:", err)
+			in.infos[i] = pcap.Info{Name: name, Warnings: []string{strings.TrimPrefix(err.Error(), name+": ")}}
+			continue
+		}
+		in.readers = append(in.readers, r)
+		in.opened[i] = true
+		in.size += size
+	}
+	return in
+}
+
+func (in *inputs) close() {
+	for _, r := range in.readers {
+		r.Close()
+	}
+}
+
+// names lists the files that opened.
+func (in *inputs) names() []string {
+	var out []string
+	for i, name := range in.files {
+		if in.opened[i] {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// analyze runs the analysis over the merged inputs, reports reading errors
+// on stderr and records what each input's reading found.
+func (in *inputs) analyze(ctx context.Context, cfg *config, stderr io.Writer) *analyze.Analysis {
+	m := pcap.NewMerger(in.readers...)
+	opt := analyze.Options{
+		TimeWait: cfg.timeWait,
+		Tracker: ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait,
+			KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html"},
+	}
+	var bar *progressBar
+	if !cfg.quiet && in.size >= progressMinBytes && isTerminal(stderr) {
+		bar = newProgressBar(stderr, in.size, in.readers)
+		opt.Progress = bar.update
+	}
+	a, err := analyze.Run(&contextSource{ctx: ctx, m: m}, opt)
+	if bar != nil {
+		bar.stop()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ftpdiag:", err)
+	}
+	for _, e := range m.Errors() {
+		fmt.Fprintln(stderr, "ftpdiag:", e)
+	}
+	read := m.Infos()
+	for i := range in.files {
+		if in.opened[i] {
+			in.infos[i], read = read[0], read[1:]
+			checkLinkTypes(&in.infos[i], stderr)
+		}
+	}
+	return a
+}
+
+// writeReports writes the report in the chosen format, and the HTML file
+// when asked for.
+func writeReports(cfg *config, in *inputs, a *analyze.Analysis, stdout, stderr io.Writer) {
+	var doc *report.Document // built only for the formats that need it whole
+	if cfg.format != "json" || cfg.htmlFile != "" {
+		doc = report.Build(in.infos, a)
+	}
+	timeline := report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}
+	htmlOpt := report.HTMLOptions{Timeline: timeline}
+	if cfg.htmlFile != "" {
+		if err := writeHTMLFile(cfg.htmlFile, doc, a, htmlOpt); err != nil {
+			fmt.Fprintln(stderr, "ftpdiag:", err)
+		}
+	}
+	switch cfg.format {
+	case "json":
+		if err := report.WriteJSON(stdout, in.infos, a, cfg.each); err != nil {
+			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
+		}
+	case "html":
+		if err := report.WriteHTML(stdout, doc, a, htmlOpt); err != nil {
+			fmt.Fprintln(stderr, "ftpdiag: writing HTML:", err)
+		}
+	default:
+		if len(in.readers) > 0 {
+			report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout), Ladders: a, Timeline: timeline})
+		}
+	}
 }
 
 // readAnything reports whether at least one input could be read: a whole
