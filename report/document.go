@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -399,9 +398,6 @@ func stamp(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339Nano)
 }
-
-// Endpoint formats an address and port as "ip:port" ("[ip]:port" for IPv6).
-func Endpoint(ap netip.AddrPort) string { return ap.String() }
 
 // Clean makes capture text safe for any output: invalid UTF-8 bytes become
 // \xNN, and control characters (other than tab) become \u escapes, so no

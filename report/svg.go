@@ -147,7 +147,7 @@ func controlMarks(b *strings.Builder, s *ftpflow.Session, x func(time.Time) floa
 		step = (len(s.Log) + maxSVGMarks - 1) / maxSVGMarks
 	}
 	for i, e := range s.Log {
-		important := e.Code >= 400 || e.Code == 227 || e.Code == 228 || e.Code == 229 || e.Verb == "PORT" || e.Verb == "EPRT" || e.Verb == "LPRT" || IsTransfer(e.Verb)
+		important := e.Code >= 400 || e.Code == 227 || e.Code == 228 || e.Code == 229 || e.Verb == "PORT" || e.Verb == "EPRT" || e.Verb == "LPRT" || ftpflow.IsTransferCommand(e.Verb)
 		if i%step != 0 && !important {
 			continue
 		}
@@ -173,9 +173,6 @@ func controlMarks(b *strings.Builder, s *ftpflow.Session, x func(time.Time) floa
 			cls, x(e.Time), y1, x(e.Time), y2, e.Frame, html.EscapeString(Clean(truncate(what, 120))))
 	}
 }
-
-// IsTransfer reports whether a verb is a transfer command.
-func IsTransfer(verb string) bool { return ftpflow.IsTransferCommand(verb) }
 
 func connClass(c *ftpflow.Conn, t *ftpflow.Transfer) string {
 	if t != nil && t.Data == c {
