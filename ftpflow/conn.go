@@ -134,8 +134,7 @@ type Conn struct {
 	// MaxSegment is the largest payload each side sent in one segment.
 	MaxSegment [2]int
 	// LargeRetransmissions counts retransmitted segments larger than
-	// smallSegment bytes; SmallAcked tells whether the peer acknowledged
-	// data sent in segments no larger than that.
+	// smallSegment bytes (the MTU black hole's signature).
 	LargeRetransmissions [2]int
 	// Acked is, per side, how many of its payload bytes the peer
 	// acknowledged.
