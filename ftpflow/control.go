@@ -118,6 +118,16 @@ func (s *Session) log(e LogEntry) {
 	s.Log = append(s.Log, e)
 }
 
+// release frees what only parsing needed, once the control connection has
+// closed in both directions and the reassembler delivered everything: the
+// session then keeps only what the report shows.
+func (s *Session) release() {
+	s.flushOops()
+	s.lines = [2]lineState{}
+	s.framer = ReplyFramer{}
+	s.pending = nil
+}
+
 // drop abandons a connection that was taken for FTP by its greeting but
 // whose client does not speak FTP.
 func (s *Session) drop() {

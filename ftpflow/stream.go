@@ -92,7 +92,10 @@ func (cs *controlStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly
 // ReassemblyComplete implements reassembly.Stream. The connection is kept
 // (false) so that the ACK after both FINs does not open a new stream; the
 // tracker's sweep removes it by capture time.
-func (cs *controlStream) ReassemblyComplete(reassembly.AssemblerContext) bool { return false }
+func (cs *controlStream) ReassemblyComplete(reassembly.AssemblerContext) bool {
+	cs.s.release()
+	return false
+}
 
 // lineState splits one direction of a control connection into lines, and
 // skips TLS records once the channel is encrypted.
