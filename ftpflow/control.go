@@ -54,6 +54,7 @@ func (s *Session) command(line string, ev Event) {
 			return
 		}
 		s.confirmed = true
+		s.tracker.number(s)
 	}
 	s.Commands++
 	s.log(LogEntry{From: Client, Verb: cmd.Verb, Arg: clip(cmd.Arg), Event: ev})

@@ -82,12 +82,9 @@ func (t *Tracker) attach(c *Conn, o *Offer) {
 // announced port. Connections opened shortly before the announcement was
 // read (the reassembler may deliver it late) are linked at once.
 func (t *Tracker) addOffer(o *Offer) {
-	s := o.session
-	alt := netip.AddrPortFrom(s.Server.Addr(), o.Endpoint.Port())
-	if !o.Passive() {
-		alt = netip.AddrPortFrom(s.Client.Addr(), o.Endpoint.Port())
-	}
-	for _, ep := range []netip.AddrPort{o.Endpoint, alt} {
+	eps := o.linkEndpoints()
+	alt := eps[1]
+	for _, ep := range eps {
 		if _, ok := t.offers[ep]; !ok && len(t.offers) >= maxOffersTracked {
 			t.stats.DroppedOffers++
 			continue
@@ -107,6 +104,19 @@ func (t *Tracker) addOffer(o *Offer) {
 			}
 		}
 	}
+}
+
+// linkEndpoints returns the two endpoints a data connection for the offer
+// may go to: the announced one, and the announced port at the address of
+// the control connection's peer that listens (the server in passive mode,
+// the client in active mode).
+func (o *Offer) linkEndpoints() [2]netip.AddrPort {
+	s := o.session
+	alt := netip.AddrPortFrom(s.Server.Addr(), o.Endpoint.Port())
+	if !o.Passive() {
+		alt = netip.AddrPortFrom(s.Client.Addr(), o.Endpoint.Port())
+	}
+	return [2]netip.AddrPort{o.Endpoint, alt}
 }
 
 // encryptedDataCandidate reports whether c, a connection between the two
@@ -153,11 +163,14 @@ func looksLikeGreeting(b []byte) bool {
 
 // startSession makes c an FTP control connection.
 func (t *Tracker) startSession(c *Conn, by string) {
-	if len(t.sessions) >= t.cfg.MaxSessions {
+	if len(t.sessions)+len(t.settled)+len(t.done) >= t.cfg.MaxSessions {
 		t.stats.DroppedSessions++
 		return
 	}
 	s := newSession(t, c, by)
+	if s.confirmed {
+		t.number(s)
+	}
 	c.session = s
 	t.pin(c)
 	t.sessions = append(t.sessions, s)

@@ -2,6 +2,7 @@ package ftpflow
 
 import (
 	"net/netip"
+	"time"
 )
 
 // OfferKind names the command or reply that announced a data endpoint.
@@ -191,7 +192,9 @@ type TLSInfo struct {
 // Session is one FTP control connection with everything it announced and
 // the data connections linked to it.
 type Session struct {
-	// ID numbers sessions in the order their control connection appeared.
+	// ID numbers sessions from 1 in the order they were recognised as FTP:
+	// at the first packet of a control connection to port 21, at the
+	// client's first command on another port.
 	ID      int
 	Control *Conn
 	// Client and Server are the control connection's endpoints.
@@ -241,20 +244,25 @@ type Session struct {
 	tracker   *Tracker
 	confirmed bool
 	dropped   bool
-	lines     [2]lineState
-	framer    ReplyFramer
-	replyAt   Event
-	pending   []pendingCommand
-	current   *Offer   // newest offer not yet consumed by a transfer
-	refusal   *Refusal // passive request refused since the last transfer
-	active    *Transfer
-	restart   int64
-	sizeName  string
-	sizeValue int64
-	authSent  bool
-	greeted   bool
-	resync    bool // a hole in the stream: pair the next reply by time
-	oops      *pendingReply
+	// released is set once the control connection closed and was
+	// reassembled to its end; activeUntil, once settled, is the session's
+	// last packet (data connections included).
+	released    bool
+	activeUntil time.Time
+	lines       [2]lineState
+	framer      ReplyFramer
+	replyAt     Event
+	pending     []pendingCommand
+	current     *Offer   // newest offer not yet consumed by a transfer
+	refusal     *Refusal // passive request refused since the last transfer
+	active      *Transfer
+	restart     int64
+	sizeName    string
+	sizeValue   int64
+	authSent    bool
+	greeted     bool
+	resync      bool // a hole in the stream: pair the next reply by time
+	oops        *pendingReply
 }
 
 // pendingCommand is a command waiting for its final reply.

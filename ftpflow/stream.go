@@ -89,12 +89,15 @@ func (cs *controlStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly
 	})
 }
 
-// ReassemblyComplete implements reassembly.Stream. The connection is kept
-// (false) so that the ACK after both FINs does not open a new stream; the
-// tracker's sweep removes it by capture time.
+// ReassemblyComplete implements reassembly.Stream. The assembler forgets
+// the connection (true). Once the control connection has closed, the
+// tracker feeds it no more segments, so the ACK after both FINs does not
+// open a new stream; when the assembler gave up on an idle connection
+// instead, a later segment starts a new stream for the same session.
 func (cs *controlStream) ReassemblyComplete(reassembly.AssemblerContext) bool {
 	cs.s.release()
-	return false
+	cs.s.released = cs.s.Control.Closed()
+	return true
 }
 
 // lineState splits one direction of a control connection into lines, and

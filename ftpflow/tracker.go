@@ -18,7 +18,8 @@ const (
 	// recently active connection that is not FTP is evicted.
 	// About 1 KiB each: 128 Ki connections open at once cost ~150 MiB.
 	DefaultMaxConns = 1 << 17
-	// DefaultMaxSessions bounds the number of FTP sessions kept.
+	// DefaultMaxSessions bounds the number of FTP sessions held at once
+	// (those not yet over, and, without a SessionSink, all of them).
 	DefaultMaxSessions = 100000
 	// DefaultIdleTimeout evicts a non-FTP connection silent for this long
 	// (capture time).
@@ -27,6 +28,12 @@ const (
 	// time) so its last ACKs and retransmitted FINs are not taken for a
 	// new connection.
 	DefaultClosedLinger = 5 * time.Second
+	// DefaultSettleAfter is how long (capture time) a session whose
+	// control connection has closed must stay quiet, data connections
+	// included, before it counts as over and is handed on (see SessionSink).
+	// It exceeds DefaultClosedLinger so that its connections have left the
+	// table by then.
+	DefaultSettleAfter = 10 * time.Second
 	// DefaultTimeWait is how long the 5-tuple of a closed data connection
 	// is remembered to recognise its reuse (2*MSL of old Windows stacks).
 	DefaultTimeWait = 240 * time.Second
@@ -62,6 +69,28 @@ type Config struct {
 	IdleTimeout  time.Duration
 	ClosedLinger time.Duration
 	TimeWait     time.Duration
+	SettleAfter  time.Duration
+	// Sink, if set, receives every session as soon as it is over, and
+	// the tracker forgets it: memory then depends on the sessions open at
+	// once, not on the length of the capture. Without a Sink, Finish
+	// returns them all.
+	Sink SessionSink
+}
+
+// A SessionSink receives the sessions of a capture while it is read. For
+// each session Settled comes first, then Retired; sessions are handed on
+// in a deterministic order. The sink must not keep the tracker's packets.
+type SessionSink interface {
+	// Settled is called once the session is over: its control connection
+	// closed (or the capture ended) and nothing of it happened for
+	// SettleAfter. Its transfers are judged; it no longer changes.
+	Settled(s *Session)
+	// Retired is called once, besides s, every session with the same
+	// server address whose life overlapped s's has settled too. What
+	// those sessions did at the same server (ports held, ports refused)
+	// is then all known, so conclusions about s that depend on them are
+	// final. The tracker forgets s after this call.
+	Retired(s *Session)
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +108,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TimeWait <= 0 {
 		c.TimeWait = DefaultTimeWait
+	}
+	if c.SettleAfter <= 0 {
+		c.SettleAfter = DefaultSettleAfter
 	}
 	return c
 }
@@ -116,7 +148,7 @@ type Stats struct {
 
 // Result is what tracking a whole capture produced.
 type Result struct {
-	// Sessions lists the FTP sessions in order of their first packet.
+	// Sessions lists the FTP sessions by ID (empty with a Sink).
 	Sessions []*Session
 	Stats    Stats
 	// First and Last are the capture's first and last timestamps.
@@ -134,14 +166,18 @@ type Tracker struct {
 	// closed holds connections that ended, waiting out ClosedLinger.
 	open, pinned, closed connList
 	nextConnID           int
-	sessions             []*Session
-	offers               map[netip.AddrPort]*Offer
-	tlsHosts             map[hostPair]*Session
-	closedData           map[connKey]closedTuple
-	recent               []*Conn // recent unlinked SYNs, for offers parsed late
-	assembler            *reassembly.Assembler
-	first, now           time.Time
-	lastSweep            time.Time
+	nextSessionID        int
+	// sessions holds the sessions not yet over, in the order they began;
+	// settled those over but not yet retired; done, without a Sink, the
+	// retired ones.
+	sessions, settled, done []*Session
+	offers                  map[netip.AddrPort]*Offer
+	tlsHosts                map[hostPair]*Session
+	closedData              map[connKey]closedTuple
+	recent                  []*Conn // recent unlinked SYNs, for offers parsed late
+	assembler               *reassembly.Assembler
+	first, now              time.Time
+	lastSweep               time.Time
 	// nowNs and sweepAtNs mirror now and lastSweep+sweepEvery in Unix
 	// nanoseconds, for the per-packet checks.
 	nowNs, sweepAtNs int64
@@ -263,7 +299,7 @@ func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
 	if c.session == nil && !c.probed && (tcp.SYN || d.PayloadLen > 0) && c.offer == nil {
 		t.probe(c, side, tcp, d.PayloadLen)
 	}
-	if s := c.session; s != nil && !s.dropped {
+	if s := c.session; s != nil && !s.dropped && !s.released {
 		if c.holeAcked {
 			// Skip the hole now rather than after gapWait, so that both
 			// directions of the dialogue stay in step.
@@ -374,27 +410,18 @@ func (t *Tracker) sweep() {
 		}
 	}
 	t.assembler.FlushWithOptions(reassembly.FlushOptions{T: t.now.Add(-gapWait), TC: t.now.Add(-controlIdle)})
+	t.settleSessions(false)
 }
 
-// Finish flushes the reassembler, decides every transfer's outcome and
-// returns the sessions. The tracker must not be used afterwards.
+// Finish flushes the reassembler and settles and retires every session
+// still held. Without a Sink it returns all sessions; with one, the sink
+// has had them and Result.Sessions is empty. The tracker must not be used
+// afterwards.
 func (t *Tracker) Finish() *Result {
 	t.assembler.FlushAll()
-	var sessions []*Session
-	for _, s := range t.sessions {
-		if s.dropped {
-			continue
-		}
-		s.finish(t.now)
-		sessions = append(sessions, s)
-	}
-	slices.SortStableFunc(sessions, func(a, b *Session) int {
-		return compareEvents(a.Control.First, b.Control.First)
-	})
-	for i, s := range sessions {
-		s.ID = i + 1
-	}
-	return &Result{Sessions: sessions, Stats: t.stats, First: t.first, Last: t.now}
+	t.settleSessions(true)
+	slices.SortFunc(t.done, func(a, b *Session) int { return a.ID - b.ID })
+	return &Result{Sessions: t.done, Stats: t.stats, First: t.first, Last: t.now}
 }
 
 func compareEvents(a, b Event) int {
