@@ -30,48 +30,92 @@ const (
 	KindActiveSourcePort      = "active_mode_source_port"
 )
 
-// diag collects findings. The rules run in a fixed order, top to bottom:
-// causes that explain a failed transfer come first and mark the transfer
-// explained, so that later, more generic rules do not report it again.
+// diag applies the rules. It receives each session from the tracker once
+// the session is over (Settled) and once nothing that happens later can
+// change what is concluded about it (Retired); the rules then run on that
+// session in a fixed order, top to bottom: causes that explain a failed
+// transfer come first and mark the transfer explained, so that later, more
+// generic rules do not report it again. Rules about several sessions of one
+// server read the compact records kept in servers.
 type diag struct {
-	opt       Options
+	opt     Options
+	tracker *ftpflow.Tracker
+	// emit receives each retired session with its findings.
+	emit func(s *ftpflow.Session, findings []Finding)
+	// nextID numbers findings across the whole analysis.
+	nextID int
+	// servers holds, per server address, what the cross-session rules
+	// remember of settled sessions.
+	servers map[netip.Addr]*serverRecords
+	// settledSince counts sessions settled since the records were last
+	// pruned.
+	settledSince int
+
+	// The state of the session being diagnosed.
 	out       []Finding
 	explained map[*ftpflow.Transfer]string // transfer -> ID of its root cause
 	// offerExplained marks offers whose failed connections a finding
-	// already reports (an address mismatch).
+	// already reports (an address mismatch, a full passive port range).
 	offerExplained map[*ftpflow.Offer]bool
-	// exhaustion indexes each session's passive_port_exhaustion finding.
-	exhaustion map[int]int
-	// holders lists, for each refusal that says the passive ports ran out,
+	// exhaustion indexes the session's passive_port_exhaustion finding in
+	// out.
+	exhaustion int
+	// holders lists, for each refusal saying the passive ports ran out,
 	// the passive offers (of any session) holding a port at that moment.
-	holders map[*ftpflow.Refusal][]*ftpflow.Offer
+	holders map[*ftpflow.Refusal][]*offerRecord
 }
 
-func diagnose(a *Analysis, opt Options) []Finding {
-	d := &diag{opt: opt, explained: map[*ftpflow.Transfer]string{}, offerExplained: map[*ftpflow.Offer]bool{}, exhaustion: map[int]int{},
-		holders: map[*ftpflow.Refusal][]*ftpflow.Offer{}}
-	d.findHolders(a)
-	d.outOfRange(a)
-	for _, s := range a.Sessions {
-		d.pasvMismatch(s)
-		d.portMismatch(s)
-		d.serverRefusals(s)
-		for _, t := range s.Transfers {
-			d.transfer(s, t)
-		}
-		d.orphanOffers(s)
-		d.encrypted(s)
-		d.nonstandardPort(s)
-		d.activeSourcePort(s)
-		d.captureIncomplete(s)
+func newDiag(opt Options, emit func(*ftpflow.Session, []Finding)) *diag {
+	return &diag{opt: opt, emit: emit, servers: map[netip.Addr]*serverRecords{},
+		explained: map[*ftpflow.Transfer]string{}, offerExplained: map[*ftpflow.Offer]bool{},
+		holders: map[*ftpflow.Refusal][]*offerRecord{}}
+}
+
+// Settled implements ftpflow.SessionSink: it records what the rules about
+// several sessions need of s.
+func (d *diag) Settled(s *ftpflow.Session) {
+	d.record(s)
+	d.settledSince++
+}
+
+// Retired implements ftpflow.SessionSink: it applies the rules to s and
+// hands the session and its findings on.
+func (d *diag) Retired(s *ftpflow.Session) {
+	d.out = nil
+	clear(d.explained)
+	clear(d.offerExplained)
+	clear(d.holders)
+	d.exhaustion = -1
+	d.findHolders(s)
+	d.markHeldOffers(s)
+	d.outOfRange(s)
+	d.pasvMismatch(s)
+	d.portMismatch(s)
+	d.serverRefusals(s)
+	for _, t := range s.Transfers {
+		d.transfer(s, t)
 	}
-	d.portExhaustion(a)
+	d.orphanOffers(s)
+	d.encrypted(s)
+	d.nonstandardPort(s)
+	d.activeSourcePort(s)
+	d.captureIncomplete(s)
+	d.forget(s)
+	d.emit(s, d.out)
+}
+
+// finish applies the rules that need the whole capture and returns their
+// findings.
+func (d *diag) finish() []Finding {
+	d.out = nil
+	d.portExhaustion()
 	return d.out
 }
 
 // add appends a finding and gives it its ID.
 func (d *diag) add(f Finding) string {
-	f.ID = fmt.Sprintf("F%d", len(d.out)+1)
+	d.nextID++
+	f.ID = fmt.Sprintf("F%d", d.nextID)
 	if f.Evidence == nil {
 		f.Evidence = map[string]any{}
 	}

@@ -264,41 +264,31 @@ func (d *diag) stalledData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.C
 	d.explain(id, t)
 }
 
-// findHolders finds, for every refusal saying the passive ports ran out,
-// the announcements that held the server's ports at that moment: offers
-// of the same server made before it and not yet over (no connection that
-// ended, session still open). Their sessions' idle offers are part of that
-// story, not failures of their own.
-func (d *diag) findHolders(a *Analysis) {
-	for _, s := range a.Sessions {
-		for _, r := range s.Refusals {
-			if !exhaustionText(r.Reply.Text) {
-				continue
-			}
-			for _, other := range a.Sessions {
-				if other.Server.Addr() != s.Server.Addr() {
-					continue
-				}
-				for _, o := range other.Offers {
-					if !o.Passive() || !o.Time.Before(r.Reply.Time) {
-						continue
-					}
-					ended := other.Ended()
-					over := ended.Seen() && ended.Time.Before(r.Reply.Time)
-					for _, c := range o.Conns {
-						if c.Closed() && c.Last.Time.Before(r.Reply.Time) {
-							over = true
-						}
-					}
-					if !over {
-						d.holders[r] = append(d.holders[r], o)
-						if len(o.Conns) == 0 && len(o.Transfers) == 0 {
-							d.offerExplained[o] = true
-						}
-					}
+// findHolders finds, for every refusal of s saying the passive ports ran
+// out, the announcements that held the server's ports at that moment:
+// offers of the same server made before it and not yet over (no connection
+// that ended, session still open). Their sessions' idle offers are part of
+// that story, not failures of their own (see markHeldOffers).
+func (d *diag) findHolders(s *ftpflow.Session) {
+	sr := d.servers[s.Server.Addr()]
+	if sr == nil {
+		return
+	}
+	for _, r := range s.Refusals {
+		if !exhaustionText(r.Reply.Text) {
+			continue
+		}
+		var held []*offerRecord
+		for _, rec := range sr.offers {
+			if rec.hold.from.Before(r.Reply.Time) && !rec.over(r.Reply.Time) {
+				held = append(held, rec)
+				if rec.session == s.ID && rec.idle {
+					d.offerExplained[rec.offer] = true
 				}
 			}
 		}
+		slices.SortFunc(held, compareRecords)
+		d.holders[r] = held
 	}
 }
 
@@ -306,58 +296,43 @@ func (d *diag) findHolders(a *Analysis) {
 // to count as outside the server's range.
 const outsideRange = 256
 
-// outOfRange reports passive ports announced outside the server's range
-// while its range was full: the ports held at that moment form a small
-// cluster and the new one lies far from it. ProFTPD falls back to any port
-// when its PassivePorts are taken; a firewall opened for the range alone
-// then blocks the data connection.
-func (d *diag) outOfRange(a *Analysis) {
-	type held struct {
-		o    *ftpflow.Offer
-		hold portHold
+// outOfRange reports passive ports of s announced outside the server's
+// range while its range was full: the ports held at that moment form a
+// small cluster and the new one lies far from it. ProFTPD falls back to
+// any port when its PassivePorts are taken; a firewall opened for the range
+// alone then blocks the data connection.
+func (d *diag) outOfRange(s *ftpflow.Session) {
+	server := s.Server.Addr()
+	sr := d.servers[server]
+	if sr == nil {
+		return
 	}
-	byServer := map[netip.Addr][]held{}
-	for _, s := range a.Sessions {
-		for _, o := range s.Offers {
-			if o.Passive() {
-				byServer[s.Server.Addr()] = append(byServer[s.Server.Addr()], held{o, offerHold(s, o)})
+	for _, h := range sr.offers {
+		if h.session != s.ID {
+			continue
+		}
+		busy, lo, hi, ok := sr.outOfRange(h)
+		if !ok {
+			continue
+		}
+		var ports []string
+		for _, x := range busy {
+			ports = append(ports, fmt.Sprintf("%d (session %d)", x.endpoint.Port(), x.session))
+			if x.session == s.ID && x.idle {
+				d.offerExplained[x.offer] = true
 			}
 		}
-	}
-	for server, hs := range byServer {
-		for _, h := range hs {
-			var busy []*ftpflow.Offer
-			lo, hi := 65535, 0
-			for _, x := range hs {
-				if x.o == h.o || !x.hold.from.Before(h.o.Time) || !x.hold.to.After(h.o.Time) {
-					continue
-				}
-				busy = append(busy, x.o)
-				lo, hi = min(lo, int(x.o.Endpoint.Port())), max(hi, int(x.o.Endpoint.Port()))
-			}
-			p := int(h.o.Endpoint.Port())
-			if len(busy) < 2 || hi-lo >= outsideRange || (p > lo-outsideRange && p < hi+outsideRange) {
-				continue
-			}
-			var ports []string
-			for _, o := range busy {
-				ports = append(ports, fmt.Sprintf("%d (session %d)", o.Endpoint.Port(), o.Session().ID))
-				if len(o.Conns) == 0 && len(o.Transfers) == 0 {
-					d.offerExplained[o] = true
-				}
-			}
-			s := h.o.Session()
-			ev := map[string]any{"server": server.String(), "offer_frame": h.o.Frame, "announced": h.o.Endpoint.String(),
-				"inferred_range": fmt.Sprintf("%d-%d", lo, hi), "ports_held": len(busy)}
-			d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: s.ID,
-				Summary: fmt.Sprintf("server %s announced port %d, far outside the ports %d-%d it had been using, all held at that moment", server, p, lo, hi),
-				Explanation: fmt.Sprintf("When the server announced %s (frame %d), its passive ports %s were all taken by earlier announcements still in use, so its configured range, apparently %d-%d, was full. "+
-					"Instead of refusing, it picked a port outside the range, as ProFTPD does when its PassivePorts are exhausted (its log says \"unable to find open port in PassivePorts range\"). "+
-					"The transfer works only if nothing between client and server restricts the data ports to the range: a firewall opened for %d-%d drops this connection.",
-					h.o.Endpoint, h.o.Frame, strings.Join(ports, ", "), lo, hi, lo, hi),
-				Remediation: "Widen the passive port range (ProFTPD PassivePorts, vsftpd pasv_min_port/pasv_max_port, Pure-FTPd -p) to cover the concurrent sessions, and open exactly that range in the firewall; limit concurrent sessions per client.",
-				Evidence:    ev})
-		}
+		p := int(h.endpoint.Port())
+		ev := map[string]any{"server": server.String(), "offer_frame": h.frame, "announced": h.endpoint.String(),
+			"inferred_range": fmt.Sprintf("%d-%d", lo, hi), "ports_held": len(busy)}
+		d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: s.ID,
+			Summary: fmt.Sprintf("server %s announced port %d, far outside the ports %d-%d it had been using, all held at that moment", server, p, lo, hi),
+			Explanation: fmt.Sprintf("When the server announced %s (frame %d), its passive ports %s were all taken by earlier announcements still in use, so its configured range, apparently %d-%d, was full. "+
+				"Instead of refusing, it picked a port outside the range, as ProFTPD does when its PassivePorts are exhausted (its log says \"unable to find open port in PassivePorts range\"). "+
+				"The transfer works only if nothing between client and server restricts the data ports to the range: a firewall opened for %d-%d drops this connection.",
+				h.endpoint, h.frame, strings.Join(ports, ", "), lo, hi, lo, hi),
+			Remediation: "Widen the passive port range (ProFTPD PassivePorts, vsftpd pasv_min_port/pasv_max_port, Pure-FTPd -p) to cover the concurrent sessions, and open exactly that range in the firewall; limit concurrent sessions per client.",
+			Evidence:    ev})
 	}
 }
 
@@ -379,9 +354,9 @@ func offerHold(s *ftpflow.Session, o *ftpflow.Offer) portHold {
 
 // exhaustionReply reports a server that says its passive ports ran out.
 func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
-	if i, ok := d.exhaustion[s.ID]; ok {
+	if d.exhaustion >= 0 {
 		// The same refusal again in this session: one finding, counted.
-		f := &d.out[i]
+		f := &d.out[d.exhaustion]
 		f.Evidence["refusals"] = f.Evidence["refusals"].(int) + 1
 		f.Evidence["refusal_frames"] = append(f.Evidence["refusal_frames"].([]int), reply.Frame)
 		f.Summary = fmt.Sprintf("server out of passive ports (%d times): %d %s", f.Evidence["refusals"], reply.Code, truncate(reply.Text, 60))
@@ -400,8 +375,8 @@ func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *f
 		var held []map[string]any
 		var ports []string
 		for _, o := range d.holders[t.Refusal] {
-			held = append(held, map[string]any{"session": o.Session().ID, "port": int(o.Endpoint.Port()), "offer_frame": o.Frame})
-			ports = append(ports, fmt.Sprintf("%d (session %d)", o.Endpoint.Port(), o.Session().ID))
+			held = append(held, map[string]any{"session": o.session, "port": int(o.endpoint.Port()), "offer_frame": o.frame})
+			ports = append(ports, fmt.Sprintf("%d (session %d)", o.endpoint.Port(), o.session))
 		}
 		if len(held) > 0 {
 			ev["ports_held"] = held
@@ -411,7 +386,7 @@ func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *f
 	id := d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Error, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("server out of passive ports: %d %s", reply.Code, truncate(reply.Text, 70)),
 		Explanation: expl, Remediation: rem, Evidence: ev})
-	d.exhaustion[s.ID] = len(d.out) - 1
+	d.exhaustion = len(d.out) - 1
 	if t.ID != 0 {
 		d.explain(id, t)
 	}
@@ -431,72 +406,55 @@ type portHold struct{ from, to time.Time }
 
 // portExhaustion estimates each server's passive port range from the ports
 // it announced, and compares the number of ports held at once with it.
-func (d *diag) portExhaustion(a *Analysis) {
-	type serverOffers struct {
-		offers   []*ftpflow.Offer
-		holds    []portHold
-		sessions map[int]bool
-	}
-	byServer := map[netip.Addr]*serverOffers{}
-	var order []netip.Addr
-	for _, s := range a.Sessions {
-		var passive []*ftpflow.Offer
-		for _, o := range s.Offers {
-			if o.Passive() {
-				passive = append(passive, o)
-			}
-		}
-		for _, o := range passive {
-			k := s.Server.Addr()
-			so := byServer[k]
-			if so == nil {
-				so = &serverOffers{sessions: map[int]bool{}}
-				byServer[k] = so
-				order = append(order, k)
-			}
-			so.offers = append(so.offers, o)
-			so.holds = append(so.holds, offerHold(s, o))
-			so.sessions[s.ID] = true
+func (d *diag) portExhaustion() {
+	servers := make([]netip.Addr, 0, len(d.servers))
+	for a, sr := range d.servers {
+		if len(sr.uses) > 0 {
+			servers = append(servers, a)
 		}
 	}
-	for _, server := range order {
-		so := byServer[server]
-		if len(so.offers) < exhaustionMinOffers {
+	// In the order the servers first appear among the sessions.
+	slices.SortFunc(servers, func(a, b netip.Addr) int { return d.servers[a].firstSession - d.servers[b].firstSession })
+	for _, server := range servers {
+		uses := d.servers[server].uses
+		if len(uses) < exhaustionMinOffers {
 			continue
 		}
 		lo, hi := 65535, 0
 		ports := map[uint16]bool{}
+		sessionSet := map[int]bool{}
 		unused := 0
-		for _, o := range so.offers {
-			p := int(o.Endpoint.Port())
-			lo, hi = min(lo, p), max(hi, p)
-			ports[o.Endpoint.Port()] = true
-			if len(o.Conns) == 0 {
+		holds := make([]portHold, 0, len(uses))
+		for _, u := range uses {
+			lo, hi = min(lo, int(u.port)), max(hi, int(u.port))
+			ports[u.port] = true
+			sessionSet[u.session] = true
+			if !u.used {
 				unused++
 			}
+			holds = append(holds, u.hold)
 		}
 		span := hi - lo + 1
 		if span > exhaustionMaxRange {
 			continue
 		}
-		peak, peakAt := peakHolds(so.holds)
+		peak, peakAt := peakHolds(holds)
 		if float64(peak) < exhaustionWarnRatio*float64(span) || peak < 2 {
 			continue
 		}
 		capacity := float64(span) / d.opt.TimeWait.Seconds()
-		sessions := make([]int, 0, len(so.sessions))
-		for id := range so.sessions {
+		sessions := make([]int, 0, len(sessionSet))
+		for id := range sessionSet {
 			sessions = append(sessions, id)
 		}
 		slices.Sort(sessions)
-		first := so.offers[0]
 		ev := map[string]any{
 			"server": server.String(), "inferred_range": fmt.Sprintf("%d-%d", lo, hi), "range_ports": span,
-			"distinct_ports_seen": len(ports), "offers": len(so.offers), "unused_offers": unused,
+			"distinct_ports_seen": len(ports), "offers": len(uses), "unused_offers": unused,
 			"peak_ports_held": peak, "peak_time": stamp(peakAt), "time_wait_seconds": d.opt.TimeWait.Seconds(),
 			"capacity_per_second": capacity, "sessions": sessions,
 		}
-		d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: first.Session().ID,
+		d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: sessions[0],
 			Summary: fmt.Sprintf("server %s holds %d of its %d passive ports (%d-%d) at once: its range is nearly exhausted",
 				server, peak, span, lo, hi),
 			Explanation: fmt.Sprintf("Every PASV reply reserves a port of the server's passive range until the client has connected and the transfer ends; an announcement nobody uses holds its port until the session moves on. "+

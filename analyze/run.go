@@ -3,6 +3,7 @@ package analyze
 import (
 	"errors"
 	"io"
+	"slices"
 	"time"
 
 	"ftpdiag/ftpflow"
@@ -23,11 +24,21 @@ type Options struct {
 	// Progress, if set, is called every so many packets with the number
 	// of packets read so far, from the goroutine that reads the source.
 	Progress func(packets int)
+	// Sessions, if set, receives each FTP session with the findings about
+	// it as soon as the analysis of it is final, while the capture is
+	// still read, in place of Analysis.Sessions; Analysis.Findings then
+	// holds only the findings drawn at the end from the whole capture.
+	// The session and its findings are not kept afterwards, so memory
+	// follows the sessions open at once, not the length of the capture.
+	Sessions func(s *ftpflow.Session, findings []Finding)
 }
 
 // Analysis is the outcome of reading a capture: the FTP sessions with their
-// transfers and the findings drawn from them.
+// transfers and the findings drawn from them. Findings are numbered in the
+// order they are drawn: session by session as each one's analysis becomes
+// final, then those about the whole capture.
 type Analysis struct {
+	// Sessions lists the sessions by ID (empty with Options.Sessions).
 	Sessions []*ftpflow.Session
 	Stats    ftpflow.Stats
 	// First and Last are the first and last capture timestamps.
@@ -48,26 +59,44 @@ func Run(src packetSource, opt Options) (*Analysis, error) {
 	if opt.Tracker.TimeWait <= 0 {
 		opt.Tracker.TimeWait = opt.TimeWait
 	}
-	tr := ftpflow.NewTracker(opt.Tracker)
-	err := track(src, tr, opt.Progress)
+	a := &Analysis{}
+	emit := opt.Sessions
+	if emit == nil {
+		emit = func(s *ftpflow.Session, fs []Finding) {
+			a.Sessions = append(a.Sessions, s)
+			a.Findings = append(a.Findings, fs...)
+		}
+	}
+	d := newDiag(opt, emit)
+	opt.Tracker.Sink = d
+	d.tracker = ftpflow.NewTracker(opt.Tracker)
+	err := d.track(src, opt.Progress)
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
-	res := tr.Finish()
-	a := &Analysis{Sessions: res.Sessions, Stats: res.Stats, First: res.First, Last: res.Last}
-	a.Findings = diagnose(a, opt)
+	res := d.tracker.Finish()
+	a.Stats, a.First, a.Last = res.Stats, res.First, res.Last
+	slices.SortFunc(a.Sessions, func(x, y *ftpflow.Session) int { return x.ID - y.ID })
+	a.Findings = append(a.Findings, d.finish()...)
 	return a, err
 }
 
+// pruneEvery is how many packets pass between prunings of the
+// cross-session records.
+const pruneEvery = 1 << 16
+
 // track reads, decodes and tracks every packet.
-func track(src packetSource, tr *ftpflow.Tracker, progress func(int)) error {
+func (d *diag) track(src packetSource, progress func(int)) error {
 	dec := pcap.NewDecoder()
 	for n := 1; ; n++ {
 		p, err := src.Next()
 		if err != nil {
 			return err
 		}
-		tr.Packet(p, dec.Decode(p))
+		d.tracker.Packet(p, dec.Decode(p))
+		if n%pruneEvery == 0 && d.settledSince > 0 {
+			d.prune(p.Timestamp)
+		}
 		if progress != nil && n%progressEvery == 0 {
 			progress(n)
 		}

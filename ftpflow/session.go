@@ -245,24 +245,26 @@ type Session struct {
 	confirmed bool
 	dropped   bool
 	// released is set once the control connection closed and was
-	// reassembled to its end; activeUntil, once settled, is the session's
-	// last packet (data connections included).
-	released    bool
-	activeUntil time.Time
-	lines       [2]lineState
-	framer      ReplyFramer
-	replyAt     Event
-	pending     []pendingCommand
-	current     *Offer   // newest offer not yet consumed by a transfer
-	refusal     *Refusal // passive request refused since the last transfer
-	active      *Transfer
-	restart     int64
-	sizeName    string
-	sizeValue   int64
-	authSent    bool
-	greeted     bool
-	resync      bool // a hole in the stream: pair the next reply by time
-	oops        *pendingReply
+	// reassembled to its end; settled once the session is over (the
+	// tracker feeds and links nothing more to it); activeUntil, once
+	// settled, is the session's last packet (data connections included).
+	released, settled bool
+	activeUntil       time.Time
+	stream            *controlStream // the reassembler's current stream
+	lines             [2]lineState
+	framer            ReplyFramer
+	replyAt           Event
+	pending           []pendingCommand
+	current           *Offer   // newest offer not yet consumed by a transfer
+	refusal           *Refusal // passive request refused since the last transfer
+	active            *Transfer
+	restart           int64
+	sizeName          string
+	sizeValue         int64
+	authSent          bool
+	greeted           bool
+	resync            bool // a hole in the stream: pair the next reply by time
+	oops              *pendingReply
 }
 
 // pendingCommand is a command waiting for its final reply.

@@ -2,12 +2,13 @@ package ftpflow
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
 // A session's life in the tracker: it is held while its control
-// connection is open; once that connection has closed, been reassembled to
-// the end, and the session has been quiet for SettleAfter, it settles (its
+// connection is open; once that connection has closed and the session has
+// been quiet for SettleAfter, it settles (its
 // transfers are judged and the tracker stops linking connections to it);
 // it retires when no session to the same server that overlapped it is
 // still open, and the tracker lets go of it.
@@ -50,6 +51,7 @@ func (t *Tracker) settleSessions(final bool) {
 			openSince[a] = s.Control.First.Time
 		}
 	}
+	slices.SortFunc(t.settled, func(a, b *Session) int { return a.ID - b.ID })
 	waiting := t.settled[:0]
 	for _, s := range t.settled {
 		if since, ok := openSince[s.Server.Addr()]; ok && !s.activeUntil.Before(since) {
@@ -67,10 +69,11 @@ func (t *Tracker) settleSessions(final bool) {
 }
 
 // over reports whether a session has ended: its control connection closed
-// and was reassembled to the end, and neither it nor its data connections
-// had a packet for quiet.
+// (both FINs or a RST), and neither it nor its data connections had a
+// packet for quiet, longer than the reassembler waits on a hole, so that
+// all its control bytes have been delivered.
 func (s *Session) over(now time.Time, quiet time.Duration) bool {
-	return s.released && now.Sub(s.lastActivity()) > quiet
+	return s.Control.Closed() && now.Sub(s.lastActivity()) > quiet
 }
 
 // lastActivity is the time of the last packet of the session's control
@@ -98,6 +101,14 @@ func (s *Session) conns() []*Conn {
 // and connections, and hands it to the sink.
 func (t *Tracker) settle(s *Session) {
 	t.number(s)
+	if s.stream != nil {
+		// A connection closed by a RST may stay with the reassembler
+		// until it times out: it must not hold on to the session.
+		s.stream.s = nil
+		s.stream = nil
+	}
+	s.settled = true
+	s.release()
 	s.finish(t.now)
 	s.activeUntil = s.lastActivity()
 	for _, o := range s.Offers {
@@ -120,4 +131,20 @@ func (t *Tracker) settle(s *Session) {
 		t.cfg.Sink.Settled(s)
 	}
 	t.settled = append(t.settled, s)
+}
+
+// HeldSince returns when the earliest session to server that the tracker
+// has not retired yet began (the first packet of its control connection),
+// and false when it holds none.
+func (t *Tracker) HeldSince(server netip.Addr) (time.Time, bool) {
+	var since time.Time
+	found := false
+	for _, list := range [][]*Session{t.sessions, t.settled} {
+		for _, s := range list {
+			if s.Server.Addr() == server && (!found || s.Control.First.Time.Before(since)) {
+				since, found = s.Control.First.Time, true
+			}
+		}
+	}
+	return since, found
 }

@@ -47,12 +47,14 @@ type streamFactory struct{ t *Tracker }
 // New implements reassembly.StreamFactory.
 func (f *streamFactory) New(_, _ gopacket.Flow, _ *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
 	ctx := ac.(*assembleContext)
-	return &controlStream{s: ctx.session, firstFromClient: ctx.fromClient}
+	cs := &controlStream{s: ctx.session, firstFromClient: ctx.fromClient}
+	ctx.session.stream = cs
+	return cs
 }
 
 // controlStream receives a control connection's reassembled bytes.
 type controlStream struct {
-	s               *Session
+	s               *Session // nil once the session settled
 	firstFromClient bool
 }
 
@@ -65,6 +67,9 @@ func (cs *controlStream) Accept(_ *layers.TCP, _ gopacket.CaptureInfo, _ reassem
 
 // ReassembledSG implements reassembly.Stream.
 func (cs *controlStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.AssemblerContext) {
+	if cs.s == nil {
+		return
+	}
 	dir, _, _, skip := sg.Info()
 	side := Server
 	if (dir == reassembly.TCPDirClientToServer) == cs.firstFromClient {
@@ -92,11 +97,14 @@ func (cs *controlStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly
 // ReassemblyComplete implements reassembly.Stream. The assembler forgets
 // the connection (true). Once the control connection has closed, the
 // tracker feeds it no more segments, so the ACK after both FINs does not
-// open a new stream; when the assembler gave up on an idle connection
-// instead, a later segment starts a new stream for the same session.
+// open a new stream. When the assembler gave up on an idle connection
+// instead, the session keeps its state and a later segment opens a new
+// stream that carries on where this one stopped.
 func (cs *controlStream) ReassemblyComplete(reassembly.AssemblerContext) bool {
-	cs.s.release()
-	cs.s.released = cs.s.Control.Closed()
+	if s := cs.s; s != nil && s.Control.Closed() {
+		s.release()
+		s.released = true
+	}
 	return true
 }
 

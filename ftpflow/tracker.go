@@ -51,7 +51,7 @@ const (
 	offerTTL          = 10 * time.Minute
 	sweepEvery        = time.Second
 	gapWait           = 3 * time.Second
-	controlIdle       = time.Hour
+	controlIdle       = 2 * time.Minute // the reassembler lets go of a control connection this idle; its session carries on
 	duplicateWindow   = 2 * time.Millisecond
 	smallSegment      = 536
 	assemblerPagesCap = 4096
@@ -299,7 +299,7 @@ func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
 	if c.session == nil && !c.probed && (tcp.SYN || d.PayloadLen > 0) && c.offer == nil {
 		t.probe(c, side, tcp, d.PayloadLen)
 	}
-	if s := c.session; s != nil && !s.dropped && !s.released {
+	if s := c.session; s != nil && !s.dropped && !s.released && !s.settled {
 		if c.holeAcked {
 			// Skip the hole now rather than after gapWait, so that both
 			// directions of the dialogue stay in step.
