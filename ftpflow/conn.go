@@ -158,6 +158,7 @@ type Conn struct {
 	// and no retransmission will fill the hole.
 	holeAcked  bool
 	pinned     bool // kept whatever its idle time (control or data)
+	inRecent   bool // in the tracker's list of recent unlinked SYNs
 	closedAt   Event
 	prev, next *Conn // LRU list links
 	inList     *connList

@@ -32,8 +32,10 @@ func (t *Tracker) link(c *Conn, src, dst netip.AddrPort, tcp *pcap.TCP) {
 	}
 	if c.Handshake {
 		if len(t.recent) >= maxRecentSYNs {
+			t.recent[0].inRecent = false
 			t.recent = t.recent[1:]
 		}
+		c.inRecent = true
 		t.recent = append(t.recent, c)
 	}
 }
@@ -99,6 +101,7 @@ func (t *Tracker) addOffer(o *Offer) {
 		if c.Server == o.Endpoint || c.Server == alt {
 			if o.accepts(c.Server, c.Client.Addr()) {
 				t.attach(c, o)
+				c.inRecent = false
 				t.recent = append(t.recent[:i], t.recent[i+1:]...)
 				i--
 			}

@@ -47,6 +47,7 @@ const (
 	maxInvalidOffers  = 100
 	maxOffersTracked  = 1 << 16
 	maxRecentSYNs     = 256
+	maxFreeConns      = 1024
 	recentSYNWindow   = 5 * time.Second
 	offerTTL          = 10 * time.Minute
 	sweepEvery        = time.Second
@@ -175,9 +176,12 @@ type Tracker struct {
 	tlsHosts                map[hostPair]*Session
 	closedData              map[connKey]closedTuple
 	recent                  []*Conn // recent unlinked SYNs, for offers parsed late
-	assembler               *reassembly.Assembler
-	first, now              time.Time
-	lastSweep               time.Time
+	// free holds connections that left the table and that nothing else
+	// refers to, for reuse: most connections of a capture are not FTP.
+	free       []*Conn
+	assembler  *reassembly.Assembler
+	first, now time.Time
+	lastSweep  time.Time
 	// nowNs and sweepAtNs mirror now and lastSweep+sweepEvery in Unix
 	// nanoseconds, for the per-packet checks.
 	nowNs, sweepAtNs int64
@@ -317,7 +321,16 @@ func (t *Tracker) newConn(k connKey, src, dst netip.AddrPort, tcp *pcap.TCP, ev 
 	}
 	t.nextConnID++
 	t.stats.Connections++
-	c := &Conn{ID: t.nextConnID, First: ev}
+	var c *Conn
+	if n := len(t.free); n > 0 {
+		c = t.free[n-1]
+		t.free = t.free[:n-1]
+		syns := c.SYNs[:0]
+		*c = Conn{SYNs: syns}
+	} else {
+		c = new(Conn)
+	}
+	c.ID, c.First = t.nextConnID, ev
 	switch {
 	case tcp.SYN && !tcp.ACK:
 		c.Client, c.Server, c.Handshake = src, dst, true
@@ -360,6 +373,9 @@ func (t *Tracker) drop(k connKey, c *Conn) {
 		t.closedData[k] = closedTuple{prev: c.summary(), at: c.Last.Time}
 	}
 	delete(t.conns, k)
+	if c.session == nil && c.offer == nil && !c.pinned && !c.inRecent && len(t.free) < maxFreeConns {
+		t.free = append(t.free, c)
+	}
 }
 
 // evictOne makes room in a full table by dropping the least recently
