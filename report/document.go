@@ -230,14 +230,18 @@ func Build(infos []pcap.Info, a *analyze.Analysis) *Document {
 		d.Sessions = append(d.Sessions, buildSession(s))
 	}
 	for _, f := range a.Findings {
-		d.Findings = append(d.Findings, Finding{
-			ID: f.ID, Kind: f.Kind, Severity: f.Severity.String(),
-			Session: f.Session, Transfer: f.Transfer,
-			Summary: Clean(f.Summary), Explanation: Clean(f.Explanation), Remediation: Clean(f.Remediation),
-			Evidence: cleanEvidence(f.Evidence), Filter: Clean(f.Filter),
-		})
+		d.Findings = append(d.Findings, buildFinding(f))
 	}
 	return d
+}
+
+func buildFinding(f analyze.Finding) Finding {
+	return Finding{
+		ID: f.ID, Kind: f.Kind, Severity: f.Severity.String(),
+		Session: f.Session, Transfer: f.Transfer,
+		Summary: Clean(f.Summary), Explanation: Clean(f.Explanation), Remediation: Clean(f.Remediation),
+		Evidence: cleanEvidence(f.Evidence), Filter: Clean(f.Filter),
+	}
 }
 
 func buildInput(in pcap.Info) Input {

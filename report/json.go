@@ -4,45 +4,25 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"strings"
 
 	"ftpdiag/analyze"
 	"ftpdiag/pcap"
 )
 
-// WriteJSON writes an analysis as the JSON document without holding the
-// whole document in memory: sessions are converted and written one at a
-// time. With oneLine the document is a single line (for JSON Lines);
-// otherwise it is indented by two spaces. Either way it is byte for byte
-// what encoding/json makes of Build's document.
+// WriteJSON writes an analysis as the JSON document. With oneLine the
+// document is a single line (for JSON Lines); otherwise it is indented by
+// two spaces. Either way it is byte for byte what encoding/json makes of
+// Build's document. Sessions are converted one at a time; an analysis
+// that hands its sessions on as it goes is written with a JSONStream.
 func WriteJSON(w io.Writer, infos []pcap.Info, a *analyze.Analysis, oneLine bool) error {
-	doc := Build(infos, &analyze.Analysis{Stats: a.Stats, Findings: a.Findings})
-	jw := &jsonWriter{w: bufio.NewWriterSize(w, 64<<10), oneLine: oneLine}
-	jw.raw("{")
-	jw.field(1, "schema", doc.Schema)
-	jw.field(1, "inputs", doc.Inputs)
-	jw.field(1, "stats", doc.Stats)
-	jw.key(1, "sessions")
-	if len(a.Sessions) == 0 {
-		jw.raw("[]")
-	} else {
-		jw.raw("[")
-		for i, s := range a.Sessions {
-			if i > 0 {
-				jw.raw(",")
-			}
-			jw.newline(2)
-			jw.value(2, buildSession(s))
-		}
-		jw.newline(1)
-		jw.raw("]")
+	js := NewJSONStream(oneLine, 0)
+	defer js.Close()
+	for _, s := range a.Sessions {
+		js.Session(s, nil)
 	}
-	jw.field(1, "findings", doc.Findings)
-	jw.newline(0)
-	jw.raw("}\n")
-	if jw.err != nil {
-		return jw.err
-	}
-	return jw.w.Flush()
+	js.Findings(a.Findings)
+	return js.Finish(w, infos, a.Stats)
 }
 
 // jsonWriter writes JSON as json.MarshalIndent(v, "", "  ") would, one
@@ -61,13 +41,7 @@ func (jw *jsonWriter) raw(s string) {
 }
 
 func (jw *jsonWriter) newline(depth int) {
-	if jw.oneLine {
-		return
-	}
-	jw.raw("\n")
-	for range depth {
-		jw.raw("  ")
-	}
+	jw.raw(lineBreak(depth, jw.oneLine))
 }
 
 // key starts a member of the top-level object.
@@ -97,16 +71,31 @@ func (jw *jsonWriter) value(depth int, v any) {
 		return
 	}
 	var b []byte
-	if jw.oneLine {
-		b, jw.err = json.Marshal(v)
-	} else {
-		prefix := ""
-		for range depth {
-			prefix += "  "
-		}
-		b, jw.err = json.MarshalIndent(v, prefix, "  ")
-	}
+	b, jw.err = encodeValue(depth, v, jw.oneLine)
 	if jw.err == nil {
 		_, jw.err = jw.w.Write(b)
 	}
+}
+
+// copy writes what r holds: text encoded beforehand.
+func (jw *jsonWriter) copy(r io.Reader) {
+	if jw.err == nil {
+		_, jw.err = io.Copy(jw.w, r)
+	}
+}
+
+// encodeValue encodes v as it appears nested at depth in the document.
+func encodeValue(depth int, v any, oneLine bool) ([]byte, error) {
+	if oneLine {
+		return json.Marshal(v)
+	}
+	return json.MarshalIndent(v, strings.Repeat("  ", depth), "  ")
+}
+
+// lineBreak is the line break and indentation before a value at depth.
+func lineBreak(depth int, oneLine bool) string {
+	if oneLine {
+		return ""
+	}
+	return "\n" + strings.Repeat("  ", depth)
 }

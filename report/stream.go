@@ -1,0 +1,255 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+
+	"ftpdiag/analyze"
+	"ftpdiag/ftpflow"
+	"ftpdiag/pcap"
+)
+
+// DefaultSpoolMemory is how many bytes of encoded sessions, and of encoded
+// findings, a JSONStream holds in memory before it moves them to a
+// temporary file.
+const DefaultSpoolMemory = 256 << 10
+
+// JSONStream writes the JSON document of an analysis that hands its
+// sessions on while the capture is read (analyze.Options.Sessions). Each
+// session and finding is encoded as it comes, and the analysis objects can
+// be let go; the encoded text waits in memory up to a bound, then in an
+// unlinked temporary file, since the document begins with the inputs and
+// statistics known only at the end. Finish writes the document, sessions in
+// ID order, byte for byte as WriteJSON writes it for the same analysis.
+//
+// If no temporary file can be made, the text stays in memory.
+type JSONStream struct {
+	oneLine bool
+	// enc encodes sessions and findings into encoded, both reused: their
+	// text is copied to a spool at once.
+	enc      *json.Encoder
+	encoded  bytes.Buffer
+	sessions spool
+	index    []chunk // where each session's text lies in sessions
+	findings spool
+	nFinding int
+	err      error
+}
+
+// chunk locates one session's encoded text.
+type chunk struct {
+	id     int
+	off, n int64
+}
+
+// NewJSONStream returns a stream for one document (see WriteJSON for
+// oneLine). memory bounds the bytes held in memory by each of its two
+// spools (DefaultSpoolMemory when 0 or less).
+func NewJSONStream(oneLine bool, memory int) *JSONStream {
+	if memory <= 0 {
+		memory = DefaultSpoolMemory
+	}
+	js := &JSONStream{oneLine: oneLine, sessions: spool{limit: memory}, findings: spool{limit: memory}}
+	js.enc = json.NewEncoder(&js.encoded)
+	if !oneLine {
+		js.enc.SetIndent(strings.Repeat("  ", 2), "  ")
+	}
+	return js
+}
+
+// encode encodes v as an element of a top-level array of the document, as
+// encodeValue(2, v) does, into js.encoded.
+func (js *JSONStream) encode(v any) ([]byte, error) {
+	js.encoded.Reset()
+	if err := js.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(js.encoded.Bytes(), []byte("\n")), nil
+}
+
+// Session encodes a session and the findings about it. Its signature is
+// that of analyze.Options.Sessions; an error is kept for Finish.
+func (js *JSONStream) Session(s *ftpflow.Session, findings []analyze.Finding) {
+	if js.err != nil {
+		return
+	}
+	b, err := js.encode(buildSession(s))
+	if err == nil {
+		var off int64
+		off, err = js.sessions.write(b)
+		js.index = append(js.index, chunk{id: s.ID, off: off, n: int64(len(b))})
+	}
+	if err != nil {
+		js.err = fmt.Errorf("session %d: %w", s.ID, err)
+		return
+	}
+	js.Findings(findings)
+}
+
+// Findings encodes findings, after those already taken.
+func (js *JSONStream) Findings(fs []analyze.Finding) {
+	for _, f := range fs {
+		if js.err != nil {
+			return
+		}
+		sep := lineBreak(2, js.oneLine)
+		if js.nFinding > 0 {
+			sep = "," + sep
+		}
+		_, err := js.findings.write([]byte(sep))
+		if err == nil {
+			var b []byte
+			if b, err = js.encode(buildFinding(f)); err == nil {
+				_, err = js.findings.write(b)
+			}
+		}
+		if err != nil {
+			js.err = fmt.Errorf("finding %s: %w", f.ID, err)
+			return
+		}
+		js.nFinding++
+	}
+}
+
+// Finish writes the whole document to w.
+func (js *JSONStream) Finish(w io.Writer, infos []pcap.Info, stats ftpflow.Stats) error {
+	if js.err != nil {
+		return js.err
+	}
+	doc := Build(infos, &analyze.Analysis{Stats: stats})
+	jw := &jsonWriter{w: bufio.NewWriterSize(w, 64<<10), oneLine: js.oneLine}
+	jw.raw("{")
+	jw.field(1, "schema", doc.Schema)
+	jw.field(1, "inputs", doc.Inputs)
+	jw.field(1, "stats", doc.Stats)
+	jw.key(1, "sessions")
+	slices.SortStableFunc(js.index, func(a, b chunk) int { return a.id - b.id })
+	if len(js.index) == 0 {
+		jw.raw("[]")
+	} else {
+		jw.raw("[")
+		for i, c := range js.index {
+			if i > 0 {
+				jw.raw(",")
+			}
+			jw.newline(2)
+			jw.copy(js.sessions.section(c.off, c.n))
+		}
+		jw.newline(1)
+		jw.raw("]")
+	}
+	jw.key(1, "findings")
+	if js.nFinding == 0 {
+		jw.raw("[]")
+	} else {
+		jw.raw("[")
+		jw.copy(js.findings.section(0, js.findings.size))
+		jw.newline(1)
+		jw.raw("]")
+	}
+	jw.newline(0)
+	jw.raw("}\n")
+	if jw.err != nil {
+		return jw.err
+	}
+	return jw.w.Flush()
+}
+
+// Close removes the temporary files, if any.
+func (js *JSONStream) Close() error {
+	return errors.Join(js.sessions.close(), js.findings.close())
+}
+
+// spool holds appended bytes in memory up to limit, then in a temporary
+// file, and reads back any part of them.
+type spool struct {
+	limit int
+	mem   []byte
+	file  *os.File
+	buf   *bufio.Writer // in front of file
+	size  int64
+	// unlinkLater is set where an open file cannot be removed (Windows).
+	unlinkLater bool
+}
+
+// write appends b and returns where it begins.
+func (sp *spool) write(b []byte) (int64, error) {
+	off := sp.size
+	if sp.file == nil && len(sp.mem)+len(b) > sp.limit {
+		sp.spill()
+	}
+	if sp.file != nil {
+		if _, err := sp.buf.Write(b); err != nil {
+			return 0, fmt.Errorf("temporary file: %w", err)
+		}
+	} else {
+		if len(sp.mem)+len(b) > cap(sp.mem) {
+			// Double (append grows large slices by a quarter, which
+			// allocates five times what it ends up holding).
+			grown := make([]byte, len(sp.mem), max(2*cap(sp.mem), len(sp.mem)+len(b), 64<<10))
+			copy(grown, sp.mem)
+			sp.mem = grown
+		}
+		sp.mem = append(sp.mem, b...)
+	}
+	sp.size += int64(len(b))
+	return off, nil
+}
+
+// spill moves the spool to a temporary file, unlinked at once where the
+// system allows it so that nothing is left behind even after a crash.
+// Without a temporary file the spool stays in memory.
+func (sp *spool) spill() {
+	f, err := os.CreateTemp("", "ftpdiag-report-*.json")
+	if err != nil {
+		sp.limit = math.MaxInt
+		return
+	}
+	sp.unlinkLater = os.Remove(f.Name()) != nil
+	sp.file, sp.buf = f, bufio.NewWriterSize(f, 64<<10)
+	if _, err := sp.buf.Write(sp.mem); err != nil {
+		// Keep everything in memory rather than lose a part.
+		sp.close()
+		sp.file, sp.buf, sp.limit = nil, nil, math.MaxInt
+		return
+	}
+	sp.mem = nil
+}
+
+// section returns n bytes from off.
+func (sp *spool) section(off, n int64) io.Reader {
+	if sp.file == nil {
+		return bytes.NewReader(sp.mem[off : off+n])
+	}
+	if err := sp.buf.Flush(); err != nil {
+		return errReader{fmt.Errorf("temporary file: %w", err)}
+	}
+	return io.NewSectionReader(sp.file, off, n)
+}
+
+func (sp *spool) close() error {
+	if sp.file == nil {
+		return nil
+	}
+	name := sp.file.Name()
+	err := sp.file.Close()
+	if sp.unlinkLater {
+		if rerr := os.Remove(name); err == nil {
+			err = rerr
+		}
+	}
+	sp.file = nil
+	return err
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }

@@ -1,0 +1,86 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"ftpdiag/analyze"
+	"ftpdiag/ftpflow"
+	"ftpdiag/pcap"
+)
+
+// analyseFile runs the analysis of one capture, handing sessions to
+// onSession when it is set.
+func analyseFile(t *testing.T, path string, onSession func(*ftpflow.Session, []analyze.Finding)) (*analyze.Analysis, []pcap.Info) {
+	t.Helper()
+	r, err := pcap.OpenSequential(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m := pcap.NewMerger(r)
+	a, err := analyze.Run(m, analyze.Options{Sessions: onSession})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, m.Infos()
+}
+
+// TestJSONStreamMatchesWriteJSON: on every fixture, the document a
+// JSONStream writes from sessions handed on during the analysis is byte for
+// byte the one WriteJSON writes from the whole analysis (itself checked
+// against encoding/json by the golden tests), indented and on one line,
+// held in memory, moved to a temporary file after a few bytes, or kept in
+// memory when no temporary file can be made; and no temporary file is left.
+func TestJSONStreamMatchesWriteJSON(t *testing.T) {
+	paths, _ := filepath.Glob("../fixtures/captures/*.pcap*")
+	if len(paths) == 0 {
+		t.Fatal("no fixtures in ../fixtures/captures")
+	}
+	tmp := t.TempDir()
+	cases := []struct {
+		name   string
+		memory int
+		tmpdir string
+	}{
+		{"in memory", 0, tmp},
+		{"temporary file", 100, tmp},
+		{"no temporary directory", 100, filepath.Join(tmp, "missing")},
+	}
+	for _, path := range paths {
+		whole, infos := analyseFile(t, path, nil)
+		for _, oneLine := range []bool{false, true} {
+			var want bytes.Buffer
+			if err := WriteJSON(&want, infos, whole, oneLine); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cases {
+				t.Run(filepath.Base(path)+"/"+c.name, func(t *testing.T) {
+					t.Setenv("TMPDIR", c.tmpdir)
+					js := NewJSONStream(oneLine, c.memory)
+					a, infos := analyseFile(t, path, js.Session)
+					js.Findings(a.Findings)
+					var got bytes.Buffer
+					if err := js.Finish(&got, infos, a.Stats); err != nil {
+						t.Fatal(err)
+					}
+					if left, _ := os.ReadDir(tmp); len(left) > 0 {
+						t.Errorf("temporary files visible: %v", left)
+					}
+					spilled := js.sessions.file != nil
+					if want := c.name == "temporary file" && len(whole.Sessions) > 0; spilled != want {
+						t.Errorf("sessions in a temporary file: %v, want %v", spilled, want)
+					}
+					if err := js.Close(); err != nil {
+						t.Error(err)
+					}
+					if !bytes.Equal(got.Bytes(), want.Bytes()) {
+						t.Errorf("stream differs from WriteJSON (one line %v)\n got: %.300s\nwant: %.300s", oneLine, got.String(), want.String())
+					}
+				})
+			}
+		}
+	}
+}
