@@ -142,33 +142,74 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // analyzeGroup analyses files together and writes one report. It returns
 // exitUsage when nothing could be read from any of them.
+//
+// The JSON report is written from a stream: each session is encoded as
+// soon as its analysis is final and then let go, so memory follows the
+// sessions open at once rather than the length of the capture. The other
+// formats draw on the whole analysis and keep it.
 func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	in := openInputs(cfg, files, stdin, stderr)
 	defer in.close()
+	threshold, _ := severityThreshold(cfg.failOn)
+	failed := false
+	var js *report.JSONStream
+	var kept analyze.Analysis // with a stream: what --extract needs
+	var onSession func(*ftpflow.Session, []analyze.Finding)
+	if cfg.format == "json" && cfg.htmlFile == "" {
+		js = report.NewJSONStream(cfg.each, 0)
+		defer js.Close()
+		onSession = func(s *ftpflow.Session, fs []analyze.Finding) {
+			js.Session(s, fs)
+			failed = failed || reaches(fs, threshold)
+			if cfg.extract != "" && reaches(fs, analyze.Error) {
+				kept.Sessions = append(kept.Sessions, s)
+				kept.Findings = append(kept.Findings, fs...)
+			}
+		}
+	}
 	a := &analyze.Analysis{}
 	if len(in.readers) > 0 {
-		a = in.analyze(ctx, cfg, stderr)
+		a = in.analyze(ctx, cfg, onSession, stderr)
 	}
+	failed = failed || reaches(a.Findings, threshold)
 	if cfg.extract != "" && len(in.readers) > 0 {
 		prefix := ""
 		if cfg.each {
 			prefix = fileSafe(filepath.Base(files[0])) + "_"
 		}
-		if err := extractSessions(cfg.extract, prefix, in.names(), a, stderr); err != nil {
+		forExtract := a
+		if js != nil {
+			forExtract = &analyze.Analysis{Sessions: kept.Sessions, Findings: append(kept.Findings, a.Findings...)}
+		}
+		if err := extractSessions(cfg.extract, prefix, in.names(), forExtract, stderr); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 		}
 	}
-	writeReports(cfg, in, a, stdout, stderr)
+	if js != nil {
+		js.Findings(a.Findings)
+		if err := js.Finish(stdout, in.infos, a.Stats); err != nil {
+			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
+		}
+	} else {
+		writeReports(cfg, in, a, stdout, stderr)
+	}
 	if !readAnything(in.infos, in.opened) {
 		return exitUsage
 	}
-	threshold, _ := severityThreshold(cfg.failOn)
-	for _, f := range a.Findings {
-		if f.Severity >= threshold {
-			return exitFindings
-		}
+	if failed {
+		return exitFindings
 	}
 	return exitOK
+}
+
+// reaches reports whether a finding is at least as severe as threshold.
+func reaches(fs []analyze.Finding, threshold analyze.Severity) bool {
+	for _, f := range fs {
+		if f.Severity >= threshold {
+			return true
+		}
+	}
+	return false
 }
 
 // inputs are the files of one analysis: the readers of those that opened,
@@ -216,9 +257,10 @@ func (in *inputs) names() []string {
 
 // analyze runs the analysis over the merged inputs, reports reading errors
 // on stderr and records what each input's reading found.
-func (in *inputs) analyze(ctx context.Context, cfg *config, stderr io.Writer) *analyze.Analysis {
+func (in *inputs) analyze(ctx context.Context, cfg *config, onSession func(*ftpflow.Session, []analyze.Finding), stderr io.Writer) *analyze.Analysis {
 	m := pcap.NewMerger(in.readers...)
 	opt := analyze.Options{
+		Sessions: onSession,
 		TimeWait: cfg.timeWait,
 		Tracker: ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait,
 			KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html"},
