@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -80,6 +81,33 @@ func TestJSONStreamMatchesWriteJSON(t *testing.T) {
 						t.Errorf("stream differs from WriteJSON (one line %v)\n got: %.300s\nwant: %.300s", oneLine, got.String(), want.String())
 					}
 				})
+			}
+		}
+	}
+}
+
+// TestWriteJSONIsEncodingJSON: on every fixture, WriteJSON writes byte for
+// byte what encoding/json makes of Build's document, indented by two spaces
+// or on one line.
+func TestWriteJSONIsEncodingJSON(t *testing.T) {
+	paths, _ := filepath.Glob("../fixtures/captures/*.pcap*")
+	for _, path := range paths {
+		a, infos := analyseFile(t, path, nil)
+		doc := Build(infos, a)
+		for _, oneLine := range []bool{false, true} {
+			var got bytes.Buffer
+			if err := WriteJSON(&got, infos, a, oneLine); err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.MarshalIndent(doc, "", "  ")
+			if oneLine {
+				want, err = json.Marshal(doc)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want = append(want, '\n'); !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("%s (one line %v): WriteJSON differs from encoding/json", filepath.Base(path), oneLine)
 			}
 		}
 	}

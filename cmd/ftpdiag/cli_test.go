@@ -164,35 +164,40 @@ func TestStdin(t *testing.T) {
 }
 
 // TestExtract writes the failed session to a capture of its own, which
-// ftpdiag (and tshark, in TestExtractReadByTshark) reads back.
+// ftpdiag (and tshark, in TestExtractReadByTshark) reads back; with the
+// JSON report, whose sessions are let go as the capture is read, too.
 func TestExtract(t *testing.T) {
-	dir := t.TempDir()
-	tr := failedSession()
-	// Unrelated traffic that must not be extracted.
-	other := tr.Conv("192.0.2.50:50000", "192.0.2.80:443").Open()
-	other.Say(simtrace.Client, "hello")
-	bad := writeTrace(t, dir, "bad.pcap", tr)
-	out := filepath.Join(dir, "out")
-	_, errOut, code := runCLI(t, "--extract", out, bad)
-	if code != exitFindings {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	files, _ := filepath.Glob(filepath.Join(out, "*.pcapng"))
-	if len(files) != 1 || !strings.Contains(files[0], "session-1_198.51.100.10-40000_203.0.113.5-21") {
-		t.Fatalf("extracted %v", files)
-	}
-	report, _, code := runCLI(t, "--format", "json", files[0])
-	if code != exitFindings || !strings.Contains(report, "data_syn_unanswered") || strings.Contains(report, "192.0.2.80") {
-		t.Errorf("extracted capture analyses differently (exit %d):\n%s", code, report)
-	}
-	if !strings.Contains(errOut, "wrote") {
-		t.Errorf("no note on stderr: %s", errOut)
-	}
-	if tshark, err := exec.LookPath("tshark"); err == nil {
-		got, err := exec.Command(tshark, "-r", files[0], "-T", "fields", "-e", "frame.number").Output()
-		if err != nil || len(strings.Fields(string(got))) != len(tr.Packets)-5 {
-			t.Errorf("tshark reads the extracted capture: %v, %d frames", err, len(strings.Fields(string(got))))
-		}
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			tr := failedSession()
+			// Unrelated traffic that must not be extracted.
+			other := tr.Conv("192.0.2.50:50000", "192.0.2.80:443").Open()
+			other.Say(simtrace.Client, "hello")
+			bad := writeTrace(t, dir, "bad.pcap", tr)
+			out := filepath.Join(dir, "out")
+			_, errOut, code := runCLI(t, "--format", format, "--extract", out, bad)
+			if code != exitFindings {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			files, _ := filepath.Glob(filepath.Join(out, "*.pcapng"))
+			if len(files) != 1 || !strings.Contains(files[0], "session-1_198.51.100.10-40000_203.0.113.5-21") {
+				t.Fatalf("extracted %v", files)
+			}
+			report, _, code := runCLI(t, "--format", "json", files[0])
+			if code != exitFindings || !strings.Contains(report, "data_syn_unanswered") || strings.Contains(report, "192.0.2.80") {
+				t.Errorf("extracted capture analyses differently (exit %d):\n%s", code, report)
+			}
+			if !strings.Contains(errOut, "wrote") {
+				t.Errorf("no note on stderr: %s", errOut)
+			}
+			if tshark, err := exec.LookPath("tshark"); err == nil {
+				got, err := exec.Command(tshark, "-r", files[0], "-T", "fields", "-e", "frame.number").Output()
+				if err != nil || len(strings.Fields(string(got))) != len(tr.Packets)-5 {
+					t.Errorf("tshark reads the extracted capture: %v, %d frames", err, len(strings.Fields(string(got))))
+				}
+			}
+		})
 	}
 }
 
