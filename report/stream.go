@@ -94,6 +94,33 @@ func (js *JSONStream) Session(s *ftpflow.Session, findings []analyze.Finding) {
 	js.Findings(findings)
 }
 
+// Background returns a function to use in place of Session that encodes
+// on another goroutine, queueing up to queue sessions, and a function that
+// waits until every session handed to it is encoded; call wait before
+// Findings or Finish. The document is the same: sessions are encoded in
+// the order they are handed on. The analysis must not touch a session
+// after handing it on (analyze does not).
+func (js *JSONStream) Background(queue int) (session func(*ftpflow.Session, []analyze.Finding), wait func()) {
+	type item struct {
+		s  *ftpflow.Session
+		fs []analyze.Finding
+	}
+	items := make(chan item, queue)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for it := range items {
+			js.Session(it.s, it.fs)
+		}
+	}()
+	session = func(s *ftpflow.Session, fs []analyze.Finding) { items <- item{s, fs} }
+	wait = func() {
+		close(items)
+		<-done
+	}
+	return session, wait
+}
+
 // Findings encodes findings, after those already taken.
 func (js *JSONStream) Findings(fs []analyze.Finding) {
 	for _, f := range fs {

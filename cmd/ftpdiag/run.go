@@ -155,11 +155,18 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	var js *report.JSONStream
 	var kept analyze.Analysis // with a stream: what --extract needs
 	var onSession func(*ftpflow.Session, []analyze.Finding)
+	waitEncoded := func() {}
 	if cfg.format == "json" && cfg.htmlFile == "" {
 		js = report.NewJSONStream(cfg.each, 0)
 		defer js.Close()
+		encode := js.Session
+		if cfg.threads > 1 {
+			// Encoding the report is a sixth of the work: another core
+			// can do it while this one reads on.
+			encode, waitEncoded = js.Background(encodeQueue)
+		}
 		onSession = func(s *ftpflow.Session, fs []analyze.Finding) {
-			js.Session(s, fs)
+			encode(s, fs)
 			failed = failed || reaches(fs, threshold)
 			if cfg.extract != "" && reaches(fs, analyze.Error) {
 				kept.Sessions = append(kept.Sessions, s)
@@ -171,6 +178,7 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	if len(in.readers) > 0 {
 		a = in.analyze(ctx, cfg, onSession, stderr)
 	}
+	waitEncoded()
 	failed = failed || reaches(a.Findings, threshold)
 	if cfg.extract != "" && len(in.readers) > 0 {
 		prefix := ""
@@ -201,6 +209,9 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	}
 	return exitOK
 }
+
+// encodeQueue is how many sessions may wait for the JSON encoder.
+const encodeQueue = 64
 
 // reaches reports whether a finding is at least as severe as threshold.
 func reaches(fs []analyze.Finding, threshold analyze.Severity) bool {
