@@ -17,7 +17,8 @@ type packetSource interface {
 
 // Options tunes an analysis. The zero value uses the defaults.
 type Options struct {
-	// Tracker bounds the connection tracker.
+	// Tracker bounds the connection tracker. Its Sink is ignored: the
+	// analysis is the tracker's sink (see Sessions).
 	Tracker ftpflow.Config
 	// TimeWait is the 2*MSL used to judge 5-tuple reuse (default 240 s).
 	TimeWait time.Duration

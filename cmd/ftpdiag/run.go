@@ -70,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
 	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions held at once (with text or HTML output: all of them)")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
-	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "goroutines: with 2 or more, files are read (and decompressed) ahead on another core")
+	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "goroutines: with 2 or more, files are read (and decompressed) ahead, and the JSON report encoded, on another core")
 	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
