@@ -178,7 +178,11 @@ type Tracker struct {
 	recent                  []*Conn // recent unlinked SYNs, for offers parsed late
 	// free holds connections that left the table and that nothing else
 	// refers to, for reuse: most connections of a capture are not FTP.
-	free       []*Conn
+	free []*Conn
+	// lastKey and lastConn remember the connection of the previous TCP
+	// packet, which is the current one's two times in three.
+	lastKey    connKey
+	lastConn   *Conn
 	assembler  *reassembly.Assembler
 	first, now time.Time
 	lastSweep  time.Time
@@ -263,7 +267,10 @@ func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
 	src := netip.AddrPortFrom(d.Src, tcp.SrcPort)
 	dst := netip.AddrPortFrom(d.Dst, tcp.DstPort)
 	k := makeKey(src, dst)
-	c := t.conns[k]
+	c := t.lastConn
+	if c == nil || t.lastKey != k {
+		c = t.conns[k]
+	}
 	isSYN := tcp.SYN && !tcp.ACK
 	var prev *PreviousIncarnation
 	if c != nil && isSYN && c.newIncarnation(src, tcp.Seq) {
@@ -285,6 +292,7 @@ func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
 	} else if c.inList != nil {
 		c.inList.touch(c)
 	}
+	t.lastKey, t.lastConn = k, c
 	side := c.Side(src)
 	if c.duplicate(side, tcp, d, ev) {
 		c.Duplicates++
@@ -373,6 +381,9 @@ func (t *Tracker) drop(k connKey, c *Conn) {
 		t.closedData[k] = closedTuple{prev: c.summary(), at: c.Last.Time}
 	}
 	delete(t.conns, k)
+	if t.lastConn == c {
+		t.lastConn = nil
+	}
 	if c.session == nil && c.offer == nil && !c.pinned && !c.inRecent && len(t.free) < maxFreeConns {
 		t.free = append(t.free, c)
 	}
