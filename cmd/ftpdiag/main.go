@@ -17,9 +17,9 @@ import (
 
 // gcPercent is the garbage collector's target (GOGC) unless the
 // environment sets one. The JSON path keeps a few MiB live and allocates
-// about 30 MB per GiB of capture, so collecting when the heap has grown by a
-// quarter (the default lets it double) costs a few percent of the time and
-// keeps resident memory nearly the same for a small capture and a large one
+// about 30 MB per GiB of capture; collecting when the heap has grown by a
+// quarter (the default lets it double) keeps resident memory nearly the
+// same for a small capture and a large one, for about 8% of the time
 // (bench/README.md).
 const gcPercent = 25
 
