@@ -49,12 +49,38 @@ func seedTraces() []*simtrace.Trace {
 	c.Say(simtrace.Server, "\x00\x01\xffgarbage\r\n227 (1,2,3\r\n")
 	c.Packet(simtrace.Client, "RA", "")
 	out = append(out, tr)
+
+	// Sessions to one server that end and are handed on while the capture
+	// goes on: a port held idle while another session is refused one, then,
+	// after a quiet spell, a port announced far outside the others.
+	tr = simtrace.New()
+	a := tr.Login("198.51.100.10:40000", "203.0.113.5:21")
+	a.Say(simtrace.Client, "PASV\r\n")
+	a.Say(simtrace.Server, "227 Entering Passive Mode (203,0,113,5,195,80).\r\n")
+	b := tr.Login("198.51.100.11:40000", "203.0.113.5:21")
+	b.Say(simtrace.Client, "PASV\r\n")
+	b.Say(simtrace.Server, "425 Try later, data connection in use.\r\n")
+	b.Say(simtrace.Client, "QUIT\r\n")
+	b.Close(simtrace.Server)
+	a.Say(simtrace.Client, "QUIT\r\n")
+	a.Close(simtrace.Server)
+	other := tr.Conv("198.51.100.20:50000", "192.0.2.80:443").Open()
+	for range 15 {
+		tr.Wait(time.Second)
+		other.Say(simtrace.Client, "x")
+	}
+	c = tr.Login("198.51.100.12:40000", "203.0.113.5:21")
+	c.Say(simtrace.Client, "EPSV\r\n")
+	c.Say(simtrace.Server, "229 Entering Extended Passive Mode (|||2000|)\r\n")
+	c.Close(simtrace.Client)
+	out = append(out, tr)
 	return out
 }
 
 // FuzzAnalyze runs the whole pipeline, from raw capture bytes to the JSON
-// report, on arbitrary input: it must never panic, and whatever it reports
-// must be valid JSON.
+// report, on arbitrary input: it must never panic, whatever it reports
+// must be valid JSON, and the report written from sessions handed on while
+// the capture is read must be the one written from the whole analysis.
 func FuzzAnalyze(f *testing.F) {
 	for _, tr := range seedTraces() {
 		var b bytes.Buffer
@@ -80,5 +106,22 @@ func FuzzAnalyze(f *testing.F) {
 		}
 		var w bytes.Buffer
 		report.WriteText(&w, doc, report.TextOptions{Explain: true})
+
+		var whole, streamed bytes.Buffer
+		if err := report.WriteJSON(&whole, m.Infos(), a, false); err != nil {
+			t.Fatal(err)
+		}
+		r, _ = pcap.NewReader(bytes.NewReader(data), "fuzz.pcap")
+		m = pcap.NewMerger(r)
+		js := report.NewJSONStream(false, 0)
+		defer js.Close()
+		a, _ = analyze.Run(m, analyze.Options{Sessions: js.Session})
+		js.Findings(a.Findings)
+		if err := js.Finish(&streamed, m.Infos(), a.Stats); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(whole.Bytes(), streamed.Bytes()) {
+			t.Fatalf("streamed report differs:\n%s\nwhole:\n%s", streamed.String(), whole.String())
+		}
 	})
 }
