@@ -70,14 +70,25 @@ func findingsJSON(t *testing.T, fs []Finding) string {
 
 // canRetireEarly reports whether s can be handed on before the end of the
 // capture: its control connection closed, and so did that of every session
-// to the same server that began before s ended.
+// to the same server that announced a passive port, or was refused one,
+// before s ended.
 func canRetireEarly(s *ftpflow.Session, all []*ftpflow.Session) bool {
 	if !s.Control.Closed() {
 		return false
 	}
 	for _, x := range all {
-		if x.Server.Addr() == s.Server.Addr() && !x.Control.Closed() && !x.Control.First.Time.After(s.Control.Last.Time) {
-			return false
+		if x.Server.Addr() != s.Server.Addr() || x.Control.Closed() {
+			continue
+		}
+		for _, o := range x.Offers {
+			if o.Passive() && !o.Time.After(s.Control.Last.Time) {
+				return false
+			}
+		}
+		for _, r := range x.Refusals {
+			if !r.Reply.Time.After(s.Control.Last.Time) {
+				return false
+			}
 		}
 	}
 	return true

@@ -200,6 +200,9 @@ func (s *Session) announce(kind OfferKind, ap netip.AddrPort, err error, line st
 	}
 	o := &Offer{ID: len(s.Offers) + 1, Kind: kind, Endpoint: ap, Line: clip(line), Event: ev, session: s}
 	s.Offers = append(s.Offers, o)
+	if kind.Passive() {
+		s.passiveEvent(ev.Time)
+	}
 	s.current = o
 	s.tracker.addOffer(o)
 	return o
@@ -340,6 +343,7 @@ func (s *Session) answer(pc *pendingCommand, rec ReplyRecord, full string) {
 		if rec.Code >= 400 && len(s.Refusals) < maxInvalidOffers {
 			r := &Refusal{Command: pc.verb, Event: pc.ev, Reply: rec}
 			s.Refusals = append(s.Refusals, r)
+			s.passiveEvent(rec.Time)
 			s.refusal = r
 		}
 	case pc.verb == "SIZE":

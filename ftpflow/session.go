@@ -250,21 +250,25 @@ type Session struct {
 	// settled, is the session's last packet (data connections included).
 	released, settled bool
 	activeUntil       time.Time
-	stream            *controlStream // the reassembler's current stream
-	lines             [2]lineState
-	framer            ReplyFramer
-	replyAt           Event
-	pending           []pendingCommand
-	current           *Offer   // newest offer not yet consumed by a transfer
-	refusal           *Refusal // passive request refused since the last transfer
-	active            *Transfer
-	restart           int64
-	sizeName          string
-	sizeValue         int64
-	authSent          bool
-	greeted           bool
-	resync            bool // a hole in the stream: pair the next reply by time
-	oops              *pendingReply
+	// passiveSince is the time of the first passive announcement or
+	// refused passive request: what sessions to the same server may be
+	// compared on (zero while there is none).
+	passiveSince time.Time
+	stream       *controlStream // the reassembler's current stream
+	lines        [2]lineState
+	framer       ReplyFramer
+	replyAt      Event
+	pending      []pendingCommand
+	current      *Offer   // newest offer not yet consumed by a transfer
+	refusal      *Refusal // passive request refused since the last transfer
+	active       *Transfer
+	restart      int64
+	sizeName     string
+	sizeValue    int64
+	authSent     bool
+	greeted      bool
+	resync       bool // a hole in the stream: pair the next reply by time
+	oops         *pendingReply
 }
 
 // pendingCommand is a command waiting for its final reply.
@@ -299,3 +303,10 @@ func (s *Session) ControlEncrypted() bool {
 
 // Session returns the session that made the offer.
 func (o *Offer) Session() *Session { return o.session }
+
+// passiveEvent notes a passive announcement or refusal at t.
+func (s *Session) passiveEvent(t time.Time) {
+	if s.passiveSince.IsZero() || t.Before(s.passiveSince) {
+		s.passiveSince = t
+	}
+}

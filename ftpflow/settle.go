@@ -10,8 +10,9 @@ import (
 // connection is open; once that connection has closed and the session has
 // been quiet for SettleAfter, it settles (its
 // transfers are judged and the tracker stops linking connections to it);
-// it retires when no session to the same server that overlapped it is
-// still open, and the tracker lets go of it.
+// it retires when no session to the same server that was already dealing
+// in passive ports before it ended is still open, and the tracker lets go
+// of it.
 
 // number gives a session its ID, in the order sessions were recognised as
 // FTP (a control connection on port 21 at its first packet, one on another
@@ -43,12 +44,18 @@ func (t *Tracker) settleSessions(final bool) {
 		return
 	}
 	// A settled session retires once it ended before every open session
-	// to the same server began.
+	// to the same server first announced a passive port or was refused
+	// one: what the rules compare across sessions is passive ports held
+	// and refused at the same moment, and what an open session does from
+	// now on cannot concern a session that ended.
 	openSince := make(map[netip.Addr]time.Time, len(t.sessions))
 	for _, s := range t.sessions {
+		if s.passiveSince.IsZero() {
+			continue
+		}
 		a := s.Server.Addr()
-		if since, ok := openSince[a]; !ok || s.Control.First.Time.Before(since) {
-			openSince[a] = s.Control.First.Time
+		if since, ok := openSince[a]; !ok || s.passiveSince.Before(since) {
+			openSince[a] = s.passiveSince
 		}
 	}
 	slices.SortFunc(t.settled, func(a, b *Session) int { return a.ID - b.ID })

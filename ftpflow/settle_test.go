@@ -3,6 +3,7 @@ package ftpflow
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ func (r *recordingSink) Settled(s *Session) {
 }
 
 func (r *recordingSink) Retired(s *Session) {
-	if s.Transfers[0].Outcome != OutcomeCompleted {
+	if len(s.Transfers) > 0 && s.Transfers[0].Outcome != OutcomeCompleted {
 		r.events = append(r.events, fmt.Sprintf("session %d retired unjudged", s.ID))
 	}
 	r.events = append(r.events, fmt.Sprintf("retired %d at %ds", s.ID, int(r.tk.now.Sub(r.start).Seconds())))
@@ -91,5 +92,50 @@ func TestSessionsSettleAndRetire(t *testing.T) {
 		if s.ID != i+1 || s.Transfers[0].Outcome != OutcomeCompleted {
 			t.Errorf("session %d: ID %d outcome %s", i+1, s.ID, s.Transfers[0].Outcome)
 		}
+	}
+}
+
+// TestOpenSessionHoldsBackOnlyWithPassivePorts: a session that stays open
+// to the end holds back the sessions to its server that ended after it
+// announced a passive port, not those that ended before, nor any while it
+// only idles.
+func TestOpenSessionHoldsBackOnlyWithPassivePorts(t *testing.T) {
+	tr := simtrace.New()
+	start := tr.Now
+	idle := tr.Login("198.51.100.1:40000", "203.0.113.5:21") // never closes
+	other := tr.Conv("198.51.100.99:33333", "192.0.2.1:443").Open()
+	tick := func(d time.Duration) {
+		for end := tr.Now.Add(d); tr.Now.Before(end); {
+			tr.Wait(500 * time.Millisecond)
+			other.Say(simtrace.Client, "x")
+		}
+	}
+	short := func(cli string) {
+		c := tr.Login(cli, "203.0.113.5:21")
+		c.Say(simtrace.Client, "QUIT\r\n")
+		c.Say(simtrace.Server, "221 Goodbye.\r\n")
+		c.Close(simtrace.Client)
+	}
+	short("198.51.100.2:40000") // session 2: the idle session does not hold it
+	tick(20 * time.Second)
+	idle.Say(simtrace.Client, "PASV\r\n")
+	idle.Say(simtrace.Server, "227 Entering Passive Mode (203,0,113,5,195,80).\r\n")
+	short("198.51.100.3:40000") // session 3: ends while port 50000 is held
+	tick(20 * time.Second)
+
+	tk := NewTracker(Config{})
+	sink := &recordingSink{tk: tk, start: start}
+	tk.cfg.Sink = sink
+	d := pcap.NewDecoder()
+	for _, p := range tr.Packets {
+		tk.Packet(p, d.Decode(p))
+	}
+	during := slices.Clone(sink.events)
+	tk.Finish()
+	if !slices.Contains(during, "retired 2 at 10s") || slices.ContainsFunc(during, func(e string) bool { return strings.HasPrefix(e, "retired 3") }) {
+		t.Errorf("handed on while reading: %q", during)
+	}
+	if !slices.Contains(sink.events, "settled 3 at 30s") || !slices.Contains(sink.events, "retired 3 at 40s") {
+		t.Errorf("events: %q", sink.events)
 	}
 }

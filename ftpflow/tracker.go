@@ -87,10 +87,11 @@ type SessionSink interface {
 	// SettleAfter. Its transfers are judged; it no longer changes.
 	Settled(s *Session)
 	// Retired is called once, besides s, every session with the same
-	// server address whose life overlapped s's has settled too. What
-	// those sessions did at the same server (ports held, ports refused)
-	// is then all known, so conclusions about s that depend on them are
-	// final. The tracker forgets s after this call.
+	// server address that announced a passive port, or was refused one,
+	// before s ended has settled too. What those sessions did at the same
+	// server (passive ports held, refused) while s lived is then all
+	// known, so conclusions about s that depend on them are final. The
+	// tracker forgets s after this call.
 	Retired(s *Session)
 }
 
