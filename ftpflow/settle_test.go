@@ -30,6 +30,19 @@ func (r *recordingSink) Retired(s *Session) {
 	r.events = append(r.events, fmt.Sprintf("retired %d at %ds", s.ID, int(r.tk.now.Sub(r.start).Seconds())))
 }
 
+// trackWithSink feeds a trace to a tracker whose sink records when each
+// session is handed on; the caller calls Finish.
+func trackWithSink(tr *simtrace.Trace, start time.Time) (*Tracker, *recordingSink) {
+	tk := NewTracker(Config{})
+	sink := &recordingSink{tk: tk, start: start}
+	tk.cfg.Sink = sink
+	d := pcap.NewDecoder()
+	for _, p := range tr.Packets {
+		tk.Packet(p, d.Decode(p))
+	}
+	return tk, sink
+}
+
 // TestSessionsSettleAndRetire: sessions are handed on while the capture is
 // read, once over for SettleAfter, and retired only when no open session
 // to the same server overlaps them; the sessions and their outcomes are
@@ -67,13 +80,7 @@ func TestSessionsSettleAndRetire(t *testing.T) {
 	s2.Close(simtrace.Client) // s2 ends at t=30
 	tick(60 * time.Second)
 
-	tk := NewTracker(Config{})
-	sink := &recordingSink{tk: tk, start: start}
-	tk.cfg.Sink = sink
-	d := pcap.NewDecoder()
-	for _, p := range tr.Packets {
-		tk.Packet(p, d.Decode(p))
-	}
+	tk, sink := trackWithSink(tr, start)
 	if r := tk.Finish(); len(r.Sessions) != 0 {
 		t.Errorf("Finish returned %d sessions with a sink", len(r.Sessions))
 	}
@@ -123,13 +130,7 @@ func TestOpenSessionHoldsBackOnlyWithPassivePorts(t *testing.T) {
 	short("198.51.100.3:40000") // session 3: ends while port 50000 is held
 	tick(20 * time.Second)
 
-	tk := NewTracker(Config{})
-	sink := &recordingSink{tk: tk, start: start}
-	tk.cfg.Sink = sink
-	d := pcap.NewDecoder()
-	for _, p := range tr.Packets {
-		tk.Packet(p, d.Decode(p))
-	}
+	tk, sink := trackWithSink(tr, start)
 	during := slices.Clone(sink.events)
 	tk.Finish()
 	if !slices.Contains(during, "retired 2 at 10s") || slices.ContainsFunc(during, func(e string) bool { return strings.HasPrefix(e, "retired 3") }) {
