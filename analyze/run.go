@@ -31,6 +31,9 @@ type Options struct {
 	// holds only the findings drawn at the end from the whole capture.
 	// The session and its findings are not kept afterwards, so memory
 	// follows the sessions open at once, not the length of the capture.
+	// Without it, Analysis keeps at most Tracker.MaxSessions sessions:
+	// those handed on later are counted in Stats.DroppedSessions, and
+	// their findings dropped with them.
 	Sessions func(s *ftpflow.Session, findings []Finding)
 }
 
@@ -62,8 +65,17 @@ func Run(src packetSource, opt Options) (*Analysis, error) {
 	}
 	a := &Analysis{}
 	emit := opt.Sessions
+	dropped := 0
 	if emit == nil {
+		limit := opt.Tracker.MaxSessions
+		if limit <= 0 {
+			limit = ftpflow.DefaultMaxSessions
+		}
 		emit = func(s *ftpflow.Session, fs []Finding) {
+			if len(a.Sessions) >= limit {
+				dropped++
+				return
+			}
 			a.Sessions = append(a.Sessions, s)
 			a.Findings = append(a.Findings, fs...)
 		}
@@ -77,6 +89,7 @@ func Run(src packetSource, opt Options) (*Analysis, error) {
 	}
 	res := d.tracker.Finish()
 	a.Stats, a.First, a.Last = res.Stats, res.First, res.Last
+	a.Stats.DroppedSessions += dropped
 	slices.SortFunc(a.Sessions, func(x, y *ftpflow.Session) int { return x.ID - y.ID })
 	a.Findings = append(a.Findings, d.finish()...)
 	return a, err

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -54,7 +55,8 @@ type serverRecords struct {
 	offers   []*offerRecord
 	refusals []time.Time
 	uses     []portUse
-	// firstSession is the lowest ID of a session with a passive offer.
+	// firstSession is the lowest ID of a session with a passive offer
+	// (math.MaxInt while there is none), whatever order sessions settle in.
 	firstSession int
 }
 
@@ -71,7 +73,7 @@ func (d *diag) record(s *ftpflow.Session) {
 			continue
 		}
 		if sr == nil {
-			sr = &serverRecords{firstSession: s.ID}
+			sr = &serverRecords{firstSession: math.MaxInt}
 			d.servers[server] = sr
 		}
 		rec := &offerRecord{offer: o, session: s.ID, endpoint: o.Endpoint, frame: o.Frame,
@@ -90,7 +92,7 @@ func (d *diag) record(s *ftpflow.Session) {
 			continue
 		}
 		if sr == nil {
-			sr = &serverRecords{firstSession: s.ID}
+			sr = &serverRecords{firstSession: math.MaxInt}
 			d.servers[server] = sr
 		}
 		sr.refusals = append(sr.refusals, r.Reply.Time)
@@ -158,10 +160,10 @@ func (sr *serverRecords) outOfRange(h *offerRecord) (busy []*offerRecord, lo, hi
 	return busy, lo, hi, true
 }
 
-// prune drops the records no session still held by the tracker can
-// overlap: those that ended before the earliest such session to the same
-// server began (and before now, less a margin for sessions recognised
-// late).
+// prune drops the records that no session still held by the tracker can
+// concern: those over before the earliest passive announcement or refusal
+// of such a session to the same server (and before now, less a margin for
+// replies the reassembler delivers late).
 func (d *diag) prune(now time.Time) {
 	d.settledSince = 0
 	margin := ftpflow.DefaultSettleAfter
@@ -170,7 +172,7 @@ func (d *diag) prune(now time.Time) {
 	}
 	for server, sr := range d.servers {
 		horizon := now.Add(-margin)
-		if since, ok := d.tracker.HeldSince(server); ok && since.Before(horizon) {
+		if since, ok := d.tracker.PassiveSince(server); ok && since.Before(horizon) {
 			horizon = since
 		}
 		offers := sr.offers[:0]

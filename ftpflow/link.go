@@ -74,8 +74,10 @@ func (t *Tracker) attach(c *Conn, o *Offer) {
 	c.offer = o
 	if len(o.Conns) < maxOfferConns {
 		o.Conns = append(o.Conns, c)
+		t.pin(c)
 	}
-	t.pin(c)
+	// Beyond the bound the connection is not the offer's to report, and
+	// it leaves the table like any other.
 }
 
 // addOffer makes an announcement available for linking: under the

@@ -8,7 +8,7 @@ import (
 
 // A session's life in the tracker: it is held while its control
 // connection is open; once that connection has closed and the session has
-// been quiet for SettleAfter, it settles (its
+// been quiet for long enough (see over), it settles (its
 // transfers are judged and the tracker stops linking connections to it);
 // it retires when no session to the same server that was already dealing
 // in passive ports before it ended is still open, and the tracker lets go
@@ -32,7 +32,7 @@ func (t *Tracker) settleSessions(final bool) {
 		switch {
 		case s.dropped:
 			// Taken for FTP by a greeting, but the client spoke otherwise.
-		case final || s.over(t.now, t.cfg.SettleAfter):
+		case final || s.over(t.now, t.cfg):
 			t.settle(s)
 		default:
 			held = append(held, s)
@@ -58,7 +58,10 @@ func (t *Tracker) settleSessions(final bool) {
 			openSince[a] = s.passiveSince
 		}
 	}
-	slices.SortFunc(t.settled, func(a, b *Session) int { return a.ID - b.ID })
+	byID := func(a, b *Session) int { return a.ID - b.ID }
+	if !slices.IsSortedFunc(t.settled, byID) {
+		slices.SortFunc(t.settled, byID)
+	}
 	waiting := t.settled[:0]
 	for _, s := range t.settled {
 		if since, ok := openSince[s.Server.Addr()]; ok && !s.activeUntil.Before(since) {
@@ -76,32 +79,68 @@ func (t *Tracker) settleSessions(final bool) {
 }
 
 // over reports whether a session has ended: its control connection closed
-// (both FINs or a RST), and neither it nor its data connections had a
-// packet for quiet, longer than the reassembler waits on a hole, so that
-// all its control bytes have been delivered.
-func (s *Session) over(now time.Time, quiet time.Duration) bool {
-	return s.Control.Closed() && now.Sub(s.lastActivity()) > quiet
+// (both FINs or a RST) and had no packet for cfg.SettleAfter, longer than
+// the reassembler waits on a hole, so all its bytes have been delivered;
+// and each of its data connections is over too: closed and as quiet, or,
+// still open, silent for longer than TCP keeps retrying (see nextSYNDue for
+// one that only sent SYNs, cfg.IdleTimeout for one that was established).
+func (s *Session) over(now time.Time, cfg Config) bool {
+	if !s.Control.Closed() || now.Sub(s.Control.Last.Time) <= cfg.SettleAfter {
+		return false
+	}
+	over := true
+	s.eachDataConn(func(c *Conn) {
+		quiet := cfg.SettleAfter
+		switch {
+		case c.Closed():
+		case c.Handshake && !c.SYNACK.Seen():
+			quiet = max(quiet, nextSYNDue(c))
+		default:
+			quiet = max(quiet, cfg.IdleTimeout)
+		}
+		if now.Sub(c.Last.Time) <= quiet {
+			over = false
+		}
+	})
+	return over
+}
+
+// nextSYNDue is how long after its last SYN a connection that only sent
+// SYNs would have sent another: TCP doubles the wait at each retry (Linux:
+// 1, 2, 4, 8, 16, 32 s), so twice the last interval and a second, at most
+// synRetryQuiet; after that the sender has given up.
+func nextSYNDue(c *Conn) time.Duration {
+	due := time.Second
+	if n := len(c.SYNs); n >= 2 {
+		due += 2 * c.SYNs[n-1].Time.Sub(c.SYNs[n-2].Time)
+	} else {
+		due += 3 * time.Second // the first retry: 1 s on Linux, 3 s on older stacks
+	}
+	return min(due, synRetryQuiet)
 }
 
 // lastActivity is the time of the last packet of the session's control
 // connection and of the data connections linked to it.
 func (s *Session) lastActivity() time.Time {
 	last := s.Control.Last.Time
-	for _, c := range s.conns() {
+	s.eachDataConn(func(c *Conn) {
 		if c.Last.Time.After(last) {
 			last = c.Last.Time
 		}
-	}
+	})
 	return last
 }
 
-// conns lists the session's data connections.
-func (s *Session) conns() []*Conn {
-	var out []*Conn
+// eachDataConn calls fn for each of the session's data connections.
+func (s *Session) eachDataConn(fn func(c *Conn)) {
 	for _, o := range s.Offers {
-		out = append(out, o.Conns...)
+		for _, c := range o.Conns {
+			fn(c)
+		}
 	}
-	return append(out, s.EncryptedData...)
+	for _, c := range s.EncryptedData {
+		fn(c)
+	}
 }
 
 // settle judges a session's transfers, makes the tracker forget its offers
@@ -128,28 +167,34 @@ func (t *Tracker) settle(s *Session) {
 	if hp := makeHostPair(s.Client.Addr(), s.Server.Addr()); t.tlsHosts[hp] == s {
 		delete(t.tlsHosts, hp)
 	}
-	for _, c := range append(s.conns(), s.Control) {
+	forget := func(c *Conn) {
 		k := makeKey(c.Client, c.Server)
-		if t.conns[k] == c {
+		// A connection taken for an encrypted data connection of s may
+		// have turned out to be another session's control connection.
+		if t.conns[k] == c && (c.session == nil || c.session == s) {
 			t.drop(k, c)
 		}
 	}
+	s.eachDataConn(forget)
+	forget(s.Control)
 	if t.cfg.Sink != nil {
 		t.cfg.Sink.Settled(s)
 	}
 	t.settled = append(t.settled, s)
 }
 
-// HeldSince returns when the earliest session to server that the tracker
-// has not retired yet began (the first packet of its control connection),
-// and false when it holds none.
-func (t *Tracker) HeldSince(server netip.Addr) (time.Time, bool) {
+// PassiveSince returns the time of the earliest passive announcement or
+// refused passive request among the sessions to server that the tracker
+// has not retired yet, and false when none of them made one. Conclusions
+// about those sessions can only involve what other sessions did with
+// passive ports from then on.
+func (t *Tracker) PassiveSince(server netip.Addr) (time.Time, bool) {
 	var since time.Time
 	found := false
 	for _, list := range [][]*Session{t.sessions, t.settled} {
 		for _, s := range list {
-			if s.Server.Addr() == server && (!found || s.Control.First.Time.Before(since)) {
-				since, found = s.Control.First.Time, true
+			if s.Server.Addr() == server && !s.passiveSince.IsZero() && (!found || s.passiveSince.Before(since)) {
+				since, found = s.passiveSince, true
 			}
 		}
 	}

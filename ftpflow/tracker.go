@@ -29,26 +29,30 @@ const (
 	// new connection.
 	DefaultClosedLinger = 5 * time.Second
 	// DefaultSettleAfter is how long (capture time) a session whose
-	// control connection has closed must stay quiet, data connections
-	// included, before it counts as over and is handed on (see SessionSink).
-	// It exceeds DefaultClosedLinger so that its connections have left the
-	// table by then.
+	// control connection has closed must stay quiet, with its closed data
+	// connections, before it counts as over and is handed on (see
+	// SessionSink); data connections still open must be silent for longer.
+	// It exceeds DefaultClosedLinger so that closed connections have left
+	// the table by then.
 	DefaultSettleAfter = 10 * time.Second
 	// DefaultTimeWait is how long the 5-tuple of a closed data connection
 	// is remembered to recognise its reuse (2*MSL of old Windows stacks).
 	DefaultTimeWait = 240 * time.Second
 
-	maxSYNEvents      = 16
-	maxLog            = 20000
-	maxTooBig         = 8
-	maxOfferConns     = 32
-	maxPending        = 4096
-	maxUnpaired       = 100
-	maxInvalidOffers  = 100
-	maxOffersTracked  = 1 << 16
-	maxRecentSYNs     = 256
-	maxFreeConns      = 1024
-	recentSYNWindow   = 5 * time.Second
+	maxSYNEvents     = 16
+	maxLog           = 20000
+	maxTooBig        = 8
+	maxOfferConns    = 32
+	maxPending       = 4096
+	maxUnpaired      = 100
+	maxInvalidOffers = 100
+	maxOffersTracked = 1 << 16
+	maxRecentSYNs    = 256
+	maxFreeConns     = 1024
+	recentSYNWindow  = 5 * time.Second
+	// synRetryQuiet bounds how long a connection that only sent SYNs may
+	// be silent and still retry: Linux's last wait is 32 s, doubled here.
+	synRetryQuiet     = 64 * time.Second
 	offerTTL          = 10 * time.Minute
 	sweepEvery        = time.Second
 	gapWait           = 3 * time.Second
