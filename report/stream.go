@@ -42,6 +42,7 @@ type JSONStream struct {
 	findings spool
 	nFinding int
 	err      error
+	closed   bool
 }
 
 // chunk locates one session's encoded text.
@@ -146,8 +147,11 @@ func (js *JSONStream) Findings(fs []analyze.Finding) {
 	}
 }
 
-// Finish writes the whole document to w.
+// Finish writes the whole document to w. It must come before Close.
 func (js *JSONStream) Finish(w io.Writer, infos []pcap.Info, stats ftpflow.Stats) error {
+	if js.closed {
+		return errors.New("JSON stream used after Close")
+	}
 	if js.err != nil {
 		return js.err
 	}
@@ -192,19 +196,29 @@ func (js *JSONStream) Finish(w io.Writer, infos []pcap.Info, stats ftpflow.Stats
 
 // Close removes the temporary files, if any.
 func (js *JSONStream) Close() error {
+	js.closed = true
 	return errors.Join(js.sessions.close(), js.findings.close())
 }
 
 // spool holds appended bytes in memory up to limit, then in a temporary
-// file, and reads back any part of them.
+// file, and reads back any part of them. If the file cannot be made, or a
+// write to it fails (a full disk), the spool carries on in memory: the
+// report matters more than the bound.
 type spool struct {
 	limit int
 	mem   []byte
-	file  *os.File
-	buf   *bufio.Writer // in front of file
+	file  spoolFile
 	size  int64
-	// unlinkLater is set where an open file cannot be removed (Windows).
-	unlinkLater bool
+	// name is the file's, to remove at close where an open file cannot
+	// be removed (Windows); "" once removed.
+	name string
+}
+
+// spoolFile is what a spool needs of its temporary file.
+type spoolFile interface {
+	io.Writer
+	io.ReaderAt
+	io.Closer
 }
 
 // write appends b and returns where it begins.
@@ -214,19 +228,23 @@ func (sp *spool) write(b []byte) (int64, error) {
 		sp.spill()
 	}
 	if sp.file != nil {
-		if _, err := sp.buf.Write(b); err != nil {
-			return 0, fmt.Errorf("temporary file: %w", err)
+		if _, err := sp.file.Write(b); err != nil {
+			if err := sp.unspill(); err != nil {
+				return 0, err
+			}
+		} else {
+			sp.size += int64(len(b))
+			return off, nil
 		}
-	} else {
-		if len(sp.mem)+len(b) > cap(sp.mem) {
-			// Double (append grows large slices by a quarter, which
-			// allocates five times what it ends up holding).
-			grown := make([]byte, len(sp.mem), max(2*cap(sp.mem), len(sp.mem)+len(b), 64<<10))
-			copy(grown, sp.mem)
-			sp.mem = grown
-		}
-		sp.mem = append(sp.mem, b...)
 	}
+	if len(sp.mem)+len(b) > cap(sp.mem) {
+		// Double (append grows large slices by a quarter, which allocates
+		// five times what it ends up holding).
+		grown := make([]byte, len(sp.mem), max(2*cap(sp.mem), len(sp.mem)+len(b), 64<<10))
+		copy(grown, sp.mem)
+		sp.mem = grown
+	}
+	sp.mem = append(sp.mem, b...)
 	sp.size += int64(len(b))
 	return off, nil
 }
@@ -240,24 +258,35 @@ func (sp *spool) spill() {
 		sp.limit = math.MaxInt
 		return
 	}
-	sp.unlinkLater = os.Remove(f.Name()) != nil
-	sp.file, sp.buf = f, bufio.NewWriterSize(f, 64<<10)
-	if _, err := sp.buf.Write(sp.mem); err != nil {
-		// Keep everything in memory rather than lose a part.
+	if os.Remove(f.Name()) != nil {
+		sp.name = f.Name()
+	}
+	sp.file = f
+	if _, err := f.Write(sp.mem); err != nil {
 		sp.close()
-		sp.file, sp.buf, sp.limit = nil, nil, math.MaxInt
+		sp.limit = math.MaxInt
 		return
 	}
 	sp.mem = nil
+}
+
+// unspill moves the spool back to memory after a write to its file failed:
+// what the file holds before the failed write is read back.
+func (sp *spool) unspill() error {
+	mem := make([]byte, sp.size, 2*sp.size)
+	_, err := sp.file.ReadAt(mem, 0)
+	sp.close()
+	if err != nil {
+		return fmt.Errorf("temporary file: %w", err)
+	}
+	sp.mem, sp.limit = mem, math.MaxInt
+	return nil
 }
 
 // section returns n bytes from off.
 func (sp *spool) section(off, n int64) io.Reader {
 	if sp.file == nil {
 		return bytes.NewReader(sp.mem[off : off+n])
-	}
-	if err := sp.buf.Flush(); err != nil {
-		return errReader{fmt.Errorf("temporary file: %w", err)}
 	}
 	return io.NewSectionReader(sp.file, off, n)
 }
@@ -266,17 +295,12 @@ func (sp *spool) close() error {
 	if sp.file == nil {
 		return nil
 	}
-	name := sp.file.Name()
 	err := sp.file.Close()
-	if sp.unlinkLater {
-		if rerr := os.Remove(name); err == nil {
+	if sp.name != "" {
+		if rerr := os.Remove(sp.name); err == nil {
 			err = rerr
 		}
 	}
-	sp.file = nil
+	sp.file, sp.name = nil, ""
 	return err
 }
-
-type errReader struct{ err error }
-
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }

@@ -3,8 +3,11 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"ftpdiag/analyze"
@@ -110,5 +113,64 @@ func TestWriteJSONIsEncodingJSON(t *testing.T) {
 				t.Errorf("%s (one line %v): WriteJSON differs from encoding/json", filepath.Base(path), oneLine)
 			}
 		}
+	}
+}
+
+// failingFile is a temporary file whose writes fail after the first few
+// bytes, as on a full disk.
+type failingFile struct {
+	*os.File
+	room int
+}
+
+func (f *failingFile) Write(b []byte) (int, error) {
+	if len(b) > f.room {
+		n, _ := f.File.Write(b[:f.room])
+		f.room = 0
+		return n, errors.New("no space left on device")
+	}
+	f.room -= len(b)
+	return f.File.Write(b)
+}
+
+// TestSpoolFallsBackToMemory: when a write to the temporary file fails,
+// the spool reads back what the file held and goes on in memory, losing
+// nothing.
+func TestSpoolFallsBackToMemory(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "spool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := spool{limit: 4}
+	sp.write([]byte("abc"))
+	sp.file = &failingFile{File: f, room: 5}
+	sp.mem = nil
+	f.Write([]byte("abc"))
+	var offs []int64
+	for _, s := range []string{"def", "ghi", "jkl"} {
+		off, err := sp.write([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		offs = append(offs, off)
+	}
+	if sp.file != nil {
+		t.Error("still writing to the failing file")
+	}
+	got, _ := io.ReadAll(sp.section(0, sp.size))
+	if string(got) != "abcdefghijkl" || !slices.Equal(offs, []int64{3, 6, 9}) {
+		t.Errorf("spool holds %q, offsets %v", got, offs)
+	}
+	if err := sp.close(); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestFinishAfterClose is an error, not a panic.
+func TestFinishAfterClose(t *testing.T) {
+	js := NewJSONStream(false, 0)
+	js.Close()
+	if err := js.Finish(io.Discard, nil, ftpflow.Stats{}); err == nil {
+		t.Error("Finish after Close succeeded")
 	}
 }
