@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -213,5 +215,35 @@ func TestConnectionTableBound(t *testing.T) {
 	out, _, code := runCLI(t, "--max-connections", "100", p)
 	if code != exitOK || !strings.Contains(out, "connections evicted (table full)") || !strings.Contains(out, "completed") {
 		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+// brokenWriter fails every write, as a closed pipe or a full disk does.
+type brokenWriter struct{}
+
+func (brokenWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// TestReportNotWritten: when the report cannot be written, the exit status
+// says so (3), whatever the findings, and stderr says why.
+func TestReportNotWritten(t *testing.T) {
+	dir := t.TempDir()
+	p := writeTrace(t, dir, "ok.pcap", okSession("40000"))
+	tests := []struct {
+		name string
+		args []string
+		out  io.Writer
+	}{
+		{"json to a broken pipe", []string{"--format", "json", p}, brokenWriter{}},
+		{"html to a broken pipe", []string{"--format", "html", p}, brokenWriter{}},
+		{"--html into a missing directory", []string{"--html", filepath.Join(dir, "missing", "r.html"), p}, io.Discard},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var errb bytes.Buffer
+			code := run(t.Context(), tt.args, strings.NewReader(""), tt.out, &errb)
+			if code != exitOutput || !strings.Contains(errb.String(), "ftpdiag:") {
+				t.Errorf("exit %d, stderr %q", code, errb.String())
+			}
+		})
 	}
 }

@@ -25,6 +25,7 @@ const (
 	exitOK       = 0 // nothing at or above --fail-on
 	exitFindings = 1 // findings at or above --fail-on
 	exitUsage    = 2 // bad usage, or no input could be read
+	exitOutput   = 3 // the report could not be written
 )
 
 const usageText = `Usage: ftpdiag [flags] FILE...
@@ -34,7 +35,8 @@ input) and explains why FTP data connections failed. Several files are merged
 in time order into one analysis unless --each is given.
 
 Exit status: 0 nothing at or above --fail-on, 1 findings at or above
---fail-on, 2 bad usage or no input could be read.
+--fail-on, 2 bad usage or no input could be read, 3 the report could not be
+written.
 
 Flags:
 `
@@ -68,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.showPasswords, "show-passwords", false, "show PASS arguments instead of masking them")
 	fs.DurationVar(&cfg.timeWait, "time-wait", ftpflow.DefaultTimeWait, "TIME-WAIT (2*MSL) used to judge 5-tuple reuse (Linux: 60s)")
 	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
-	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions held at once (with text or HTML output: all of them)")
+	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions held at once (with text or HTML output, also on those reported)")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
 	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "goroutines: with 2 or more, files are read (and decompressed) ahead, and the JSON report encoded, on another core")
 	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
@@ -193,16 +195,21 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 		}
 	}
+	written := true
 	if js != nil {
 		js.Findings(a.Findings)
 		if err := js.Finish(stdout, in.infos, a.Stats); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
+			written = false
 		}
 	} else {
-		writeReports(cfg, in, a, stdout, stderr)
+		written = writeReports(cfg, in, a, stdout, stderr)
 	}
 	if !readAnything(in.infos, in.opened) {
 		return exitUsage
+	}
+	if !written {
+		return exitOutput
 	}
 	if failed {
 		return exitFindings
@@ -302,33 +309,38 @@ func (in *inputs) analyze(ctx context.Context, cfg *config, onSession func(*ftpf
 }
 
 // writeReports writes the report in the chosen format, and the HTML file
-// when asked for.
-func writeReports(cfg *config, in *inputs, a *analyze.Analysis, stdout, stderr io.Writer) {
+// when asked for, and reports whether every write succeeded.
+func writeReports(cfg *config, in *inputs, a *analyze.Analysis, stdout, stderr io.Writer) bool {
 	var doc *report.Document // built only for the formats that need it whole
 	if cfg.format != "json" || cfg.htmlFile != "" {
 		doc = report.Build(in.infos, a)
 	}
 	timeline := report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}
 	htmlOpt := report.HTMLOptions{Timeline: timeline}
+	written := true
 	if cfg.htmlFile != "" {
 		if err := writeHTMLFile(cfg.htmlFile, doc, a, htmlOpt); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
+			written = false
 		}
 	}
 	switch cfg.format {
 	case "json":
 		if err := report.WriteJSON(stdout, in.infos, a, cfg.each); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
+			written = false
 		}
 	case "html":
 		if err := report.WriteHTML(stdout, doc, a, htmlOpt); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag: writing HTML:", err)
+			written = false
 		}
 	default:
 		if len(in.readers) > 0 {
 			report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout), Ladders: a, Timeline: timeline})
 		}
 	}
+	return written
 }
 
 // readAnything reports whether at least one input could be read: a whole
