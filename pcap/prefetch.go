@@ -8,7 +8,7 @@ import (
 // Prefetch sizes: prefetchChunk bytes are read at a time, and up to
 // prefetchDepth chunks wait ready while the reader parses the current one.
 const (
-	prefetchChunk = 256 << 10
+	prefetchChunk = 1 << 20
 	prefetchDepth = 3
 )
 
