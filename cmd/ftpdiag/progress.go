@@ -57,11 +57,17 @@ func (p *progressBar) update(packets int) {
 	}
 }
 
+// stop draws the last frame and ends the bar. Render draws the current
+// state when stopped, so there is nothing to wait for but its goroutine
+// (a fixed sleep here cost a sixth of the time of a 1 GiB run). Both waits
+// are bounded.
 func (p *progressBar) stop() {
 	p.tracker.MarkAsDone()
-	time.Sleep(50 * time.Millisecond) // let the last frame render
+	for i := 0; i < 100 && !p.pw.IsRenderInProgress(); i++ {
+		time.Sleep(time.Millisecond) // Render has not started yet
+	}
 	p.pw.Stop()
-	for p.pw.IsRenderInProgress() {
-		time.Sleep(10 * time.Millisecond)
+	for i := 0; i < 1000 && p.pw.IsRenderInProgress(); i++ {
+		time.Sleep(time.Millisecond)
 	}
 }
