@@ -40,15 +40,24 @@ func quietTail(ps []*pcap.Packet, d time.Duration) []*pcap.Packet {
 	last := ps[len(ps)-1]
 	tr := simtrace.New()
 	tr.Now = last.Timestamp
-	c := tr.Conv("198.51.100.250:33333", "192.0.2.250:443").Open()
-	for end := tr.Now.Add(d); tr.Now.Before(end); {
-		tr.Wait(500 * time.Millisecond)
-		c.Say(simtrace.Client, "x")
-	}
+	otherTraffic(tr)(d)
 	for i, p := range tr.Packets {
 		p.Frame = last.Frame + i + 1
 	}
 	return tr.Packets
+}
+
+// otherTraffic returns a function that lets capture time pass in tr with
+// a packet of an unrelated connection every half second, so that the
+// tracker's clock runs.
+func otherTraffic(tr *simtrace.Trace) func(d time.Duration) {
+	c := tr.Conv("198.51.100.250:33333", "192.0.2.250:443").Open()
+	return func(d time.Duration) {
+		for end := tr.Now.Add(d); tr.Now.Before(end); {
+			tr.Wait(500 * time.Millisecond)
+			c.Say(simtrace.Client, "x")
+		}
+	}
 }
 
 // findingsJSON encodes findings for comparison, without their IDs and in
@@ -224,14 +233,7 @@ func TestLateDataAfterControlClosed(t *testing.T) {
 			}
 			c.Say(simtrace.Client, "QUIT\r\n")
 			c.Close(simtrace.Client)
-			// Other traffic goes on meanwhile, so the tracker's clock runs.
-			other := tr.Conv("198.51.100.250:33333", "192.0.2.250:443").Open()
-			wait := func(d time.Duration) {
-				for end := tr.Now.Add(d); tr.Now.Before(end); {
-					tr.Wait(500 * time.Millisecond)
-					other.Say(simtrace.Client, "x")
-				}
-			}
+			wait := otherTraffic(tr)
 			tt.data(d, wait)
 			wait(3 * time.Minute)
 
