@@ -2,12 +2,12 @@ package analyze_test
 
 import (
 	"bytes"
+	"context"
 	"sync"
 	"testing"
 
 	"ftpdiag/analyze"
 	"ftpdiag/internal/gen"
-	"ftpdiag/pcap"
 )
 
 var (
@@ -37,11 +37,8 @@ func BenchmarkAnalyze(b *testing.B) {
 	b.ReportAllocs()
 	packets := 0
 	for b.Loop() {
-		r, err := pcap.NewReader(bytes.NewReader(data), "bench.pcap")
-		if err != nil {
-			b.Fatal(err)
-		}
-		a, err := analyze.Run(r, analyze.Options{})
+		in := []analyze.Input{{Name: "bench.pcap", Reader: bytes.NewReader(data)}}
+		a, err := analyze.Run(context.Background(), in, analyze.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

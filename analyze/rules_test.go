@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"context"
 	"io"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ func (s *source) Next() (*pcap.Packet, error) {
 
 func analyse(t *testing.T, tr *simtrace.Trace) *Analysis {
 	t.Helper()
-	a, err := Run(&source{ps: tr.Packets}, Options{})
+	a, err := Packets(context.Background(), &source{ps: tr.Packets}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

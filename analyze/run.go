@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"time"
@@ -10,8 +12,9 @@ import (
 	"ftpdiag/pcap"
 )
 
-// packetSource is what Run reads: a *pcap.Reader or a *pcap.Merger.
-type packetSource interface {
+// PacketSource is what Packets reads: a *pcap.Reader, a *pcap.Merger, or
+// anything else that returns packets in time order and io.EOF at the end.
+type PacketSource interface {
 	Next() (*pcap.Packet, error)
 }
 
@@ -22,9 +25,13 @@ type Options struct {
 	Tracker ftpflow.Config
 	// TimeWait is the 2*MSL used to judge 5-tuple reuse (default 240 s).
 	TimeWait time.Duration
-	// Progress, if set, is called every so many packets with the number
-	// of packets read so far, from the goroutine that reads the source.
-	Progress func(packets int)
+	// ReadAhead, in Run, reads and decompresses each file on goroutines of
+	// its own ahead of the analysis (pcap.Open rather than
+	// pcap.OpenSequential). The analysis is the same either way.
+	ReadAhead bool
+	// Progress, if set, is called every so many packets from the goroutine
+	// that reads the captures.
+	Progress func(Progress)
 	// Sessions, if set, receives each FTP session with the findings about
 	// it as soon as the analysis of it is final, while the capture is
 	// still read, in place of Analysis.Sessions; Analysis.Findings then
@@ -37,11 +44,27 @@ type Options struct {
 	Sessions func(s *ftpflow.Session, findings []Finding)
 }
 
-// Analysis is the outcome of reading a capture: the FTP sessions with their
-// transfers and the findings drawn from them. Findings are numbered in the
-// order they are drawn: session by session as each one's analysis becomes
-// final, then those about the whole capture.
+// Progress is how far an analysis has read.
+type Progress struct {
+	// Packets counts the packets read so far.
+	Packets int
+	// BytesRead and BytesTotal count the bytes of the input files read so
+	// far and in all (of the compressed files, for gzip). Run fills them;
+	// BytesTotal is 0 when a size is unknown (an input read from an
+	// io.Reader). Packets leaves both 0.
+	BytesRead, BytesTotal int64
+}
+
+// Analysis is the outcome of reading a capture: what was read of each
+// input, the FTP sessions with their transfers and the findings drawn from
+// them. Findings are numbered in the order they are drawn: session by
+// session as each one's analysis becomes final, then those about the whole
+// capture.
 type Analysis struct {
+	// Inputs says, for each input of Run in the order given, its format,
+	// link types, packet count, warnings and whether it was read to its
+	// end. Packets leaves it empty.
+	Inputs []pcap.Info
 	// Sessions lists the sessions by ID (empty with Options.Sessions).
 	Sessions []*ftpflow.Session
 	Stats    ftpflow.Stats
@@ -53,10 +76,11 @@ type Analysis struct {
 // progressEvery is how many packets pass between Progress calls.
 const progressEvery = 1 << 16
 
-// Run reads every packet of src, tracks connections and sessions, and
-// applies the rules. It stops at the first error other than io.EOF and
-// returns the analysis of everything read before it with that error.
-func Run(src packetSource, opt Options) (*Analysis, error) {
+// Packets reads every packet of src, tracks connections and sessions, and
+// applies the rules. It stops at the first error other than io.EOF, or
+// when ctx is done, and returns the analysis of everything read before it
+// with that error. Most programs call Run, which opens the files.
+func Packets(ctx context.Context, src PacketSource, opt Options) (*Analysis, error) {
 	if opt.TimeWait <= 0 {
 		opt.TimeWait = ftpflow.DefaultTimeWait
 	}
@@ -83,7 +107,7 @@ func Run(src packetSource, opt Options) (*Analysis, error) {
 	d := newDiag(opt, emit)
 	opt.Tracker.Sink = d
 	d.tracker = ftpflow.NewTracker(opt.Tracker)
-	err := d.track(src, opt.Progress)
+	err := d.track(ctx, src, opt.Progress)
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
@@ -99,10 +123,18 @@ func Run(src packetSource, opt Options) (*Analysis, error) {
 // cross-session records.
 const pruneEvery = 1 << 16
 
+// contextCheckEvery is how many packets pass between cancellation checks.
+const contextCheckEvery = 4096
+
 // track reads, decodes and tracks every packet.
-func (d *diag) track(src packetSource, progress func(int)) error {
+func (d *diag) track(ctx context.Context, src PacketSource, progress func(Progress)) error {
 	dec := pcap.NewDecoder()
 	for n := 1; ; n++ {
+		if n%contextCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("interrupted after %d packets; reporting what was read: %w", n-1, err)
+			}
+		}
 		p, err := src.Next()
 		if err != nil {
 			return err
@@ -112,7 +144,7 @@ func (d *diag) track(src packetSource, progress func(int)) error {
 			d.prune(p.Timestamp)
 		}
 		if progress != nil && n%progressEvery == 0 {
-			progress(n)
+			progress(Progress{Packets: n})
 		}
 	}
 }

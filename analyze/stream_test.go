@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -132,7 +133,7 @@ func TestSessionsHandedOnWhileReading(t *testing.T) {
 			if len(ps) == 0 {
 				t.Skip("empty capture")
 			}
-			alone, err := Run(&source{ps: ps}, wholeCapture)
+			alone, err := Packets(context.Background(), &source{ps: ps}, wholeCapture)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +142,7 @@ func TestSessionsHandedOnWhileReading(t *testing.T) {
 			var got []*ftpflow.Session
 			var findings []Finding
 			late := 0
-			a, err := Run(src, Options{Sessions: func(s *ftpflow.Session, fs []Finding) {
+			a, err := Packets(context.Background(), src, Options{Sessions: func(s *ftpflow.Session, fs []Finding) {
 				switch {
 				case src.i < len(withTail):
 					early++
@@ -237,12 +238,12 @@ func TestLateDataAfterControlClosed(t *testing.T) {
 			tt.data(d, wait)
 			wait(3 * time.Minute)
 
-			whole, err := Run(&source{ps: tr.Packets}, wholeCapture)
+			whole, err := Packets(context.Background(), &source{ps: tr.Packets}, wholeCapture)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got *ftpflow.Session
-			if _, err := Run(&source{ps: tr.Packets}, Options{Sessions: func(s *ftpflow.Session, _ []Finding) { got = s }}); err != nil {
+			if _, err := Packets(context.Background(), &source{ps: tr.Packets}, Options{Sessions: func(s *ftpflow.Session, _ []Finding) { got = s }}); err != nil {
 				t.Fatal(err)
 			}
 			if got == nil || len(whole.Sessions) != 1 {
@@ -269,7 +270,7 @@ func TestSessionBound(t *testing.T) {
 		c.Close(simtrace.Client)
 		tr.Wait(time.Minute)
 	}
-	a, err := Run(&source{ps: tr.Packets}, Options{Tracker: ftpflow.Config{MaxSessions: 1}})
+	a, err := Packets(context.Background(), &source{ps: tr.Packets}, Options{Tracker: ftpflow.Config{MaxSessions: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

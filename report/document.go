@@ -219,11 +219,11 @@ type Finding struct {
 	Filter string `json:"wireshark_filter"`
 }
 
-// Build turns an analysis of the given inputs into a document. The
-// document never holds a PASS argument.
-func Build(infos []pcap.Info, a *analyze.Analysis) *Document {
+// Build turns an analysis into a document. The document never holds a
+// PASS argument.
+func Build(a *analyze.Analysis) *Document {
 	d := &Document{Schema: Schema, Stats: a.Stats, Inputs: []Input{}, Sessions: []Session{}, Findings: []Finding{}}
-	for _, in := range infos {
+	for _, in := range a.Inputs {
 		d.Inputs = append(d.Inputs, buildInput(in))
 	}
 	for _, s := range a.Sessions {

@@ -36,7 +36,8 @@ type htmlPage struct {
 // fetch of any kind (a Content-Security-Policy forbids them), with the
 // inputs, the findings most severe first, and per session an SVG timeline
 // of its control and data connections and its ladder diagram.
-func WriteHTML(w io.Writer, d *Document, a *analyze.Analysis, opt HTMLOptions) error {
+func WriteHTML(w io.Writer, a *analyze.Analysis, opt HTMLOptions) error {
+	d := Build(a)
 	page := htmlPage{Doc: d, Findings: SortFindings(d.Findings), Version: opt.Version}
 	for _, f := range d.Findings {
 		switch f.Severity {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"ftpdiag/analyze"
-	"ftpdiag/pcap"
 )
 
 // WriteJSON writes an analysis as the JSON document. With oneLine the
@@ -15,14 +14,13 @@ import (
 // two spaces. Either way it is byte for byte what encoding/json makes of
 // Build's document. Sessions are converted one at a time; an analysis
 // that hands its sessions on as it goes is written with a JSONStream.
-func WriteJSON(w io.Writer, infos []pcap.Info, a *analyze.Analysis, oneLine bool) error {
+func WriteJSON(w io.Writer, a *analyze.Analysis, oneLine bool) error {
 	js := NewJSONStream(oneLine, 0)
 	defer js.Close()
 	for _, s := range a.Sessions {
 		js.Session(s, nil)
 	}
-	js.Findings(a.Findings)
-	return js.Finish(w, infos, a.Stats)
+	return js.Finish(w, a)
 }
 
 // jsonWriter writes JSON as json.MarshalIndent(v, "", "  ") would, one

@@ -14,7 +14,6 @@ import (
 
 	"ftpdiag/analyze"
 	"ftpdiag/ftpflow"
-	"ftpdiag/pcap"
 )
 
 // DefaultSpoolMemory is how many bytes of encoded sessions, and of encoded
@@ -147,15 +146,19 @@ func (js *JSONStream) Findings(fs []analyze.Finding) {
 	}
 }
 
-// Finish writes the whole document to w. It must come before Close.
-func (js *JSONStream) Finish(w io.Writer, infos []pcap.Info, stats ftpflow.Stats) error {
+// Finish encodes a's findings, after those already taken, and writes the
+// whole document to w, with a's inputs and statistics. a.Sessions is not
+// read: the sessions are those handed to Session. Finish must come before
+// Close.
+func (js *JSONStream) Finish(w io.Writer, a *analyze.Analysis) error {
 	if js.closed {
 		return errors.New("JSON stream used after Close")
 	}
+	js.Findings(a.Findings)
 	if js.err != nil {
 		return js.err
 	}
-	doc := Build(infos, &analyze.Analysis{Stats: stats})
+	doc := Build(&analyze.Analysis{Inputs: a.Inputs, Stats: a.Stats})
 	jw := &jsonWriter{w: bufio.NewWriterSize(w, 64<<10), oneLine: js.oneLine}
 	jw.raw("{")
 	jw.field(1, "schema", doc.Schema)

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,24 +13,17 @@ import (
 
 	"ftpdiag/analyze"
 	"ftpdiag/ftpflow"
-	"ftpdiag/pcap"
 )
 
 // analyseFile runs the analysis of one capture, handing sessions to
 // onSession when it is set.
-func analyseFile(t *testing.T, path string, onSession func(*ftpflow.Session, []analyze.Finding)) (*analyze.Analysis, []pcap.Info) {
+func analyseFile(t *testing.T, path string, onSession func(*ftpflow.Session, []analyze.Finding)) *analyze.Analysis {
 	t.Helper()
-	r, err := pcap.OpenSequential(path)
+	a, err := analyze.Run(context.Background(), analyze.Files(path), analyze.Options{Sessions: onSession})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	m := pcap.NewMerger(r)
-	a, err := analyze.Run(m, analyze.Options{Sessions: onSession})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a, m.Infos()
+	return a
 }
 
 // TestJSONStreamMatchesWriteJSON: on every fixture, the document a
@@ -54,20 +48,19 @@ func TestJSONStreamMatchesWriteJSON(t *testing.T) {
 		{"no temporary directory", 100, filepath.Join(tmp, "missing")},
 	}
 	for _, path := range paths {
-		whole, infos := analyseFile(t, path, nil)
+		whole := analyseFile(t, path, nil)
 		for _, oneLine := range []bool{false, true} {
 			var want bytes.Buffer
-			if err := WriteJSON(&want, infos, whole, oneLine); err != nil {
+			if err := WriteJSON(&want, whole, oneLine); err != nil {
 				t.Fatal(err)
 			}
 			for _, c := range cases {
 				t.Run(filepath.Base(path)+"/"+c.name, func(t *testing.T) {
 					t.Setenv("TMPDIR", c.tmpdir)
 					js := NewJSONStream(oneLine, c.memory)
-					a, infos := analyseFile(t, path, js.Session)
-					js.Findings(a.Findings)
+					a := analyseFile(t, path, js.Session)
 					var got bytes.Buffer
-					if err := js.Finish(&got, infos, a.Stats); err != nil {
+					if err := js.Finish(&got, a); err != nil {
 						t.Fatal(err)
 					}
 					if left, _ := os.ReadDir(tmp); len(left) > 0 {
@@ -95,11 +88,11 @@ func TestJSONStreamMatchesWriteJSON(t *testing.T) {
 func TestWriteJSONIsEncodingJSON(t *testing.T) {
 	paths, _ := filepath.Glob("../fixtures/captures/*.pcap*")
 	for _, path := range paths {
-		a, infos := analyseFile(t, path, nil)
-		doc := Build(infos, a)
+		a := analyseFile(t, path, nil)
+		doc := Build(a)
 		for _, oneLine := range []bool{false, true} {
 			var got bytes.Buffer
-			if err := WriteJSON(&got, infos, a, oneLine); err != nil {
+			if err := WriteJSON(&got, a, oneLine); err != nil {
 				t.Fatal(err)
 			}
 			want, err := json.MarshalIndent(doc, "", "  ")
@@ -170,7 +163,7 @@ func TestSpoolFallsBackToMemory(t *testing.T) {
 func TestFinishAfterClose(t *testing.T) {
 	js := NewJSONStream(false, 0)
 	js.Close()
-	if err := js.Finish(io.Discard, nil, ftpflow.Stats{}); err == nil {
+	if err := js.Finish(io.Discard, &analyze.Analysis{}); err == nil {
 		t.Error("Finish after Close succeeded")
 	}
 }

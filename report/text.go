@@ -19,10 +19,7 @@ type TextOptions struct {
 	Explain bool
 	// Color uses ANSI colours (only when writing to a terminal).
 	Color bool
-	// Ladders, with Explain, adds each session's ladder diagram, drawn
-	// from this analysis (the one the document was built from).
-	Ladders *analyze.Analysis
-	// Timeline options for the ladders.
+	// Timeline options for the ladders that Explain adds.
 	Timeline TimelineOptions
 }
 
@@ -30,22 +27,41 @@ type TextOptions struct {
 const maxCell = 48
 
 // WriteText writes the human-readable report: the inputs, the sessions,
-// the transfers and the findings, most severe first.
-func WriteText(w io.Writer, d *Document, opt TextOptions) {
-	tw := &textWriter{w: w, opt: opt}
+// the transfers, with Explain each session's ladder diagram, and the
+// findings, most severe first. It returns the first write error.
+func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
+	ew := &errWriter{w: w}
+	d := Build(a)
+	tw := &textWriter{w: ew, opt: opt}
 	tw.inputs(d)
 	tw.sessions(d)
 	tw.transfers(d)
-	if opt.Explain && opt.Ladders != nil && len(opt.Ladders.Sessions) > 0 {
+	if opt.Explain && len(a.Sessions) > 0 {
 		tw.heading("Ladder diagrams (time runs down; X marks a packet that got no answer)")
-		WriteLadders(w, opt.Ladders, opt.Timeline)
+		WriteLadders(ew, a, opt.Timeline)
 	}
 	tw.findings(d)
+	return ew.err
 }
 
 type textWriter struct {
 	w   io.Writer
 	opt TextOptions
+}
+
+// errWriter keeps the first write error and writes nothing after it.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (ew *errWriter) Write(b []byte) (int, error) {
+	if ew.err != nil {
+		return 0, ew.err
+	}
+	n, err := ew.w.Write(b)
+	ew.err = err
+	return n, err
 }
 
 func (tw *textWriter) heading(s string) {

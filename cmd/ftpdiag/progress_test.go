@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"ftpdiag/analyze"
 	"strings"
 	"testing"
 )
@@ -10,8 +11,8 @@ import (
 // the packet count and "done", and leaves nothing running.
 func TestProgressBarLastFrame(t *testing.T) {
 	var out bytes.Buffer
-	bar := newProgressBar(&out, 100<<20, nil)
-	bar.update(65536)
+	bar := newProgressBar(&out, 100<<20)
+	bar.update(analyze.Progress{Packets: 65536, BytesRead: 1 << 20})
 	bar.stop()
 	if bar.pw.IsRenderInProgress() {
 		t.Error("the bar still renders after stop")

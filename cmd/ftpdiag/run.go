@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"ftpdiag/analyze"
+	"ftpdiag/extract"
 	"ftpdiag/ftpflow"
 	"ftpdiag/pcap"
 	"ftpdiag/report"
@@ -150,13 +151,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // sessions open at once rather than the length of the capture. The other
 // formats draw on the whole analysis and keep it.
 func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	in := openInputs(cfg, files, stdin, stderr)
-	defer in.close()
 	threshold, _ := severityThreshold(cfg.failOn)
+	opt := analyze.Options{
+		TimeWait:  cfg.timeWait,
+		ReadAhead: cfg.threads > 1,
+		Tracker: ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait,
+			KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html"},
+	}
 	failed := false
 	var js *report.JSONStream
 	var kept analyze.Analysis // with a stream: what --extract needs
-	var onSession func(*ftpflow.Session, []analyze.Finding)
 	waitEncoded := func() {}
 	if cfg.format == "json" && cfg.htmlFile == "" {
 		js = report.NewJSONStream(cfg.each, 0)
@@ -167,7 +171,7 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 			// can do it while this one reads on.
 			encode, waitEncoded = js.Background(encodeQueue)
 		}
-		onSession = func(s *ftpflow.Session, fs []analyze.Finding) {
+		opt.Sessions = func(s *ftpflow.Session, fs []analyze.Finding) {
 			encode(s, fs)
 			failed = failed || reaches(fs, threshold)
 			if cfg.extract != "" && reaches(fs, analyze.Error) {
@@ -176,42 +180,40 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 			}
 		}
 	}
-	a := &analyze.Analysis{}
-	if len(in.readers) > 0 {
-		a = in.analyze(ctx, cfg, onSession, stderr)
+	bar := startProgress(cfg, files, stderr)
+	if bar != nil {
+		opt.Progress = bar.update
 	}
+	a, err := analyze.Run(ctx, inputsOf(files, stdin), opt)
+	if bar != nil {
+		bar.stop()
+	}
+	printErrors(stderr, err)
 	waitEncoded()
 	failed = failed || reaches(a.Findings, threshold)
-	if cfg.extract != "" && len(in.readers) > 0 {
-		prefix := ""
-		if cfg.each {
-			prefix = fileSafe(filepath.Base(files[0])) + "_"
-		}
+	nothing := errors.Is(err, analyze.ErrNothingRead)
+	if cfg.extract != "" && !nothing {
 		forExtract := a
 		if js != nil {
 			forExtract = &analyze.Analysis{Sessions: kept.Sessions, Findings: append(kept.Findings, a.Findings...)}
 		}
-		if err := extractSessions(cfg.extract, prefix, in.names(), forExtract, stderr); err != nil {
-			fmt.Fprintln(stderr, "ftpdiag:", err)
-		}
+		extractGroup(ctx, cfg, a.Inputs, forExtract, stderr)
 	}
 	written := true
 	if js != nil {
-		js.Findings(a.Findings)
-		if err := js.Finish(stdout, in.infos, a.Stats); err != nil {
+		if err := js.Finish(stdout, a); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
 			written = false
 		}
 	} else {
-		written = writeReports(cfg, in, a, stdout, stderr)
+		written = writeReports(cfg, a, !nothing, stdout, stderr)
 	}
-	if !readAnything(in.infos, in.opened) {
+	switch {
+	case nothing:
 		return exitUsage
-	}
-	if !written {
+	case !written:
 		return exitOutput
-	}
-	if failed {
+	case failed:
 		return exitFindings
 	}
 	return exitOK
@@ -230,205 +232,92 @@ func reaches(fs []analyze.Finding, threshold analyze.Severity) bool {
 	return false
 }
 
-// inputs are the files of one analysis: the readers of those that opened,
-// and for every file, in command-line order, what reading it found.
-type inputs struct {
-	files   []string
-	readers []*pcap.Reader
-	infos   []pcap.Info
-	opened  []bool
-	size    int64 // bytes of all files, for the progress bar
-}
-
-func openInputs(cfg *config, files []string, stdin io.Reader, stderr io.Writer) *inputs {
-	in := &inputs{files: files, infos: make([]pcap.Info, len(files)), opened: make([]bool, len(files))}
-	for i, name := range files {
-		r, size, err := openInput(name, stdin, cfg.threads > 1)
-		if err != nil {
-			fmt.Fprintln(stderr, "ftpdiag:", err)
-			in.infos[i] = pcap.Info{Name: name, Warnings: []string{strings.TrimPrefix(err.Error(), name+": ")}}
-			continue
+// inputsOf names the inputs of one analysis; "-" is standard input.
+func inputsOf(files []string, stdin io.Reader) []analyze.Input {
+	in := analyze.Files(files...)
+	for i := range in {
+		if in[i].Name == "-" {
+			in[i].Reader = stdin
 		}
-		in.readers = append(in.readers, r)
-		in.opened[i] = true
-		in.size += size
 	}
 	return in
 }
 
-func (in *inputs) close() {
-	for _, r := range in.readers {
-		r.Close()
+// printErrors prints each problem the analysis reports on its own line.
+func printErrors(stderr io.Writer, err error) {
+	if err == nil {
+		return
 	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			printErrors(stderr, e)
+		}
+		return
+	}
+	if errors.Is(err, analyze.ErrNothingRead) {
+		return // the exit status says it
+	}
+	fmt.Fprintln(stderr, "ftpdiag:", err)
 }
 
-// names lists the files that opened.
-func (in *inputs) names() []string {
-	var out []string
-	for i, name := range in.files {
-		if in.opened[i] {
-			out = append(out, name)
+// startProgress shows a progress bar on a terminal for large inputs.
+func startProgress(cfg *config, files []string, stderr io.Writer) *progressBar {
+	if cfg.quiet || !isTerminal(stderr) {
+		return nil
+	}
+	var size int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && f != "-" {
+			size += st.Size()
 		}
 	}
-	return out
-}
-
-// analyze runs the analysis over the merged inputs, reports reading errors
-// on stderr and records what each input's reading found.
-func (in *inputs) analyze(ctx context.Context, cfg *config, onSession func(*ftpflow.Session, []analyze.Finding), stderr io.Writer) *analyze.Analysis {
-	m := pcap.NewMerger(in.readers...)
-	opt := analyze.Options{
-		Sessions: onSession,
-		TimeWait: cfg.timeWait,
-		Tracker: ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait,
-			KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html"},
+	if size < progressMinBytes {
+		return nil
 	}
-	var bar *progressBar
-	if !cfg.quiet && in.size >= progressMinBytes && isTerminal(stderr) {
-		bar = newProgressBar(stderr, in.size, in.readers)
-		opt.Progress = bar.update
-	}
-	a, err := analyze.Run(&contextSource{ctx: ctx, m: m}, opt)
-	if bar != nil {
-		bar.stop()
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "ftpdiag:", err)
-	}
-	for _, e := range m.Errors() {
-		fmt.Fprintln(stderr, "ftpdiag:", e)
-	}
-	read := m.Infos()
-	for i := range in.files {
-		if in.opened[i] {
-			in.infos[i], read = read[0], read[1:]
-			checkLinkTypes(&in.infos[i], stderr)
-		}
-	}
-	return a
+	return newProgressBar(stderr, size)
 }
 
 // writeReports writes the report in the chosen format, and the HTML file
-// when asked for, and reports whether every write succeeded.
-func writeReports(cfg *config, in *inputs, a *analyze.Analysis, stdout, stderr io.Writer) bool {
-	var doc *report.Document // built only for the formats that need it whole
-	if cfg.format != "json" || cfg.htmlFile != "" {
-		doc = report.Build(in.infos, a)
-	}
+// when asked for, and reports whether every write succeeded. The text
+// report is written only when something could be read.
+func writeReports(cfg *config, a *analyze.Analysis, readSome bool, stdout, stderr io.Writer) bool {
 	timeline := report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}
 	htmlOpt := report.HTMLOptions{Timeline: timeline}
 	written := true
 	if cfg.htmlFile != "" {
-		if err := writeHTMLFile(cfg.htmlFile, doc, a, htmlOpt); err != nil {
+		if err := writeHTMLFile(cfg.htmlFile, a, htmlOpt); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 			written = false
 		}
 	}
+	var err error
 	switch cfg.format {
 	case "json":
-		if err := report.WriteJSON(stdout, in.infos, a, cfg.each); err != nil {
-			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
-			written = false
-		}
+		err = report.WriteJSON(stdout, a, cfg.each)
 	case "html":
-		if err := report.WriteHTML(stdout, doc, a, htmlOpt); err != nil {
-			fmt.Fprintln(stderr, "ftpdiag: writing HTML:", err)
-			written = false
-		}
+		err = report.WriteHTML(stdout, a, htmlOpt)
 	default:
-		if len(in.readers) > 0 {
-			report.WriteText(stdout, doc, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout), Ladders: a, Timeline: timeline})
+		if readSome {
+			err = report.WriteText(stdout, a, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout), Timeline: timeline})
 		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpdiag: writing %s: %v\n", strings.ToUpper(cfg.format), err)
+		written = false
 	}
 	return written
 }
 
-// readAnything reports whether at least one input could be read: a whole
-// capture (even an empty one), or packets before damage, of a link type
-// the decoder understands.
-func readAnything(infos []pcap.Info, opened []bool) bool {
-	for i, in := range infos {
-		if !opened[i] || !(in.Complete || in.Packets > 0) {
-			continue
-		}
-		if len(in.LinkTypes) == 0 {
-			return true
-		}
-		for _, lt := range in.LinkTypes {
-			if pcap.SupportedLinkType(lt) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// checkLinkTypes reports link types the decoder does not understand: their
-// packets were counted but not analysed.
-func checkLinkTypes(in *pcap.Info, stderr io.Writer) {
-	for _, lt := range in.LinkTypes {
-		if pcap.SupportedLinkType(lt) {
-			continue
-		}
-		msg := fmt.Sprintf("unsupported link type %d (%s): its packets were not analysed", int(lt), lt)
-		fmt.Fprintf(stderr, "ftpdiag: %s: %s\n", in.Name, msg)
-		in.Warnings = append(in.Warnings, msg)
-	}
-}
-
-// openInput opens a capture for reading and returns its size (0 for
-// standard input).
-func openInput(name string, stdin io.Reader, readAhead bool) (*pcap.Reader, int64, error) {
-	if name == "-" {
-		r, err := pcap.NewReader(stdin, "-")
-		return r, 0, err
-	}
-	st, err := os.Stat(name)
-	if err != nil {
-		return nil, 0, err
-	}
-	if st.IsDir() {
-		return nil, 0, fmt.Errorf("%s: is a directory, not a capture file", name)
-	}
-	open := pcap.OpenSequential
-	if readAhead {
-		open = pcap.Open
-	}
-	r, err := open(name)
-	return r, st.Size(), err
-}
-
-func writeHTMLFile(path string, doc *report.Document, a *analyze.Analysis, opt report.HTMLOptions) error {
+func writeHTMLFile(path string, a *analyze.Analysis, opt report.HTMLOptions) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("--html: %w", err)
 	}
-	if err := report.WriteHTML(f, doc, a, opt); err != nil {
+	if err := report.WriteHTML(f, a, opt); err != nil {
 		f.Close()
 		return fmt.Errorf("--html %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-// contextSource stops reading when the context is cancelled (Ctrl-C), so
-// the analysis of what was read is still reported.
-type contextSource struct {
-	ctx context.Context
-	m   *pcap.Merger
-	n   int
-}
-
-// contextCheckEvery is how many packets pass between cancellation checks.
-const contextCheckEvery = 4096
-
-func (c *contextSource) Next() (*pcap.Packet, error) {
-	c.n++
-	if c.n%contextCheckEvery == 0 {
-		if err := c.ctx.Err(); err != nil {
-			return nil, fmt.Errorf("interrupted after %d packets; reporting what was read", c.n-1)
-		}
-	}
-	return c.m.Next()
 }
 
 // isTerminal reports whether w is a terminal (not merely a character
@@ -436,4 +325,34 @@ func (c *contextSource) Next() (*pcap.Packet, error) {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// extractGroup writes the evidence captures of the failing sessions of one
+// group of files (--extract).
+func extractGroup(ctx context.Context, cfg *config, inputs []pcap.Info, a *analyze.Analysis, stderr io.Writer) {
+	sessions := extract.Failing(a)
+	if len(sessions) == 0 {
+		return
+	}
+	prefix := ""
+	if cfg.each {
+		prefix = strings.NewReplacer(":", "-", "/", "-").Replace(filepath.Base(inputs[0].Name)) + "_"
+	}
+	var readable []analyze.Input
+	for _, in := range inputs {
+		if in.Name == "-" {
+			fmt.Fprintln(stderr, "ftpdiag: --extract reads the captures a second time, so it needs files, not standard input")
+			return
+		}
+		if in.Packets > 0 {
+			readable = append(readable, analyze.Input{Name: in.Name})
+		}
+	}
+	written, err := extract.ToDir(ctx, readable, sessions, cfg.extract, prefix)
+	for _, w := range written {
+		fmt.Fprintf(stderr, "ftpdiag: session %d: wrote %s (%d packets)\n", w.Session, w.Name, w.Packets)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ftpdiag: --extract:", err)
+	}
 }

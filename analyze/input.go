@@ -1,0 +1,188 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"ftpdiag/pcap"
+)
+
+// Input is one capture to analyse: a file, or a stream already open.
+type Input struct {
+	// Name is the file to open, or, with Reader, the name that messages
+	// and the report give the stream ("-" for standard input, say).
+	Name string
+	// Reader, if set, is read instead of opening Name. Run does not
+	// close it.
+	Reader io.Reader
+}
+
+// Files returns one Input per file name.
+func Files(names ...string) []Input {
+	in := make([]Input, len(names))
+	for i, n := range names {
+		in[i] = Input{Name: n}
+	}
+	return in
+}
+
+// ErrNothingRead is part of Run's error when no input could be read at
+// all: none opened, or none held a packet of a link type the decoder
+// understands (an empty but whole capture counts as read).
+var ErrNothingRead = errors.New("no input could be read")
+
+// Run analyses the inputs as one capture: it opens each (pcap or pcapng,
+// gzip-compressed or not, recognised by content), merges their packets in
+// time order, and analyses them as Packets does. It stops early when ctx
+// is done and reports what was read until then.
+//
+// The Analysis is never nil and always holds everything that could be
+// read: Analysis.Inputs has one pcap.Info per input, in the order given,
+// with its warnings and whether it was read to its end. The error, when
+// not nil, joins one error per problem (an input that did not open, a
+// damaged input, with its name, record and offset, a link type whose
+// packets were not analysed, an interruption); it wraps ErrNothingRead
+// when nothing could be read at all, and ctx's error when interrupted.
+func Run(ctx context.Context, inputs []Input, opt Options) (*Analysis, error) {
+	op := openAll(inputs, opt.ReadAhead)
+	defer op.close()
+	var errs []error
+	errs = append(errs, op.errs...)
+	a := &Analysis{}
+	if len(op.readers) > 0 {
+		m := pcap.NewMerger(op.readers...)
+		if opt.Progress != nil {
+			opt.Progress = op.progress(opt.Progress)
+		}
+		var err error
+		a, err = Packets(ctx, m, opt)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		errs = append(errs, m.Errors()...)
+		read := m.Infos()
+		for i := range op.infos {
+			if op.opened[i] {
+				op.infos[i], read = read[0], read[1:]
+				errs = append(errs, checkLinkTypes(&op.infos[i])...)
+			}
+		}
+	}
+	a.Inputs = op.infos
+	if !readAnything(op.infos, op.opened) {
+		errs = append(errs, ErrNothingRead)
+	}
+	return a, errors.Join(errs...)
+}
+
+// opened are the inputs of one Run: the readers of those that opened, and
+// for every input, in the order given, what reading it found.
+type opened struct {
+	readers []*pcap.Reader
+	infos   []pcap.Info
+	opened  []bool
+	size    int64 // bytes of all files, for progress
+	errs    []error
+}
+
+func openAll(inputs []Input, readAhead bool) *opened {
+	op := &opened{infos: make([]pcap.Info, len(inputs)), opened: make([]bool, len(inputs))}
+	for i, in := range inputs {
+		r, size, err := openInput(in, readAhead)
+		if err != nil {
+			op.errs = append(op.errs, err)
+			op.infos[i] = pcap.Info{Name: in.Name, Warnings: []string{trimName(err, in.Name)}}
+			continue
+		}
+		op.readers = append(op.readers, r)
+		op.opened[i] = true
+		op.size += size
+	}
+	return op
+}
+
+// trimName drops the file name that begins an error's text: the input's
+// warnings already belong to the file.
+func trimName(err error, name string) string {
+	s := err.Error()
+	if len(s) > len(name)+2 && s[:len(name)+2] == name+": " {
+		return s[len(name)+2:]
+	}
+	return s
+}
+
+func (op *opened) close() {
+	for _, r := range op.readers {
+		r.Close()
+	}
+}
+
+// progress adds the bytes read to what report gets.
+func (op *opened) progress(report func(Progress)) func(Progress) {
+	return func(p Progress) {
+		for _, r := range op.readers {
+			p.BytesRead += r.Consumed()
+		}
+		p.BytesTotal = op.size
+		report(p)
+	}
+}
+
+// openInput opens one input and returns its size (0 when unknown).
+func openInput(in Input, readAhead bool) (*pcap.Reader, int64, error) {
+	if in.Reader != nil {
+		r, err := pcap.NewReader(in.Reader, in.Name)
+		return r, 0, err
+	}
+	st, err := os.Stat(in.Name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if st.IsDir() {
+		return nil, 0, fmt.Errorf("%s: is a directory, not a capture file", in.Name)
+	}
+	open := pcap.OpenSequential
+	if readAhead {
+		open = pcap.Open
+	}
+	r, err := open(in.Name)
+	return r, st.Size(), err
+}
+
+// readAnything reports whether at least one input could be read: a whole
+// capture (even an empty one), or packets before damage, of a link type
+// the decoder understands.
+func readAnything(infos []pcap.Info, opened []bool) bool {
+	for i, in := range infos {
+		if !opened[i] || !(in.Complete || in.Packets > 0) {
+			continue
+		}
+		if len(in.LinkTypes) == 0 {
+			return true
+		}
+		for _, lt := range in.LinkTypes {
+			if pcap.SupportedLinkType(lt) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkLinkTypes warns of link types the decoder does not understand:
+// their packets were counted but not analysed.
+func checkLinkTypes(in *pcap.Info) []error {
+	var errs []error
+	for _, lt := range in.LinkTypes {
+		if pcap.SupportedLinkType(lt) {
+			continue
+		}
+		msg := fmt.Sprintf("unsupported link type %d (%s): its packets were not analysed", int(lt), lt)
+		in.Warnings = append(in.Warnings, msg)
+		errs = append(errs, fmt.Errorf("%s: %s", in.Name, msg))
+	}
+	return errs
+}
