@@ -16,10 +16,10 @@ type TCP struct {
 	SrcPort, DstPort uint16
 	Seq, Ack         uint32
 	// Flags holds the flag bits of byte 13 (FIN 0x01 ... CWR 0x80).
-	Flags                         uint8
-	FIN, SYN, RST, PSH, ACK, URG  bool
-	Window                        uint16
-	options, segment, payloadData []byte
+	Flags                        uint8
+	FIN, SYN, RST, PSH, ACK, URG bool
+	Window                       uint16
+	options, segment             []byte
 	// Payload is the captured payload (possibly cut by the snapshot length).
 	Payload []byte
 }
