@@ -210,9 +210,15 @@ type seqState struct {
 // rel turns a raw sequence number into a 64-bit one relative to the
 // direction's start, following wraps of the 32-bit space.
 func (s *seqState) rel(seq uint32) int64 {
-	r := s.lastRel + int64(int32(seq-s.last))
+	r := s.relOf(seq)
 	s.last, s.lastRel = seq, r
 	return r
+}
+
+// relOf is seq relative to the direction's start, like rel, for a
+// sequence number that does not move the direction on (an ACK's).
+func (s *seqState) relOf(seq uint32) int64 {
+	return s.lastRel + int64(int32(seq-s.last))
 }
 
 // start anchors the sequence space at seq (the first sequence number seen).

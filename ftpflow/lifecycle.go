@@ -69,107 +69,139 @@ func (c *Conn) duplicate(side Side, tcp *pcap.TCP, d *pcap.Decoded, ev Event) bo
 	return dup
 }
 
-// update accounts one packet from side.
+// update accounts one packet from side, in the order TCP reads it: its
+// SYN, its payload (new or retransmitted), its FIN or RST, then what its
+// ACK says of the peer's data.
 func (c *Conn) update(side Side, tcp *pcap.TCP, payload int, ev Event) {
 	c.Last = ev
 	c.Packets[side]++
-	ds := &c.dir[side]
 	seq := tcp.Seq
 	if tcp.SYN {
-		if !ds.synSeen {
-			ds.synSeen = true
-			ds.isn = seq
-			ds.start(seq + 1)
-			c.MSS[side] = tcp.MSS()
-			if side == Client && !tcp.ACK {
-				c.ISN = seq
-				c.TSval, c.HasTS = tcp.TSval()
-			}
-		}
-		if tcp.ACK {
-			if side == Server {
-				c.SYNACKCount++
-				if !c.SYNACK.Seen() {
-					c.SYNACK = ev
-				}
-			}
-		} else if side == Client {
-			c.SYNCount++
-			if len(c.SYNs) < maxSYNEvents {
-				c.SYNs = append(c.SYNs, ev)
-			}
-		}
-		seq++
+		c.syn(side, tcp, ev)
+		seq++ // the SYN takes one sequence number
 	}
+	ds := &c.dir[side]
 	if !ds.init {
 		ds.start(seq)
 	}
 	if tcp.SYN || tcp.FIN || tcp.RST {
-		if v, ok := tcp.TSval(); ok {
-			ds.tsval, ds.hasTS = v, true
-		}
+		ds.noteTSval(tcp)
 	}
-	r := ds.rel(seq)
-	if payload > 0 {
-		end := r + int64(payload)
-		if r < ds.high {
-			c.Retransmissions[side]++
-			if payload > smallSegment {
-				c.LargeRetransmissions[side]++
-			}
-			if end > ds.high {
-				c.Captured[side] += end - ds.high
-				ds.high = end
-			}
-		} else {
-			if r > ds.high {
-				ds.hole = r
-			}
-			c.Captured[side] += int64(payload)
-			ds.high = end
-		}
-		if payload > c.MaxSegment[side] {
-			c.MaxSegment[side] = payload
-		}
-		if !c.FirstData.Seen() {
-			c.FirstData = ev
-		}
-		c.LastData = ev
+	if r := ds.rel(seq); payload > 0 {
+		c.payload(side, r, payload, ev)
 	}
-	if ds.high > c.Bytes[side] {
-		c.Bytes[side] = ds.high
-	}
-	if side == Client && tcp.ACK && !tcp.SYN && c.SYNACK.Seen() && !c.HandshakeACK.Seen() {
+	if c.completesHandshake(side, tcp) {
 		c.HandshakeACK = ev
 	}
+	c.finOrReset(side, tcp, ev)
+	if tcp.ACK && !tcp.RST {
+		c.ack(side.Other(), tcp.Ack)
+	}
+}
+
+// syn accounts a SYN from side. The side's first SYN anchors its sequence
+// space and gives its MSS (and, for the client's, the ISN and timestamp
+// that TIME-WAIT reasoning compares); the client's SYNs are counted and
+// listed, the server's SYN-ACKs counted.
+func (c *Conn) syn(side Side, tcp *pcap.TCP, ev Event) {
+	ds := &c.dir[side]
+	if !ds.synSeen {
+		ds.synSeen = true
+		ds.isn = tcp.Seq
+		ds.start(tcp.Seq + 1)
+		c.MSS[side] = tcp.MSS()
+		if side == Client && !tcp.ACK {
+			c.ISN = tcp.Seq
+			c.TSval, c.HasTS = tcp.TSval()
+		}
+	}
+	switch {
+	case tcp.ACK && side == Server:
+		c.SYNACKCount++
+		if !c.SYNACK.Seen() {
+			c.SYNACK = ev
+		}
+	case !tcp.ACK && side == Client:
+		c.SYNCount++
+		if len(c.SYNs) < maxSYNEvents {
+			c.SYNs = append(c.SYNs, ev)
+		}
+	}
+}
+
+// noteTSval keeps the timestamp value of a SYN, FIN or RST, for TIME-WAIT
+// reasoning about a later connection on the same 5-tuple.
+func (s *seqState) noteTSval(tcp *pcap.TCP) {
+	if v, ok := tcp.TSval(); ok {
+		s.tsval, s.hasTS = v, true
+	}
+}
+
+// payload accounts n payload bytes from side at relative sequence number
+// r. A segment that starts below the highest byte seen resends sequence
+// space (a retransmission: only what lies beyond is new); one that starts
+// above it leaves a hole, bytes the capture lacks.
+func (c *Conn) payload(side Side, r int64, n int, ev Event) {
+	ds := &c.dir[side]
+	switch {
+	case r < ds.high:
+		c.Retransmissions[side]++
+		if n > smallSegment {
+			c.LargeRetransmissions[side]++
+		}
+	case r > ds.high:
+		ds.hole = r
+	}
+	if end := r + int64(n); end > ds.high {
+		c.Captured[side] += end - max(r, ds.high)
+		ds.high = end
+	}
+	c.Bytes[side] = max(c.Bytes[side], ds.high)
+	c.MaxSegment[side] = max(c.MaxSegment[side], n)
+	if !c.FirstData.Seen() {
+		c.FirstData = ev
+	}
+	c.LastData = ev
+}
+
+// completesHandshake reports whether a packet from side is the client's
+// first ACK after the SYN-ACK.
+func (c *Conn) completesHandshake(side Side, tcp *pcap.TCP) bool {
+	return side == Client && tcp.ACK && !tcp.SYN && c.SYNACK.Seen() && !c.HandshakeACK.Seen()
+}
+
+// finOrReset records side's first FIN and the connection's first RST.
+func (c *Conn) finOrReset(side Side, tcp *pcap.TCP, ev Event) {
 	if tcp.FIN && !c.FIN[side].Seen() {
 		c.FIN[side] = ev
 	}
 	if tcp.RST && c.Reset == nil {
 		c.Reset = &Reset{From: side, Event: ev}
 	}
-	if tcp.ACK && !tcp.RST {
-		peer := side.Other()
-		ps := &c.dir[peer]
-		if ps.init {
-			a := ps.lastRel + int64(int32(tcp.Ack-ps.last))
-			if ps.hole != 0 && a >= ps.hole {
-				ps.hole = 0
-				c.holeAcked = true
-			}
-			if a > ps.acked {
-				ps.acked = a
-				acked := a
-				if c.FIN[peer].Seen() && acked > ps.high {
-					acked = ps.high // the FIN's sequence number is not data
-				}
-				if acked > c.Acked[peer] {
-					c.Acked[peer] = acked
-				}
-				if acked > c.Bytes[peer] {
-					c.Bytes[peer] = acked // acknowledged, so sent, even if not captured
-				}
-			}
-		}
+}
+
+// ack accounts an acknowledgement of peer's bytes up to the raw sequence
+// number seq. An ACK past a hole in peer's captured payload means the
+// missing bytes arrived and the capture lost them (holeAcked). Bytes
+// acknowledged were sent, even those the capture lacks, so they count in
+// Bytes as well as in Acked; a FIN's sequence number is not data.
+func (c *Conn) ack(peer Side, seq uint32) {
+	ps := &c.dir[peer]
+	if !ps.init {
+		return
 	}
+	a := ps.relOf(seq)
+	if ps.hole != 0 && a >= ps.hole {
+		ps.hole = 0
+		c.holeAcked = true
+	}
+	if a <= ps.acked {
+		return
+	}
+	ps.acked = a
+	if c.FIN[peer].Seen() && a > ps.high {
+		a = ps.high
+	}
+	c.Acked[peer] = max(c.Acked[peer], a)
+	c.Bytes[peer] = max(c.Bytes[peer], a)
 }
