@@ -108,16 +108,12 @@ func (cs *controlStream) ReassemblyComplete(reassembly.AssemblerContext) bool {
 	return true
 }
 
-// lineState splits one direction of a control connection into lines, and
-// skips TLS records once the channel is encrypted.
+// lineState is one direction of a control connection: its lines, and the
+// TLS records it skips once the channel is encrypted.
 type lineState struct {
-	buf      []byte
-	start    Event // where the current line began
-	overlong bool
-	tls      bool
-	tlsHdr   [5]byte
-	tlsHdrN  int
-	tlsLeft  int // bytes of the current TLS record still to skip
+	lines lineSplitter
+	start Event // where the current line began
+	tls   tlsSkipper
 }
 
 // gap records a hole in one direction of the control stream. skip is the
@@ -129,9 +125,8 @@ func (s *Session) gap(side Side, skip int) {
 		s.GapBytes[side] += int64(skip)
 	}
 	ls := &s.lines[side]
-	ls.buf = ls.buf[:0]
-	ls.overlong = false
-	ls.tlsHdrN, ls.tlsLeft = 0, 0
+	ls.lines.reset()
+	ls.tls.realign()
 }
 
 // feed takes reassembled bytes from one side. at maps an offset in data to
@@ -139,91 +134,149 @@ func (s *Session) gap(side Side, skip int) {
 func (s *Session) feed(side Side, data []byte, at func(int) Event) {
 	ls := &s.lines[side]
 	for i := 0; i < len(data) && !s.dropped; {
-		if ls.tls {
+		if ls.tls.on {
 			i += s.skipTLS(side, data[i:], at, i)
 			continue
 		}
-		if len(ls.buf) == 0 && !ls.overlong {
+		if !ls.lines.inLine() {
 			ls.start = at(i)
 			if s.authSent && looksLikeTLS(data[i:]) {
-				ls.tls = true
-				if s.TLS != nil && !s.TLS.Handshake.Seen() {
-					s.TLS.Handshake = ls.start
-				}
+				s.startTLS(ls)
 				continue
 			}
 		}
-		j := bytes.IndexByte(data[i:], '\n')
-		if j < 0 {
-			ls.add(data[i:], s)
-			break
-		}
-		ls.add(data[i:i+j], s)
-		i += j + 1
-		line := ls.buf
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		text := string(line)
-		ls.buf = ls.buf[:0]
-		ls.overlong = false
-		if side == Client {
-			s.command(text, ls.start)
-		} else {
-			s.replyLine(text, ls.start)
-		}
-	}
-}
-
-// add appends to the current line up to maxLineLen bytes.
-func (ls *lineState) add(b []byte, s *Session) {
-	room := maxLineLen - len(ls.buf)
-	if len(b) > room {
-		if !ls.overlong {
-			ls.overlong = true
+		n, line, ended, cut := ls.lines.split(data[i:])
+		i += n
+		if cut {
 			s.LongLines++
 		}
-		b = b[:room]
+		if !ended {
+			continue
+		}
+		if side == Client {
+			s.command(string(line), ls.start)
+		} else {
+			s.replyLine(string(line), ls.start)
+		}
 	}
-	ls.buf = append(ls.buf, b...)
 }
 
-// looksLikeTLS reports whether b starts with a TLS record header: content
-// type 20-23 and major version 3.
+// lineSplitter cuts one direction of a control connection into lines, as
+// net/textproto's readLineSlice does: a line ends at LF, and a CR just
+// before the LF is dropped, so CRLF and bare LF both end a line. A line is
+// kept to maxLineLen bytes; the rest is dropped, and the line reported cut
+// once. It knows nothing of FTP. The zero value is ready to use.
+type lineSplitter struct {
+	buf []byte // the line so far, at most maxLineLen bytes
+	cut bool   // the line so far went past maxLineLen
+}
+
+// split consumes data up to and including its first LF and returns how
+// many bytes it used. ended reports that those bytes end a line; line is
+// then that line without its ending, valid until the next call. cut
+// reports that this call took the line past maxLineLen.
+func (ls *lineSplitter) split(data []byte) (n int, line []byte, ended, cut bool) {
+	j := bytes.IndexByte(data, '\n')
+	if j < 0 {
+		return len(data), nil, false, ls.add(data)
+	}
+	cut = ls.add(data[:j])
+	line = bytes.TrimSuffix(ls.buf, []byte{'\r'})
+	ls.buf, ls.cut = ls.buf[:0], false
+	return j + 1, line, true, cut
+}
+
+// add appends b to the line within maxLineLen, and reports whether that
+// took the line past maxLineLen for the first time.
+func (ls *lineSplitter) add(b []byte) bool {
+	room := maxLineLen - len(ls.buf)
+	if len(b) <= room {
+		ls.buf = append(ls.buf, b...)
+		return false
+	}
+	ls.buf = append(ls.buf, b[:room]...)
+	first := !ls.cut
+	ls.cut = true
+	return first
+}
+
+// inLine reports whether a line has begun: bytes of it were consumed.
+func (ls *lineSplitter) inLine() bool { return len(ls.buf) > 0 || ls.cut }
+
+// reset forgets the line begun (a hole in the stream cut it).
+func (ls *lineSplitter) reset() { ls.buf, ls.cut = ls.buf[:0], false }
+
+// tlsRecordType reports whether b is the content type of a TLS record:
+// change_cipher_spec (20), alert (21), handshake (22), application_data
+// (23) or heartbeat (24, RFC 6520). It is the one rule both for seeing the
+// control channel turn to TLS and for seeing it turn back to clear text.
+func tlsRecordType(b byte) bool { return b >= 20 && b <= 24 }
+
+// looksLikeTLS reports whether b starts with a TLS record header: a
+// record content type (see tlsRecordType) and major version 3.
 func looksLikeTLS(b []byte) bool {
-	if len(b) == 0 || b[0] < 20 || b[0] > 23 {
+	if len(b) == 0 || !tlsRecordType(b[0]) {
 		return false
 	}
 	return len(b) < 2 || b[1] == 3
 }
 
+// startTLS turns a direction to TLS at the current line's start, and notes
+// the first TLS record of the session.
+func (s *Session) startTLS(ls *lineState) {
+	ls.tls.on = true
+	if s.TLS != nil && !s.TLS.Handshake.Seen() {
+		s.TLS.Handshake = ls.start
+	}
+}
+
 // skipTLS consumes TLS records from b and returns how many bytes it used.
-// At a record boundary, bytes that are not a TLS record mean the channel
-// went back to clear text (CCC, or a TLS close the peers agreed on).
+// When clear text follows, it notes where (base is b's offset in the data
+// that at maps).
 func (s *Session) skipTLS(side Side, b []byte, at func(int) Event, base int) int {
-	ls := &s.lines[side]
-	used := 0
-	for used < len(b) {
-		if ls.tlsLeft > 0 {
-			n := min(ls.tlsLeft, len(b)-used)
-			ls.tlsLeft -= n
-			used += n
-			continue
-		}
-		if ls.tlsHdrN == 0 && (b[used] < 20 || b[used] > 24) {
-			ls.tls = false
-			if s.TLS != nil && !s.TLS.ClearAgain.Seen() {
-				s.TLS.ClearAgain = at(base + used)
-			}
-			return used
-		}
-		ls.tlsHdr[ls.tlsHdrN] = b[used]
-		ls.tlsHdrN++
-		used++
-		if ls.tlsHdrN == len(ls.tlsHdr) {
-			ls.tlsLeft = int(ls.tlsHdr[3])<<8 | int(ls.tlsHdr[4])
-			ls.tlsHdrN = 0
-		}
+	used, clear := s.lines[side].tls.skip(b)
+	if clear && s.TLS != nil && !s.TLS.ClearAgain.Seen() {
+		s.TLS.ClearAgain = at(base + used)
 	}
 	return used
 }
+
+// tlsSkipper skips the TLS records of one direction of an encrypted
+// control connection, record by record across segments.
+type tlsSkipper struct {
+	on   bool    // the direction is encrypted
+	hdr  [5]byte // the record header read so far
+	hdrN int
+	left int // bytes of the current record still to skip
+}
+
+// skip consumes TLS records from b and returns how many bytes it used. At
+// a record boundary, a byte that is not a record content type means the
+// channel went back to clear text (CCC, or a TLS close the peers agreed
+// on): skip turns off there and reports clear.
+func (k *tlsSkipper) skip(b []byte) (used int, clear bool) {
+	for used < len(b) {
+		if k.left > 0 {
+			n := min(k.left, len(b)-used)
+			k.left -= n
+			used += n
+			continue
+		}
+		if k.hdrN == 0 && !tlsRecordType(b[used]) {
+			k.on = false
+			return used, true
+		}
+		k.hdr[k.hdrN] = b[used]
+		k.hdrN++
+		used++
+		if k.hdrN == len(k.hdr) {
+			k.left = int(k.hdr[3])<<8 | int(k.hdr[4])
+			k.hdrN = 0
+		}
+	}
+	return used, false
+}
+
+// realign forgets the record being skipped (a hole in the stream lost its
+// end): the next byte is taken for a record header.
+func (k *tlsSkipper) realign() { k.hdrN, k.left = 0, 0 }
