@@ -5,9 +5,7 @@
 package simtrace
 
 import (
-	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"ftpdiag/internal/pktbuild"
 	"ftpdiag/pcap"
 )
 
@@ -65,57 +64,38 @@ func (c *Conv) Packet(side Side, flags string, payload string) *pcap.Packet {
 	if side == Server {
 		src, dst = dst, src
 	}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(src.Port()), DstPort: layers.TCPPort(dst.Port()),
+	tcp := pktbuild.TCP{SrcPort: src.Port(), DstPort: dst.Port(),
 		Seq: c.Seq[side], Ack: c.Seq[side.Other()], Window: 65000}
 	for _, f := range flags {
 		switch f {
 		case 'S':
-			tcp.SYN = true
+			tcp.Flags |= pktbuild.SYN
 		case 'A':
-			tcp.ACK = true
+			tcp.Flags |= pktbuild.ACK
 		case 'F':
-			tcp.FIN = true
+			tcp.Flags |= pktbuild.FIN
 		case 'R':
-			tcp.RST = true
+			tcp.Flags |= pktbuild.RST
 		case 'P':
-			tcp.PSH = true
+			tcp.Flags |= pktbuild.PSH
 		}
 	}
-	if tcp.SYN {
-		tcp.Options = append(tcp.Options, layers.TCPOption{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{5, 180}})
+	if tcp.Flags.Has(pktbuild.SYN) {
+		tcp.Options = pktbuild.Options{}.MSS(1460)
 	}
 	p := c.t.emit(src.Addr(), dst.Addr(), tcp, []byte(payload))
 	c.Seq[side] += uint32(len(payload))
-	if tcp.SYN || tcp.FIN {
+	if tcp.Flags&(pktbuild.SYN|pktbuild.FIN) != 0 {
 		c.Seq[side]++
 	}
 	return p
 }
 
-func (t *Trace) emit(src, dst netip.Addr, tcp *layers.TCP, payload []byte) *pcap.Packet {
-	buf := gopacket.NewSerializeBuffer()
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	var ip gopacket.SerializableLayer
-	if src.Is4() {
-		ip4 := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Id: uint16(len(t.Packets)), Protocol: layers.IPProtocolTCP,
-			SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
-		if err := tcp.SetNetworkLayerForChecksum(ip4); err != nil {
-			panic(err)
-		}
-		ip = ip4
-	} else {
-		ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolTCP,
-			SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
-		if err := tcp.SetNetworkLayerForChecksum(ip6); err != nil {
-			panic(err)
-		}
-		ip = ip6
-	}
-	if err := gopacket.SerializeLayers(buf, opts, ip, tcp, gopacket.Payload(payload)); err != nil {
-		panic(fmt.Sprintf("simtrace: serialising a packet: %v", err))
-	}
+func (t *Trace) emit(src, dst netip.Addr, tcp pktbuild.TCP, payload []byte) *pcap.Packet {
+	ip := pktbuild.IP{Src: src, Dst: dst, TTL: 64, ID: uint16(len(t.Packets))}
+	data := pktbuild.Frame{IP: ip, TCP: tcp, Payload: payload}.AppendTo(nil)
 	t.Wait(time.Millisecond)
-	p := &pcap.Packet{Data: append([]byte(nil), buf.Bytes()...), Timestamp: t.Now, LinkType: layers.LinkTypeRaw, Frame: len(t.Packets) + 1}
+	p := &pcap.Packet{Data: data, Timestamp: t.Now, LinkType: layers.LinkTypeRaw, Frame: len(t.Packets) + 1}
 	p.OriginalLength = len(p.Data)
 	t.Packets = append(t.Packets, p)
 	return p
