@@ -8,15 +8,18 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
+	"bytes"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"ftpdiag/internal/pktbuild"
 )
 
 func main() {
@@ -36,8 +39,8 @@ func main() {
 }
 
 // endpoint numbers a client: 198.51.100.0/24 hosts times 64 Ki ports.
-func endpoint(i int) ([4]byte, uint16) {
-	return [4]byte{198, 51, 100, byte(1 + i/60000%250)}, uint16(1024 + i%60000)
+func endpoint(i int) (netip.Addr, uint16) {
+	return netip.AddrFrom4([4]byte{198, 51, 100, byte(1 + i/60000%250)}), uint16(1024 + i%60000)
 }
 
 func write(path string, n, payload, open int) error {
@@ -53,26 +56,24 @@ func write(path string, n, payload, open int) error {
 	}
 	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	frame := make([]byte, 0, 1600)
-	emit := func(src, dst [4]byte, sp, dp uint16, seq, ack uint32, flags byte, n int) error {
-		frame = frame[:0]
-		frame = append(frame, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00)
-		tot := 20 + 20 + n
-		frame = append(frame, 0x45, 0, byte(tot>>8), byte(tot), 0, 0, 0x40, 0, 64, 6, 0, 0)
-		frame = append(frame, src[:]...)
-		frame = append(frame, dst[:]...)
-		frame = binary.BigEndian.AppendUint16(frame, sp)
-		frame = binary.BigEndian.AppendUint16(frame, dp)
-		frame = binary.BigEndian.AppendUint32(frame, seq)
-		frame = binary.BigEndian.AppendUint32(frame, ack)
-		frame = append(frame, 5<<4, flags, 0xff, 0xff, 0, 0, 0, 0)
-		for range n {
-			frame = append(frame, 'x')
-		}
+	eth := &pktbuild.Ethernet{Dst: [6]byte{0, 1, 2, 3, 4, 5}, Src: [6]byte{6, 7, 8, 9, 10, 11}}
+	xs := bytes.Repeat([]byte{'x'}, 1400)
+	// The frames are as the sending host would capture them: short ones
+	// unpadded, checksums left to the NIC. ftpdiag never checks them.
+	emit := func(src, dst netip.Addr, sp, dp uint16, seq, ack uint32, flags pktbuild.Flags, n int) error {
+		frame = pktbuild.Frame{
+			Ethernet:    eth,
+			IP:          pktbuild.IP{Src: src, Dst: dst, TTL: 64, DontFragment: true},
+			TCP:         pktbuild.TCP{SrcPort: sp, DstPort: dp, Seq: seq, Ack: ack, Flags: flags, Window: 0xffff},
+			Payload:     xs[:n],
+			Unpadded:    true,
+			NoChecksums: true,
+		}.AppendTo(frame[:0])
 		t = t.Add(10 * time.Microsecond)
 		return w.WritePacket(gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(frame), Length: len(frame)}, frame)
 	}
-	server := [4]byte{203, 0, 113, 80}
-	const syn, ack, fin, psh = 0x02, 0x10, 0x01, 0x08
+	server := netip.AddrFrom4([4]byte{203, 0, 113, 80})
+	const syn, ack, fin, psh = pktbuild.SYN, pktbuild.ACK, pktbuild.FIN, pktbuild.PSH
 	if payload == 0 {
 		for i := range n {
 			ip, port := endpoint(i)
@@ -84,7 +85,7 @@ func write(path string, n, payload, open int) error {
 	}
 	// Full connections, open at a time, interleaved round-robin.
 	type conn struct {
-		ip   [4]byte
+		ip   netip.Addr
 		port uint16
 		cseq uint32
 		sseq uint32
