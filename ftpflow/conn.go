@@ -150,9 +150,9 @@ type Conn struct {
 	Duplicates int
 
 	dir     [2]seqState
-	session *Session // the FTP session when this is a control connection
-	offer   *Offer   // the announcement this data connection answered
-	probed  bool     // content probe for FTP done
+	session *sessionState // the FTP session when this is a control connection
+	offer   *Offer        // the announcement this data connection answered
+	probed  bool          // content probe for FTP done
 	// holeAcked is set when the peer acknowledged past a hole in the
 	// captured payload: the missing bytes arrived, the capture lost them,
 	// and no retransmission will fill the hole.

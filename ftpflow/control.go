@@ -7,16 +7,77 @@ import (
 	"time"
 )
 
-func newSession(t *Tracker, c *Conn, by string) *Session {
-	return &Session{
-		Control:    c,
-		Client:     c.Client,
-		Server:     c.Server,
-		DetectedBy: by,
-		tracker:    t,
-		confirmed:  by == "port",
-		restart:    -1,
-		sizeValue:  -1,
+// sessionState is the tracker's working state for one FTP session: the
+// parser of its control dialogue and the session's place in the tracker's
+// life cycle. It is kept apart from Session, the result that Result and a
+// SessionSink receive, as packetbeat keeps a connection's parser state
+// apart from the transactions it publishes.
+type sessionState struct {
+	s       *Session // the result being built
+	tracker *Tracker
+	// confirmed is set once the session is known to be FTP (port 21, or
+	// the client's first command); dropped when it turned out not to be.
+	confirmed bool
+	dropped   bool
+	// released is set once the control connection closed and was
+	// reassembled to its end; settled once the session is over (the
+	// tracker feeds and links nothing more to it); activeUntil, once
+	// settled, is the session's last packet (data connections included).
+	released, settled bool
+	activeUntil       time.Time
+	// passiveSince is the time of the first passive announcement or
+	// refused passive request: what sessions to the same server may be
+	// compared on (zero while there is none).
+	passiveSince time.Time
+	stream       *controlStream // the reassembler's current stream
+	lines        [2]lineState
+	framer       ReplyFramer
+	replyAt      Event
+	pending      []pendingCommand
+	current      *Offer   // newest offer not yet consumed by a transfer
+	refusal      *Refusal // passive request refused since the last transfer
+	active       *Transfer
+	restart      int64
+	sizeName     string
+	sizeValue    int64
+	authSent     bool
+	greeted      bool
+	resync       bool // a hole in the stream: pair the next reply by time
+	oops         *pendingReply
+}
+
+func newSession(t *Tracker, c *Conn, by string) *sessionState {
+	return &sessionState{
+		s: &Session{
+			Control:    c,
+			Client:     c.Client,
+			Server:     c.Server,
+			DetectedBy: by,
+		},
+		tracker:   t,
+		confirmed: by == "port",
+		restart:   -1,
+		sizeValue: -1,
+	}
+}
+
+// pendingCommand is a command waiting for its final reply.
+type pendingCommand struct {
+	verb     string
+	arg      string
+	ev       Event
+	transfer *Transfer
+	offer    *Offer
+	// waiting is the transfer command sent before this PASV/EPSV/LPSV's
+	// reply was read (the reply may be delayed by a hole in the capture):
+	// the reply's endpoint is for it.
+	waiting *Transfer
+}
+
+// passiveEvent notes a passive announcement or refusal at t.
+func (st *sessionState) passiveEvent(t time.Time) {
+	if st.passiveSince.IsZero() || t.Before(st.passiveSince) {
+		st.passiveSince = t
 	}
 }
 
@@ -38,80 +99,99 @@ var openingVerbs = map[string]bool{
 }
 
 // command handles one line from the client.
-func (s *Session) command(line string, ev Event) {
-	s.flushOops()
+func (st *sessionState) command(line string, ev Event) {
+	st.flushOops()
 	cmd, err := ParseCommand(line)
-	if err != nil {
-		s.BadLines++
-		if !s.confirmed {
-			s.drop()
-		}
+	if !st.accept(cmd.Verb, err) {
 		return
 	}
-	if !s.confirmed {
-		if !openingVerbs[cmd.Verb] {
-			s.drop()
-			return
-		}
-		s.confirmed = true
-		s.tracker.number(s)
-	}
-	s.Commands++
-	s.log(LogEntry{From: Client, Verb: cmd.Verb, Arg: clip(cmd.Arg), Event: ev})
+	st.s.Commands++
+	st.log(LogEntry{From: Client, Verb: cmd.Verb, Arg: clip(cmd.Arg), Event: ev})
 	pc := pendingCommand{verb: cmd.Verb, arg: cmd.Arg, ev: ev}
+	st.act(&pc, cmd)
+	if len(st.pending) >= maxPending {
+		st.pending = st.pending[1:]
+	}
+	st.pending = append(st.pending, pc)
+}
+
+// accept reports whether a client line is a command to act on. A line
+// that is not a command counts as bad. On a connection not yet confirmed
+// as FTP, such a line, or a command no FTP client sends first, drops the
+// session; an opening command confirms it and gives it its number.
+func (st *sessionState) accept(verb string, err error) bool {
+	if err != nil {
+		st.s.BadLines++
+		if !st.confirmed {
+			st.drop()
+		}
+		return false
+	}
+	if st.confirmed {
+		return true
+	}
+	if !openingVerbs[verb] {
+		st.drop()
+		return false
+	}
+	st.confirmed = true
+	st.tracker.number(st.s)
+	return true
+}
+
+// act applies a command's effect on the session; what its reply will
+// complete goes in pc.
+func (st *sessionState) act(pc *pendingCommand, cmd Command) {
+	s := st.s
 	switch cmd.Verb {
 	case "USER":
 		if s.User == "" {
 			s.User = cmd.Arg
 		}
 	case "AUTH":
-		s.authSent = true
+		st.authSent = true
 		if s.TLS == nil {
-			s.TLS = &TLSInfo{Command: "AUTH " + cmd.Arg, Request: ev}
+			s.TLS = &TLSInfo{Command: "AUTH " + cmd.Arg, Request: pc.ev}
 		}
 	case "PASV", "EPSV", "LPSV":
-		s.flushOops()
-		s.current, s.refusal = nil, nil
+		st.current, st.refusal = nil, nil
 	case "PORT":
-		s.current = nil
+		st.current = nil
 		ap, err := ParsePORT(cmd.Arg)
-		pc.offer = s.announce(OfferPORT, ap, err, cmd.Arg, ev)
+		pc.offer = st.announce(OfferPORT, ap, err, cmd.Arg, pc.ev)
 	case "EPRT":
-		s.current = nil
+		st.current = nil
 		ap, err := ParseEPRT(cmd.Arg)
-		pc.offer = s.announce(OfferEPRT, ap, err, cmd.Arg, ev)
+		pc.offer = st.announce(OfferEPRT, ap, err, cmd.Arg, pc.ev)
 	case "LPRT":
-		s.current = nil
+		st.current = nil
 		ap, err := ParseLPRT(cmd.Arg)
-		pc.offer = s.announce(OfferLPRT, ap, err, cmd.Arg, ev)
+		pc.offer = st.announce(OfferLPRT, ap, err, cmd.Arg, pc.ev)
 	case "REST":
 		if n, err := strconv.ParseInt(strings.TrimSpace(cmd.Arg), 10, 64); err == nil && n >= 0 {
-			s.restart = n
+			st.restart = n
 		}
 	case "ABOR":
-		if s.active != nil {
-			s.active.Aborted = true
+		if st.active != nil {
+			st.active.Aborted = true
 		}
 	case "QUIT":
 		if !s.Quit.Seen() {
-			s.Quit = ev
+			s.Quit = pc.ev
 		}
 	default:
 		if transferVerbs[cmd.Verb] {
-			pc.transfer = s.newTransfer(cmd, ev)
+			pc.transfer = st.newTransfer(cmd, pc.ev)
 		}
 	}
-	if len(s.pending) >= maxPending {
-		s.pending = s.pending[1:]
-	}
-	s.pending = append(s.pending, pc)
 }
 
 // log records a control line, within the bound.
-func (s *Session) log(e LogEntry) {
-	if !s.tracker.cfg.KeepLog {
+func (st *sessionState) log(e LogEntry) {
+	if !st.tracker.cfg.KeepLog {
 		return
 	}
+	s := st.s
 	if len(s.Log) >= maxLog {
 		s.LogDropped++
 		return
@@ -122,42 +202,43 @@ func (s *Session) log(e LogEntry) {
 // release frees what only parsing needed, once the control connection has
 // closed in both directions and the reassembler delivered everything: the
 // session then keeps only what the report shows.
-func (s *Session) release() {
-	s.flushOops()
-	s.lines = [2]lineState{}
-	s.framer = ReplyFramer{}
-	s.pending = nil
+func (st *sessionState) release() {
+	st.flushOops()
+	st.lines = [2]lineState{}
+	st.framer = ReplyFramer{}
+	st.pending = nil
 }
 
 // drop abandons a connection that was taken for FTP by its greeting but
 // whose client does not speak FTP.
-func (s *Session) drop() {
-	s.dropped = true
+func (st *sessionState) drop() {
+	st.dropped = true
 }
 
 // newTransfer records a transfer command and links it to the newest offer.
-func (s *Session) newTransfer(cmd Command, ev Event) *Transfer {
+func (st *sessionState) newTransfer(cmd Command, ev Event) *Transfer {
+	s := st.s
 	tr := &Transfer{
 		ID:           len(s.Transfers) + 1,
 		Command:      cmd.Verb,
 		Arg:          cmd.Arg,
 		Event:        ev,
-		Restart:      s.restart,
+		Restart:      st.restart,
 		ExpectedSize: -1,
 	}
-	s.restart = -1
-	tr.Refusal, s.refusal = s.refusal, nil
-	if o := s.current; o != nil {
+	st.restart = -1
+	tr.Refusal, st.refusal = st.refusal, nil
+	if o := st.current; o != nil {
 		tr.use(o)
-		s.current = nil
-	} else if i := s.pendingPassive(); i >= 0 {
-		s.pending[i].waiting = tr
+		st.current = nil
+	} else if i := st.pendingPassive(); i >= 0 {
+		st.pending[i].waiting = tr
 	}
-	if cmd.Verb == "RETR" && s.sizeValue >= 0 && s.sizeName == cmd.Arg {
-		tr.ExpectedSize = s.sizeValue
+	if cmd.Verb == "RETR" && st.sizeValue >= 0 && st.sizeName == cmd.Arg {
+		tr.ExpectedSize = st.sizeValue
 	}
 	s.Transfers = append(s.Transfers, tr)
-	s.active = tr
+	st.active = tr
 	return tr
 }
 
@@ -173,9 +254,9 @@ func (tr *Transfer) use(o *Offer) {
 
 // pendingPassive returns the index of the newest PASV/EPSV/LPSV still
 // waiting for its reply and for a transfer, or -1.
-func (s *Session) pendingPassive() int {
-	for i := len(s.pending) - 1; i >= 0; i-- {
-		pc := &s.pending[i]
+func (st *sessionState) pendingPassive() int {
+	for i := len(st.pending) - 1; i >= 0; i-- {
+		pc := &st.pending[i]
 		switch pc.verb {
 		case "PASV", "EPSV", "LPSV":
 			if pc.waiting == nil {
@@ -191,7 +272,8 @@ func (s *Session) pendingPassive() int {
 }
 
 // announce records an endpoint announcement, or why it could not be read.
-func (s *Session) announce(kind OfferKind, ap netip.AddrPort, err error, line string, ev Event) *Offer {
+func (st *sessionState) announce(kind OfferKind, ap netip.AddrPort, err error, line string, ev Event) *Offer {
+	s := st.s
 	if err != nil {
 		if len(s.InvalidOffers) < maxInvalidOffers {
 			s.InvalidOffers = append(s.InvalidOffers, InvalidOffer{Kind: kind, Line: clip(line), Err: err.Error(), Event: ev})
@@ -201,16 +283,17 @@ func (s *Session) announce(kind OfferKind, ap netip.AddrPort, err error, line st
 	o := &Offer{ID: len(s.Offers) + 1, Kind: kind, Endpoint: ap, Line: clip(line), Event: ev, session: s}
 	s.Offers = append(s.Offers, o)
 	if kind.Passive() {
-		s.passiveEvent(ev.Time)
+		st.passiveEvent(ev.Time)
 	}
-	s.current = o
-	s.tracker.addOffer(o)
+	st.current = o
+	st.tracker.addOffer(o)
 	return o
 }
 
 // maxKeptText bounds the capture text kept per reply or argument.
 const maxKeptText = 512
 
+// clip cuts capture text to maxKeptText bytes for keeping.
 func clip(s string) string {
 	if len(s) <= maxKeptText {
 		return s
@@ -219,29 +302,29 @@ func clip(s string) string {
 }
 
 // replyLine handles one line from the server.
-func (s *Session) replyLine(line string, ev Event) {
-	if !s.framer.Pending() {
-		s.replyAt = ev
+func (st *sessionState) replyLine(line string, ev Event) {
+	if !st.framer.Pending() {
+		st.replyAt = ev
 	}
-	r, done := s.framer.Push(line)
+	r, done := st.framer.Push(line)
 	if !done {
 		return
 	}
 	if r.Code == 0 {
-		if o := s.oops; o != nil && strings.TrimSpace(r.Text) != "" && len(o.full) < maxKeptText {
+		if o := st.oops; o != nil && strings.TrimSpace(r.Text) != "" && len(o.full) < maxKeptText {
 			// vsftpd's "500 OOPS: " goes on over lines without a code.
 			o.full += strings.TrimSpace(r.Text) + " "
 			return
 		}
-		s.BadLines++
+		st.s.BadLines++
 		return
 	}
-	s.flushOops()
+	st.flushOops()
 	if r.Code >= 500 && strings.HasPrefix(r.Text, "OOPS:") {
-		s.oops = &pendingReply{code: r.Code, full: r.Text, at: s.replyAt}
+		st.oops = &pendingReply{code: r.Code, full: r.Text, at: st.replyAt}
 		return
 	}
-	s.completeReply(r.Code, r.Text, s.replyAt)
+	st.completeReply(r.Code, r.Text, st.replyAt)
 }
 
 // pendingReply is a vsftpd "OOPS" reply waiting for its code-less
@@ -253,56 +336,69 @@ type pendingReply struct {
 }
 
 // flushOops completes a pending OOPS reply.
-func (s *Session) flushOops() {
-	if o := s.oops; o != nil {
-		s.oops = nil
-		s.completeReply(o.code, strings.TrimSpace(o.full), o.at)
+func (st *sessionState) flushOops() {
+	if o := st.oops; o != nil {
+		st.oops = nil
+		st.completeReply(o.code, strings.TrimSpace(o.full), o.at)
 	}
 }
 
 // completeReply records a complete reply and pairs it with its command.
-func (s *Session) completeReply(code int, text string, at Event) {
-	s.Replies++
-	s.log(LogEntry{From: Server, Code: code, Text: clip(text), Event: at})
-	s.reply(ReplyRecord{Code: code, Text: clip(text), Event: at}, text)
+func (st *sessionState) completeReply(code int, text string, at Event) {
+	st.s.Replies++
+	st.log(LogEntry{From: Server, Code: code, Text: clip(text), Event: at})
+	st.reply(ReplyRecord{Code: code, Text: clip(text), Event: at}, text)
 }
 
 // reply pairs a complete reply with the command it answers. full is the
 // reply's whole text (rec.Text may be clipped for keeping).
-func (s *Session) reply(rec ReplyRecord, full string) {
-	if !s.greeted {
-		if rec.Code == 120 {
-			s.Greeting = &rec
-			return
-		}
-		s.greeted = true
-		headIsRein := len(s.pending) > 0 && s.pending[0].verb == "REIN"
-		if (rec.Code == 220 && !headIsRein) || len(s.pending) == 0 {
-			s.Greeting = &rec
-			return
-		}
-	}
-	if rec.Code == 220 && s.Commands == 0 && s.Greeting != nil && len(s.pending) == 0 {
-		// A banner sent as several single-line 220 replies.
-		s.Greeting.Text = clip(s.Greeting.Text + "\n" + rec.Text)
+func (st *sessionState) reply(rec ReplyRecord, full string) {
+	if st.greeting(rec) {
 		return
 	}
-	i := s.pairIndex(rec.Code, rec.Time)
+	i := st.pairIndex(rec.Code, rec.Time)
 	if i < 0 {
-		s.unpaired(rec)
+		st.s.unpaired(rec)
 		if off := passiveKind(rec.Code); off != 0 {
-			s.passiveReply(off, rec, full)
+			st.passiveReply(off, rec, full)
 		}
 		return
 	}
-	s.pending = s.pending[i:]
-	pc := &s.pending[0]
-	s.answer(pc, rec, full)
+	st.pending = st.pending[i:]
+	pc := &st.pending[0]
+	st.answer(pc, rec, full)
 	if rec.Code >= 200 {
-		s.pending = s.pending[1:]
+		st.pending = st.pending[1:]
 	}
 }
 
+// greeting reports whether a reply is the server's greeting, or part of
+// it, and records it. The first reply is the greeting, unless commands
+// wait for replies and it is not a 220 (or answers REIN); a 120 ("ready
+// in a while") is one that a later reply may replace. A single-line 220
+// before the first command adds to a banner sent in pieces.
+func (st *sessionState) greeting(rec ReplyRecord) bool {
+	s := st.s
+	if !st.greeted {
+		if rec.Code == 120 {
+			s.Greeting = &rec
+			return true
+		}
+		st.greeted = true
+		headIsRein := len(st.pending) > 0 && st.pending[0].verb == "REIN"
+		if (rec.Code == 220 && !headIsRein) || len(st.pending) == 0 {
+			s.Greeting = &rec
+			return true
+		}
+	}
+	if rec.Code == 220 && s.Commands == 0 && s.Greeting != nil && len(st.pending) == 0 {
+		s.Greeting.Text = clip(s.Greeting.Text + "\n" + rec.Text)
+		return true
+	}
+	return false
+}
+
+// unpaired records a reply that answers no command seen, within the bound.
 func (s *Session) unpaired(rec ReplyRecord) {
 	if len(s.Unpaired) < maxUnpaired {
 		s.Unpaired = append(s.Unpaired, rec)
@@ -310,48 +406,60 @@ func (s *Session) unpaired(rec ReplyRecord) {
 }
 
 // answer applies a reply to the command it answers.
-func (s *Session) answer(pc *pendingCommand, rec ReplyRecord, full string) {
+func (st *sessionState) answer(pc *pendingCommand, rec ReplyRecord, full string) {
 	if off := passiveKind(rec.Code); off != 0 {
-		if o := s.passiveReply(off, rec, full); o != nil && pc.waiting != nil && pc.waiting.Offer == nil {
+		if o := st.passiveReply(off, rec, full); o != nil && pc.waiting != nil && pc.waiting.Offer == nil {
 			pc.waiting.use(o)
-			s.current = nil
+			st.current = nil
 		}
 	}
 	switch {
 	case pc.transfer != nil:
-		tr := pc.transfer
-		tr.Replies = append(tr.Replies, rec)
-		if rec.Code < 200 && tr.ExpectedSize < 0 {
-			if n, ok := ParseTransferSize(full); ok {
-				tr.ExpectedSize = n
-			}
-		}
-		if rec.Code >= 200 && s.active == tr {
-			s.active = nil
-		}
+		st.transferReply(pc.transfer, rec, full)
 	case pc.offer != nil:
 		if pc.offer.Answer == nil {
 			r := rec
 			pc.offer.Answer = &r
 		}
 	case pc.verb == "AUTH":
-		if rec.Code == 234 && s.TLS != nil && !s.TLS.Accepted.Seen() {
-			s.TLS.Accepted = rec.Event
-			s.tracker.tlsStarted(s)
+		if tls := st.s.TLS; rec.Code == 234 && tls != nil && !tls.Accepted.Seen() {
+			tls.Accepted = rec.Event
+			st.tracker.tlsStarted(st.s)
 		}
 	case pc.verb == "PASV" || pc.verb == "EPSV" || pc.verb == "LPSV":
-		if rec.Code >= 400 && len(s.Refusals) < maxInvalidOffers {
-			r := &Refusal{Command: pc.verb, Event: pc.ev, Reply: rec}
-			s.Refusals = append(s.Refusals, r)
-			s.passiveEvent(rec.Time)
-			s.refusal = r
-		}
+		st.passiveRefused(pc, rec)
 	case pc.verb == "SIZE":
 		if rec.Code == 213 {
 			if n, ok := ParseSizeReply(full); ok {
-				s.sizeName, s.sizeValue = pc.arg, n
+				st.sizeName, st.sizeValue = pc.arg, n
 			}
 		}
+	}
+}
+
+// transferReply adds a reply to a transfer: a preliminary one may announce
+// the size, a final one ends the transfer.
+func (st *sessionState) transferReply(tr *Transfer, rec ReplyRecord, full string) {
+	tr.Replies = append(tr.Replies, rec)
+	if rec.Code < 200 && tr.ExpectedSize < 0 {
+		if n, ok := ParseTransferSize(full); ok {
+			tr.ExpectedSize = n
+		}
+	}
+	if rec.Code >= 200 && st.active == tr {
+		st.active = nil
+	}
+}
+
+// passiveRefused records the refusal of a PASV, EPSV or LPSV (a 4xx or
+// 5xx reply to it), for the next transfer.
+func (st *sessionState) passiveRefused(pc *pendingCommand, rec ReplyRecord) {
+	s := st.s
+	if rec.Code >= 400 && len(s.Refusals) < maxInvalidOffers {
+		r := &Refusal{Command: pc.verb, Event: pc.ev, Reply: rec}
+		s.Refusals = append(s.Refusals, r)
+		st.passiveEvent(rec.Time)
+		st.refusal = r
 	}
 }
 
@@ -369,7 +477,7 @@ func passiveKind(code int) OfferKind {
 }
 
 // passiveReply records the endpoint of a 227, 228 or 229 reply.
-func (s *Session) passiveReply(kind OfferKind, rec ReplyRecord, full string) *Offer {
+func (st *sessionState) passiveReply(kind OfferKind, rec ReplyRecord, full string) *Offer {
 	var ap netip.AddrPort
 	var err error
 	switch kind {
@@ -380,9 +488,9 @@ func (s *Session) passiveReply(kind OfferKind, rec ReplyRecord, full string) *Of
 	case OfferEPSV:
 		var port uint16
 		port, err = ParseEPSV(full)
-		ap = netip.AddrPortFrom(s.Server.Addr(), port)
+		ap = netip.AddrPortFrom(st.s.Server.Addr(), port)
 	}
-	return s.announce(kind, ap, err, rec.Text, rec.Event)
+	return st.announce(kind, ap, err, rec.Text, rec.Event)
 }
 
 // expectedVerbs lists, for reply codes that answer only some commands, the
@@ -407,38 +515,39 @@ var expectedVerbs = map[int][]string{
 
 // pairIndex returns the index of the pending command a reply answers, or
 // -1 when nothing is pending.
-func (s *Session) pairIndex(code int, at time.Time) int {
+func (st *sessionState) pairIndex(code int, at time.Time) int {
 	// A reply cannot answer a command sent after it.
 	sentBefore := 0
-	for sentBefore < len(s.pending) && !s.pending[sentBefore].ev.Time.After(at) {
+	for sentBefore < len(st.pending) && !st.pending[sentBefore].ev.Time.After(at) {
 		sentBefore++
 	}
 	if sentBefore == 0 {
 		return -1
 	}
 	verbs, specific := expectedVerbs[code]
-	if s.resync {
+	if st.resync {
 		// After a hole, the replies to the oldest pending commands may be
 		// lost: take the newest command sent before the reply that fits.
-		s.resync = false
+		st.resync = false
 		for i := sentBefore - 1; i >= 0; i-- {
-			if !specific || fits(verbs, s.pending[i].verb) {
+			if !specific || fits(verbs, st.pending[i].verb) {
 				return i
 			}
 		}
 		return sentBefore - 1
 	}
-	if !specific || fits(verbs, s.pending[0].verb) {
+	if !specific || fits(verbs, st.pending[0].verb) {
 		return 0
 	}
 	for i := 1; i < sentBefore && i < 16; i++ {
-		if fits(verbs, s.pending[i].verb) {
+		if fits(verbs, st.pending[i].verb) {
 			return i
 		}
 	}
 	return 0
 }
 
+// fits reports whether verb is one of verbs.
 func fits(verbs []string, verb string) bool {
 	for _, v := range verbs {
 		if v == verb {
@@ -448,9 +557,9 @@ func fits(verbs []string, verb string) bool {
 	return false
 }
 
-// finish chooses each transfer's data connection and judges it.
+// finish chooses each transfer's data connection and judges it. The
+// parser must have completed its last reply (sessionState.release).
 func (s *Session) finish(end time.Time) {
-	s.flushOops()
 	for _, tr := range s.Transfers {
 		o := tr.Offer
 		if o == nil || len(o.Conns) == 0 {

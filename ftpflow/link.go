@@ -172,13 +172,13 @@ func (t *Tracker) startSession(c *Conn, by string) {
 		t.stats.DroppedSessions++
 		return
 	}
-	s := newSession(t, c, by)
-	if s.confirmed {
-		t.number(s)
+	st := newSession(t, c, by)
+	if st.confirmed {
+		t.number(st.s)
 	}
-	c.session = s
+	c.session = st
 	t.pin(c)
-	t.sessions = append(t.sessions, s)
+	t.sessions = append(t.sessions, st)
 }
 
 // tlsStarted registers an encrypted session for fallback pairing.

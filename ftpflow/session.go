@@ -1,9 +1,6 @@
 package ftpflow
 
-import (
-	"net/netip"
-	"time"
-)
+import "net/netip"
 
 // OfferKind names the command or reply that announced a data endpoint.
 type OfferKind uint8
@@ -240,48 +237,6 @@ type Session struct {
 	// lacks); GapBytes sums their sizes when known.
 	Gaps     [2]int
 	GapBytes [2]int64
-
-	tracker   *Tracker
-	confirmed bool
-	dropped   bool
-	// released is set once the control connection closed and was
-	// reassembled to its end; settled once the session is over (the
-	// tracker feeds and links nothing more to it); activeUntil, once
-	// settled, is the session's last packet (data connections included).
-	released, settled bool
-	activeUntil       time.Time
-	// passiveSince is the time of the first passive announcement or
-	// refused passive request: what sessions to the same server may be
-	// compared on (zero while there is none).
-	passiveSince time.Time
-	stream       *controlStream // the reassembler's current stream
-	lines        [2]lineState
-	framer       ReplyFramer
-	replyAt      Event
-	pending      []pendingCommand
-	current      *Offer   // newest offer not yet consumed by a transfer
-	refusal      *Refusal // passive request refused since the last transfer
-	active       *Transfer
-	restart      int64
-	sizeName     string
-	sizeValue    int64
-	authSent     bool
-	greeted      bool
-	resync       bool // a hole in the stream: pair the next reply by time
-	oops         *pendingReply
-}
-
-// pendingCommand is a command waiting for its final reply.
-type pendingCommand struct {
-	verb     string
-	arg      string
-	ev       Event
-	transfer *Transfer
-	offer    *Offer
-	// waiting is the transfer command sent before this PASV/EPSV/LPSV's
-	// reply was read (the reply may be delayed by a hole in the capture):
-	// the reply's endpoint is for it.
-	waiting *Transfer
 }
 
 // LogEntry is one command or reply of the control dialogue.
@@ -303,10 +258,3 @@ func (s *Session) ControlEncrypted() bool {
 
 // Session returns the session that made the offer.
 func (o *Offer) Session() *Session { return o.session }
-
-// passiveEvent notes a passive announcement or refusal at t.
-func (s *Session) passiveEvent(t time.Time) {
-	if s.passiveSince.IsZero() || t.Before(s.passiveSince) {
-		s.passiveSince = t
-	}
-}

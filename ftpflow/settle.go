@@ -28,50 +28,53 @@ func (t *Tracker) number(s *Session) {
 // final), then retires those that no open session can still concern.
 func (t *Tracker) settleSessions(final bool) {
 	held := t.sessions[:0]
-	for _, s := range t.sessions {
+	for _, st := range t.sessions {
 		switch {
-		case s.dropped:
+		case st.dropped:
 			// Taken for FTP by a greeting, but the client spoke otherwise.
-		case final || s.over(t.now, t.cfg):
-			t.settle(s)
+		case final || st.s.over(t.now, t.cfg):
+			t.settle(st)
 		default:
-			held = append(held, s)
+			held = append(held, st)
 		}
 	}
 	clear(t.sessions[len(held):])
 	t.sessions = held
-	if len(t.settled) == 0 {
-		return
+	if len(t.settled) > 0 {
+		t.retireSessions()
 	}
-	// A settled session retires once it ended before every open session
-	// to the same server first announced a passive port or was refused
-	// one: what the rules compare across sessions is passive ports held
-	// and refused at the same moment, and what an open session does from
-	// now on cannot concern a session that ended.
+}
+
+// retireSessions retires, in the order of their IDs, the settled sessions
+// that ended before every open session to the same server first announced
+// a passive port or was refused one: what the rules compare across
+// sessions is passive ports held and refused at the same moment, and what
+// an open session does from now on cannot concern a session that ended.
+func (t *Tracker) retireSessions() {
 	openSince := make(map[netip.Addr]time.Time, len(t.sessions))
-	for _, s := range t.sessions {
-		if s.passiveSince.IsZero() {
+	for _, st := range t.sessions {
+		if st.passiveSince.IsZero() {
 			continue
 		}
-		a := s.Server.Addr()
-		if since, ok := openSince[a]; !ok || s.passiveSince.Before(since) {
-			openSince[a] = s.passiveSince
+		a := st.s.Server.Addr()
+		if since, ok := openSince[a]; !ok || st.passiveSince.Before(since) {
+			openSince[a] = st.passiveSince
 		}
 	}
-	byID := func(a, b *Session) int { return a.ID - b.ID }
+	byID := func(a, b *sessionState) int { return a.s.ID - b.s.ID }
 	if !slices.IsSortedFunc(t.settled, byID) {
 		slices.SortFunc(t.settled, byID)
 	}
 	waiting := t.settled[:0]
-	for _, s := range t.settled {
-		if since, ok := openSince[s.Server.Addr()]; ok && !s.activeUntil.Before(since) {
-			waiting = append(waiting, s)
+	for _, st := range t.settled {
+		if since, ok := openSince[st.s.Server.Addr()]; ok && !st.activeUntil.Before(since) {
+			waiting = append(waiting, st)
 			continue
 		}
 		if t.cfg.Sink != nil {
-			t.cfg.Sink.Retired(s)
+			t.cfg.Sink.Retired(st.s)
 		} else {
-			t.done = append(t.done, s)
+			t.done = append(t.done, st.s)
 		}
 	}
 	clear(t.settled[len(waiting):])
@@ -145,18 +148,19 @@ func (s *Session) eachDataConn(fn func(c *Conn)) {
 
 // settle judges a session's transfers, makes the tracker forget its offers
 // and connections, and hands it to the sink.
-func (t *Tracker) settle(s *Session) {
+func (t *Tracker) settle(st *sessionState) {
+	s := st.s
 	t.number(s)
-	if s.stream != nil {
+	if st.stream != nil {
 		// A connection closed by a RST may stay with the reassembler
 		// until it times out: it must not hold on to the session.
-		s.stream.s = nil
-		s.stream = nil
+		st.stream.st = nil
+		st.stream = nil
 	}
-	s.settled = true
-	s.release()
+	st.settled = true
+	st.release()
 	s.finish(t.now)
-	s.activeUntil = s.lastActivity()
+	st.activeUntil = s.lastActivity()
 	for _, o := range s.Offers {
 		for _, ep := range o.linkEndpoints() {
 			if t.offers[ep] == o {
@@ -171,7 +175,7 @@ func (t *Tracker) settle(s *Session) {
 		k := makeKey(c.Client, c.Server)
 		// A connection taken for an encrypted data connection of s may
 		// have turned out to be another session's control connection.
-		if t.conns[k] == c && (c.session == nil || c.session == s) {
+		if t.conns[k] == c && (c.session == nil || c.session == st) {
 			t.drop(k, c)
 		}
 	}
@@ -180,7 +184,7 @@ func (t *Tracker) settle(s *Session) {
 	if t.cfg.Sink != nil {
 		t.cfg.Sink.Settled(s)
 	}
-	t.settled = append(t.settled, s)
+	t.settled = append(t.settled, st)
 }
 
 // PassiveSince returns the time of the earliest passive announcement or
@@ -191,10 +195,10 @@ func (t *Tracker) settle(s *Session) {
 func (t *Tracker) PassiveSince(server netip.Addr) (time.Time, bool) {
 	var since time.Time
 	found := false
-	for _, list := range [][]*Session{t.sessions, t.settled} {
-		for _, s := range list {
-			if s.Server.Addr() == server && !s.passiveSince.IsZero() && (!found || s.passiveSince.Before(since)) {
-				since, found = s.passiveSince, true
+	for _, list := range [][]*sessionState{t.sessions, t.settled} {
+		for _, st := range list {
+			if st.s.Server.Addr() == server && !st.passiveSince.IsZero() && (!found || st.passiveSince.Before(since)) {
+				since, found = st.passiveSince, true
 			}
 		}
 	}

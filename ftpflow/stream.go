@@ -18,7 +18,7 @@ const maxLineLen = 8 << 10
 // the reassembler, and tells the stream factory which side sent it.
 type assembleContext struct {
 	ci         gopacket.CaptureInfo
-	session    *Session
+	session    *sessionState
 	fromClient bool
 }
 
@@ -47,14 +47,14 @@ type streamFactory struct{ t *Tracker }
 // New implements reassembly.StreamFactory.
 func (f *streamFactory) New(_, _ gopacket.Flow, _ *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
 	ctx := ac.(*assembleContext)
-	cs := &controlStream{s: ctx.session, firstFromClient: ctx.fromClient}
+	cs := &controlStream{st: ctx.session, firstFromClient: ctx.fromClient}
 	ctx.session.stream = cs
 	return cs
 }
 
 // controlStream receives a control connection's reassembled bytes.
 type controlStream struct {
-	s               *Session // nil once the session settled
+	st              *sessionState // nil once the session settled
 	firstFromClient bool
 }
 
@@ -67,7 +67,8 @@ func (cs *controlStream) Accept(_ *layers.TCP, _ gopacket.CaptureInfo, _ reassem
 
 // ReassembledSG implements reassembly.Stream.
 func (cs *controlStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.AssemblerContext) {
-	if cs.s == nil {
+	st := cs.st
+	if st == nil {
 		return
 	}
 	dir, _, _, skip := sg.Info()
@@ -76,14 +77,14 @@ func (cs *controlStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly
 		side = Client
 	}
 	if skip != 0 {
-		cs.s.gap(side, skip)
+		st.gap(side, skip)
 	}
 	n, _ := sg.Lengths()
-	if n == 0 || cs.s.dropped {
+	if n == 0 || st.dropped {
 		return
 	}
 	data := sg.Fetch(n)
-	cs.s.feed(side, data, func(off int) Event {
+	st.feed(side, data, func(off int) Event {
 		ci := sg.CaptureInfo(off)
 		if len(ci.AncillaryData) > 0 {
 			if ev, ok := ci.AncillaryData[0].(Event); ok {
@@ -101,9 +102,9 @@ func (cs *controlStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly
 // instead, the session keeps its state and a later segment opens a new
 // stream that carries on where this one stopped.
 func (cs *controlStream) ReassemblyComplete(reassembly.AssemblerContext) bool {
-	if s := cs.s; s != nil && s.Control.Closed() {
-		s.release()
-		s.released = true
+	if st := cs.st; st != nil && st.s.Control.Closed() {
+		st.release()
+		st.released = true
 	}
 	return true
 }
@@ -118,45 +119,45 @@ type lineState struct {
 
 // gap records a hole in one direction of the control stream. skip is the
 // number of missing bytes, or negative when unknown.
-func (s *Session) gap(side Side, skip int) {
-	s.Gaps[side]++
-	s.resync = true
+func (st *sessionState) gap(side Side, skip int) {
+	st.s.Gaps[side]++
+	st.resync = true
 	if skip > 0 {
-		s.GapBytes[side] += int64(skip)
+		st.s.GapBytes[side] += int64(skip)
 	}
-	ls := &s.lines[side]
+	ls := &st.lines[side]
 	ls.lines.reset()
 	ls.tls.realign()
 }
 
 // feed takes reassembled bytes from one side. at maps an offset in data to
 // the event of the packet that carried it.
-func (s *Session) feed(side Side, data []byte, at func(int) Event) {
-	ls := &s.lines[side]
-	for i := 0; i < len(data) && !s.dropped; {
+func (st *sessionState) feed(side Side, data []byte, at func(int) Event) {
+	ls := &st.lines[side]
+	for i := 0; i < len(data) && !st.dropped; {
 		if ls.tls.on {
-			i += s.skipTLS(side, data[i:], at, i)
+			i += st.skipTLS(side, data[i:], at, i)
 			continue
 		}
 		if !ls.lines.inLine() {
 			ls.start = at(i)
-			if s.authSent && looksLikeTLS(data[i:]) {
-				s.startTLS(ls)
+			if st.authSent && looksLikeTLS(data[i:]) {
+				st.startTLS(ls)
 				continue
 			}
 		}
 		n, line, ended, cut := ls.lines.split(data[i:])
 		i += n
 		if cut {
-			s.LongLines++
+			st.s.LongLines++
 		}
 		if !ended {
 			continue
 		}
 		if side == Client {
-			s.command(string(line), ls.start)
+			st.command(string(line), ls.start)
 		} else {
-			s.replyLine(string(line), ls.start)
+			st.replyLine(string(line), ls.start)
 		}
 	}
 }
@@ -223,20 +224,20 @@ func looksLikeTLS(b []byte) bool {
 
 // startTLS turns a direction to TLS at the current line's start, and notes
 // the first TLS record of the session.
-func (s *Session) startTLS(ls *lineState) {
+func (st *sessionState) startTLS(ls *lineState) {
 	ls.tls.on = true
-	if s.TLS != nil && !s.TLS.Handshake.Seen() {
-		s.TLS.Handshake = ls.start
+	if tls := st.s.TLS; tls != nil && !tls.Handshake.Seen() {
+		tls.Handshake = ls.start
 	}
 }
 
 // skipTLS consumes TLS records from b and returns how many bytes it used.
 // When clear text follows, it notes where (base is b's offset in the data
 // that at maps).
-func (s *Session) skipTLS(side Side, b []byte, at func(int) Event, base int) int {
-	used, clear := s.lines[side].tls.skip(b)
-	if clear && s.TLS != nil && !s.TLS.ClearAgain.Seen() {
-		s.TLS.ClearAgain = at(base + used)
+func (st *sessionState) skipTLS(side Side, b []byte, at func(int) Event, base int) int {
+	used, clear := st.lines[side].tls.skip(b)
+	if tls := st.s.TLS; clear && tls != nil && !tls.ClearAgain.Seen() {
+		tls.ClearAgain = at(base + used)
 	}
 	return used
 }

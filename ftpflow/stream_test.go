@@ -159,19 +159,20 @@ func controlStreams(t *testing.T, path string) (client, server netip.AddrPort, s
 // number the bytes of each stream from 1, so that every line's start is
 // checked too.
 func dialogue(client, server netip.AddrPort, streams [2][]byte, cuts [2][]int) string {
-	s := newSession(NewTracker(Config{KeepLog: true}), &Conn{Client: client, Server: server}, "port")
+	st := newSession(NewTracker(Config{KeepLog: true}), &Conn{Client: client, Server: server}, "port")
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for side := Client; side <= Server; side++ {
 		data := streams[side]
 		bounds := append(append([]int{0}, cuts[side]...), len(data))
 		for i := 0; i+1 < len(bounds); i++ {
 			base := bounds[i]
-			s.feed(side, data[base:bounds[i+1]], func(off int) Event {
+			st.feed(side, data[base:bounds[i+1]], func(off int) Event {
 				return Event{Frame: base + off + 1, Time: at}
 			})
 		}
 	}
-	s.release() // as when the connection closes: completes a pending OOPS
+	st.release() // as when the connection closes: completes a pending OOPS
+	s := st.s
 	var b strings.Builder
 	for _, e := range s.Log {
 		fmt.Fprintf(&b, "%s@%d %s %q %d %q\n", e.From, e.Frame, e.Verb, e.Arg, e.Code, e.Text)

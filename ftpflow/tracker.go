@@ -176,11 +176,12 @@ type Tracker struct {
 	// sessions holds the sessions not yet over, in the order they began;
 	// settled those over but not yet retired; done, without a Sink, the
 	// retired ones.
-	sessions, settled, done []*Session
-	offers                  map[netip.AddrPort]*Offer
-	tlsHosts                map[hostPair]*Session
-	closedData              map[connKey]closedTuple
-	recent                  []*Conn // recent unlinked SYNs, for offers parsed late
+	sessions, settled []*sessionState
+	done              []*Session
+	offers            map[netip.AddrPort]*Offer
+	tlsHosts          map[hostPair]*Session
+	closedData        map[connKey]closedTuple
+	recent            []*Conn // recent unlinked SYNs, for offers parsed late
 	// free holds connections that left the table and that nothing else
 	// refers to, for reuse: most connections of a capture are not FTP.
 	free []*Conn
@@ -316,7 +317,7 @@ func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
 	if c.session == nil && !c.probed && (tcp.SYN || d.PayloadLen > 0) && c.offer == nil {
 		t.probe(c, side, tcp, d.PayloadLen)
 	}
-	if s := c.session; s != nil && !s.dropped && !s.released && !s.settled {
+	if st := c.session; st != nil && !st.dropped && !st.released && !st.settled {
 		if c.holeAcked {
 			// Skip the hole now rather than after gapWait, so that both
 			// directions of the dialogue stay in step.
