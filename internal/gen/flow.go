@@ -3,15 +3,17 @@ package gen
 import (
 	"cmp"
 	"slices"
+
+	"ftpdiag/internal/pktbuild"
 )
 
-// TCP flags, as in the header.
+// TCP flags, short names for the plans.
 const (
-	flagFIN = 0x01
-	flagSYN = 0x02
-	flagRST = 0x04
-	flagPSH = 0x08
-	flagACK = 0x10
+	flagFIN = pktbuild.FIN
+	flagSYN = pktbuild.SYN
+	flagRST = pktbuild.RST
+	flagPSH = pktbuild.PSH
+	flagACK = pktbuild.ACK
 )
 
 // TCP option layouts.
@@ -53,14 +55,14 @@ const (
 // starts, sorted by time, and played in order; the player derives sequence
 // numbers, timestamps and checksums as it goes.
 type ent struct {
-	t     int64  // capture time, microseconds since 1970
-	n     uint32 // transport payload length
-	aux   uint32 // kind-specific, see the pay constants; for a pure ACK, the acknowledged point (relative), or 0 for all
-	conn  uint8  // index into flow.conns
-	dir   uint8  // 0: from conn.ep[0] (the initiator), 1: from ep[1]
-	flags uint8  // TCP flags
-	kind  uint8  // payload kind
-	opt   uint8  // TCP option layout
+	t     int64          // capture time, microseconds since 1970
+	n     uint32         // transport payload length
+	aux   uint32         // kind-specific, see the pay constants; for a pure ACK, the acknowledged point (relative), or 0 for all
+	conn  uint8          // index into flow.conns
+	dir   uint8          // 0: from conn.ep[0] (the initiator), 1: from ep[1]
+	flags pktbuild.Flags // TCP flags
+	kind  uint8          // payload kind
+	opt   uint8          // TCP option layout
 }
 
 // host is an addressable machine as seen at the capture point.
@@ -148,7 +150,7 @@ func (f *flow) reset(id, salt uint64) {
 func (f *flow) at() int64 { return f.ents[f.next].t }
 
 // add plans a packet.
-func (f *flow) add(t int64, c int, dir, flags, kind, opt uint8, n int, aux uint32) {
+func (f *flow) add(t int64, c int, dir uint8, flags pktbuild.Flags, kind, opt uint8, n int, aux uint32) {
 	f.ents = append(f.ents, ent{t: t, n: uint32(n), aux: aux, conn: uint8(c), dir: dir, flags: flags, kind: kind, opt: opt})
 }
 
@@ -170,14 +172,14 @@ func (f *flow) seal(recOverhead func(frameLen int) int) {
 
 // Frame layout constants.
 const (
-	ethLen     = 14
-	ipv4Len    = 20
-	ipv6Len    = 40
-	tcpLen     = 20
+	ethLen     = pktbuild.EthernetLen
+	ipv4Len    = pktbuild.IPv4Len
+	ipv6Len    = pktbuild.IPv6Len
+	tcpLen     = pktbuild.TCPLen
 	udpLen     = 8
 	icmpLen    = 8
 	arpLen     = 28
-	minFrame   = 60 // Ethernet minimum without FCS
+	minFrame   = pktbuild.MinEthernetFrame
 	maxPayload = 1500 - ipv4Len - tcpLen
 	maxFrame   = ethLen + 1500
 )
@@ -219,7 +221,7 @@ type tcpPlan struct {
 
 // seg plans one segment. Each side's segments must be planned in time
 // order.
-func (p *tcpPlan) seg(t int64, d, flags, kind uint8, n int, aux uint32) {
+func (p *tcpPlan) seg(t int64, d uint8, flags pktbuild.Flags, kind uint8, n int, aux uint32) {
 	opt := uint8(optTS)
 	c := &p.f.conns[p.c]
 	switch {
@@ -302,7 +304,7 @@ func (p *tcpPlan) bulk(t int64, d uint8, n int, kind uint8, firstAux, aux uint32
 		tt := round
 		for k := 0; k < cwnd && sent < n; k++ {
 			sz := min(mss, n-sent)
-			flags := uint8(flagACK)
+			flags := flagACK
 			if sent+sz == n {
 				flags |= flagPSH
 			}

@@ -2,66 +2,12 @@ package gen
 
 import (
 	"encoding/binary"
-	"math/bits"
+	"net/netip"
+
+	"ftpdiag/internal/pktbuild"
 )
 
 var be = binary.BigEndian
-
-// csum adds b to a ones'-complement running sum. Every b but the last
-// must have an even length.
-func csum(acc uint64, b []byte) uint64 {
-	var c uint64
-	for len(b) >= 32 {
-		acc, c = bits.Add64(acc, be.Uint64(b), c)
-		acc, c = bits.Add64(acc, be.Uint64(b[8:]), c)
-		acc, c = bits.Add64(acc, be.Uint64(b[16:]), c)
-		acc, c = bits.Add64(acc, be.Uint64(b[24:]), c)
-		b = b[32:]
-	}
-	for len(b) >= 8 {
-		acc, c = bits.Add64(acc, be.Uint64(b), c)
-		b = b[8:]
-	}
-	if len(b) > 0 {
-		var tail [8]byte
-		copy(tail[:], b)
-		acc, c = bits.Add64(acc, be.Uint64(tail[:]), c)
-	}
-	acc, c = bits.Add64(acc, c, 0)
-	return acc + c
-}
-
-// fold finishes a running sum into the checksum field's value.
-func fold(acc uint64) uint16 {
-	s := (acc >> 32) + (acc & 0xffffffff)
-	s = (s >> 32) + (s & 0xffffffff)
-	s = (s >> 16) + (s & 0xffff)
-	s = (s >> 16) + (s & 0xffff)
-	s = (s >> 16) + (s & 0xffff)
-	return ^uint16(s)
-}
-
-// pseudo returns the running sum of the IPv4 or IPv6 pseudo-header.
-func pseudo(c *conn, d uint8, proto uint8, length int) uint64 {
-	src, dst := &c.ep[d].ip, &c.ep[1-d].ip
-	var acc uint64
-	if c.v6 {
-		acc = csum(0, src[:])
-		acc = csum(acc, dst[:])
-	} else {
-		acc = csum(0, src[:4])
-		acc = csum(acc, dst[:4])
-	}
-	return acc + uint64(proto) + uint64(length)
-}
-
-// IP protocol numbers.
-const (
-	ipTCP    = 6
-	ipUDP    = 17
-	ipICMP   = 1
-	ipICMPv6 = 58
-)
 
 // gatewayMAC is the MAC of the router at the capture point, the next hop
 // of every remote host; broadcastMAC is ff:ff:ff:ff:ff:ff.
@@ -79,83 +25,54 @@ func (g *generator) build(b []byte, f *flow, e *ent) int {
 	if c.proto == protoARP {
 		return g.buildARP(b, c, e)
 	}
-	copy(b[0:6], dst.mac[:])
-	copy(b[6:12], src.mac[:])
-	ip := b[ethLen:]
-	var ipHdr int
-	var l4proto uint8
-	switch c.proto {
-	case protoTCP:
-		l4proto = ipTCP
-	case protoUDP:
-		l4proto = ipUDP
-	default:
-		l4proto = ipICMP
-		if c.v6 {
-			l4proto = ipICMPv6
-		}
-	}
-	l4 := ip[ipv4Len:]
+	ip := pktbuild.IP{Src: src.addr(c.v6), Dst: dst.addr(c.v6), TTL: src.ttl}
 	if c.v6 {
-		l4 = ip[ipv6Len:]
+		ip.FlowLabel = c.label[d]
+	} else {
+		ip.ID = c.ipid[d]
+		ip.DontFragment = true
+		c.ipid[d]++
 	}
-	var l4len int
+	pktbuild.Ethernet{Dst: dst.mac, Src: src.mac}.Put(b, ip.EtherType())
+	ipHdr := ip.Len()
+	l4 := b[ethLen+ipHdr:]
+	// Each builder leaves its checksum field, at offset at, zero.
+	var proto uint8
+	var l4len, at int
 	switch c.proto {
 	case protoTCP:
+		proto, at = pktbuild.ProtoTCP, 16
 		l4len = g.buildTCP(l4, f, c, e)
 	case protoUDP:
+		proto, at = pktbuild.ProtoUDP, 6
 		l4len = g.buildUDP(l4, f, c, e)
 	default:
+		proto, at = pktbuild.ProtoICMP, 2
+		if c.v6 {
+			proto = pktbuild.ProtoICMPv6
+		}
 		l4len = g.buildICMP(l4, f, c, e)
 	}
-	if c.v6 {
-		be.PutUint16(b[12:], 0x86dd)
-		be.PutUint32(ip[0:], 6<<28|c.label[d])
-		be.PutUint16(ip[4:], uint16(l4len))
-		ip[6] = l4proto
-		ip[7] = src.ttl
-		copy(ip[8:24], src.ip[:])
-		copy(ip[24:40], dst.ip[:])
-		ipHdr = ipv6Len
-	} else {
-		be.PutUint16(b[12:], 0x0800)
-		ip[0] = 0x45
-		ip[1] = 0
-		be.PutUint16(ip[2:], uint16(ipv4Len+l4len))
-		be.PutUint16(ip[4:], c.ipid[d])
-		c.ipid[d]++
-		be.PutUint16(ip[6:], 0x4000) // DF
-		ip[8] = src.ttl
-		ip[9] = l4proto
-		ip[10], ip[11] = 0, 0
-		copy(ip[12:16], src.ip[:4])
-		copy(ip[16:20], dst.ip[:4])
-		be.PutUint16(ip[10:], fold(csum(0, ip[:ipv4Len])))
-		ipHdr = ipv4Len
-	}
-	// The checksum goes last: it covers the pseudo-header.
-	var at int
-	switch c.proto {
-	case protoTCP:
-		at = 16
-	case protoUDP:
-		at = 6
+	ip.Put(b[ethLen:], proto, l4len)
+	// The checksum goes last: it covers the payload and, but for ICMP
+	// over IPv4, the pseudo-header.
+	seg := l4[:l4len]
+	var sum uint16
+	switch proto {
+	case pktbuild.ProtoICMP:
+		sum = pktbuild.Checksum(seg)
+	case pktbuild.ProtoUDP:
+		if sum = ip.TransportChecksum(proto, seg); sum == 0 {
+			sum = 0xffff
+		}
 	default:
-		at = 2
+		sum = ip.TransportChecksum(proto, seg)
 	}
-	var acc uint64
-	if l4proto != ipICMP {
-		acc = pseudo(c, d, l4proto, l4len)
-	}
-	sum := fold(csum(acc, l4[:l4len]))
-	if l4proto == ipUDP && sum == 0 {
-		sum = 0xffff
-	}
-	be.PutUint16(l4[at:], sum)
+	be.PutUint16(seg[at:], sum)
 	if c.proto == protoUDP && e.kind == payRandom {
 		// A probe: keep its IP header and first 8 bytes for the ICMP
 		// error that quotes it.
-		f.quote = append(f.quote[:0], ip[:ipHdr+8]...)
+		f.quote = append(f.quote[:0], b[ethLen:ethLen+ipHdr+8]...)
 	}
 	n := ethLen + ipHdr + l4len
 	if n < minFrame {
@@ -165,68 +82,59 @@ func (g *generator) build(b []byte, f *flow, e *ent) int {
 	return n
 }
 
+// addr returns the host's address, IPv6 if v6.
+func (h *host) addr(v6 bool) netip.Addr {
+	if v6 {
+		return netip.AddrFrom16(h.ip)
+	}
+	return netip.AddrFrom4([4]byte(h.ip[:4]))
+}
+
 // buildTCP writes e's TCP segment with a zero checksum and returns its
 // length.
 func (g *generator) buildTCP(b []byte, f *flow, c *conn, e *ent) int {
 	d := e.dir
-	be.PutUint16(b[0:], c.ep[d].port)
-	be.PutUint16(b[2:], c.ep[1-d].port)
-	var seq, ack uint32
+	tcp := pktbuild.TCP{SrcPort: c.ep[d].port, DstPort: c.ep[1-d].port, Flags: e.flags, Window: c.win[d]}
 	switch {
 	case e.flags&flagSYN != 0:
-		seq = c.isn[d]
+		tcp.Seq = c.isn[d]
 		c.sent[d] = 1
 		c.synned[d] = true
 	case e.flags&flagRST != 0 && !c.synned[d]:
-		seq = 0 // a RST answering a SYN, from no socket
+		tcp.Seq = 0 // a RST answering a SYN, from no socket
 	default:
-		seq = c.isn[d] + c.sent[d]
+		tcp.Seq = c.isn[d] + c.sent[d]
 	}
 	if e.flags&flagACK != 0 {
-		ack = c.isn[1-d] + c.sent[1-d]
+		tcp.Ack = c.isn[1-d] + c.sent[1-d]
 		if e.kind == payNone && e.aux != 0 && e.aux < c.sent[1-d] {
-			ack = c.isn[1-d] + e.aux
+			tcp.Ack = c.isn[1-d] + e.aux
 		}
 	}
-	be.PutUint32(b[4:], seq)
-	be.PutUint32(b[8:], ack)
-	hl := tcpLen + optLen[e.opt]
-	b[12] = byte(hl/4) << 4
-	b[13] = e.flags
-	win := c.win[d]
 	if e.flags&flagSYN != 0 {
-		win = 64240
+		tcp.Window = 64240
 		if d == 1 {
-			win = 65160
+			tcp.Window = 65160
 		}
 	} else if e.flags&flagRST != 0 && !c.synned[d] {
-		win = 0
+		tcp.Window = 0
 	}
-	be.PutUint16(b[14:], win)
-	b[16], b[17], b[18], b[19] = 0, 0, 0, 0
-	o := b[tcpLen:]
+	var opts [20]byte
+	tcp.Options = opts[:0]
 	tsval := c.ts0[d] + uint32(e.t/1000)
 	tsecr := c.lastTS[1-d]
 	switch e.opt {
 	case optSYN:
-		o[0], o[1] = 2, 4
-		be.PutUint16(o[2:], c.mss[d])
-		o[4], o[5] = 4, 2 // SACK permitted
-		o[6], o[7] = 8, 10
-		be.PutUint32(o[8:], tsval)
 		if d == 0 {
 			tsecr = 0
 		}
-		be.PutUint32(o[12:], tsecr)
-		o[16] = 1
-		o[17], o[18], o[19] = 3, 3, c.wscale[d]
+		tcp.Options = tcp.Options.MSS(c.mss[d]).SACKPermitted().Timestamps(tsval, tsecr).NOP().WindowScale(c.wscale[d])
 		c.lastTS[d] = tsval
 	case optTS:
-		o[0], o[1], o[2], o[3] = 1, 1, 8, 10
-		be.PutUint32(o[4:], tsval)
-		be.PutUint32(o[8:], tsecr)
+		tcp.Options = tcp.Options.NOP().NOP().Timestamps(tsval, tsecr)
 		c.lastTS[d] = tsval
 	}
+	hl := tcp.Put(b)
 	p := b[hl : hl+int(e.n)]
 	g.fill(p, f, c, e)
 	c.sent[d] += e.n
@@ -296,16 +204,14 @@ func (g *generator) buildICMP(b []byte, f *flow, c *conn, e *ent) int {
 // buildARP writes e's ARP request or reply and returns the frame length.
 func (g *generator) buildARP(b []byte, c *conn, e *ent) int {
 	src, dst := &c.ep[e.dir], &c.ep[1-e.dir]
+	eth := pktbuild.Ethernet{Dst: dst.mac, Src: src.mac}
 	if e.kind == payARPRequest {
-		copy(b[0:6], broadcastMAC[:])
-	} else {
-		copy(b[0:6], dst.mac[:])
+		eth.Dst = broadcastMAC
 	}
-	copy(b[6:12], src.mac[:])
-	be.PutUint16(b[12:], 0x0806)
+	eth.Put(b, pktbuild.EtherTypeARP)
 	a := b[ethLen:]
-	be.PutUint16(a[0:], 1)      // Ethernet
-	be.PutUint16(a[2:], 0x0800) // IPv4
+	be.PutUint16(a[0:], 1)                      // Ethernet
+	be.PutUint16(a[2:], pktbuild.EtherTypeIPv4) // IPv4
 	a[4], a[5] = 6, 4
 	op := uint16(1)
 	if e.kind == payARPReply {

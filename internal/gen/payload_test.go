@@ -9,28 +9,6 @@ import (
 
 func gzipReader(b []byte) (io.Reader, error) { return gzip.NewReader(bytes.NewReader(b)) }
 
-func TestChecksum(t *testing.T) {
-	tests := []struct {
-		name string
-		in   []byte
-		want uint16
-	}{
-		// RFC 1071's example: 0001 f203 f4f5 f6f7 sums to ddf2.
-		{"rfc1071", []byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}, ^uint16(0xddf2)},
-		{"empty", nil, 0xffff},
-		{"odd length", []byte{0x01}, ^uint16(0x0100)},
-		{"carry", bytes.Repeat([]byte{0xff}, 40), 0},
-		{"one word of ones", []byte{0xff, 0xff}, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := fold(csum(0, tt.in)); got != tt.want {
-				t.Errorf("fold(csum(% x)) = %#04x, want %#04x", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestHelloLengths(t *testing.T) {
 	var r [96]byte
 	for _, sni := range []string{"", "a.example", "telemetry39.example.org"} {
