@@ -8,35 +8,34 @@ import (
 
 // dialect is the reply text of one FTP server implementation.
 type dialect struct {
-	greeting    string // %s: the server's address
-	user        string // %s: the user
-	userAnon    string
-	pass        string // %s: the user
-	passAnon    string
-	syst        string
-	feat        string
-	pwd         string // %s: the directory
-	cwd         string
-	typeI       string
-	pasv        string // %d x6
-	epsv        string // %d: the port
-	port        string
-	eprt        string
-	portBad     string
-	eprtBad     string
-	list150     string
-	list226     string
-	retr150     string // %s, %d: name, size
-	stor150     string // %s: name
-	done226     string
-	size213     string // %d
-	timeout425  string
-	refused425  string
-	noPort425   string
-	writeFail   string
-	readFail    string
-	goodbye     string
-	listDateFmt string
+	greeting   string // %s: the server's address
+	user       string // %s: the user
+	userAnon   string
+	pass       string // %s: the user
+	passAnon   string
+	syst       string
+	feat       string
+	pwd        string // %s: the directory
+	cwd        string
+	typeI      string
+	pasv       string // %d x6
+	epsv       string // %d: the port
+	port       string
+	eprt       string
+	portBad    string
+	eprtBad    string
+	list150    string
+	list226    string
+	retr150    string // %s, %d: name, size
+	stor150    string // %s: name
+	done226    string
+	size213    string // %d
+	timeout425 string
+	refused425 string
+	noPort425  string
+	writeFail  string
+	readFail   string
+	goodbye    string
 }
 
 // vsftpd and proftpd are the server dialects, as their Debian packages
