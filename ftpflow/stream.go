@@ -130,8 +130,9 @@ func (st *sessionState) gap(side Side, skip int) {
 	ls.tls.realign()
 }
 
-// feed takes reassembled bytes from one side. at maps an offset in data to
-// the event of the packet that carried it.
+// feed takes reassembled bytes from one side: it cuts them into lines for
+// the parser or, once the direction turned to TLS, skips its records. at
+// maps an offset in data to the event of the packet that carried it.
 func (st *sessionState) feed(side Side, data []byte, at func(int) Event) {
 	ls := &st.lines[side]
 	for i := 0; i < len(data) && !st.dropped; {
@@ -151,14 +152,18 @@ func (st *sessionState) feed(side Side, data []byte, at func(int) Event) {
 		if cut {
 			st.s.LongLines++
 		}
-		if !ended {
-			continue
+		if ended {
+			st.line(side, string(line), ls.start)
 		}
-		if side == Client {
-			st.command(string(line), ls.start)
-		} else {
-			st.replyLine(string(line), ls.start)
-		}
+	}
+}
+
+// line hands a complete line to the parser of its side.
+func (st *sessionState) line(side Side, text string, start Event) {
+	if side == Client {
+		st.command(text, start)
+	} else {
+		st.replyLine(text, start)
 	}
 }
 
