@@ -49,6 +49,15 @@ func Failing(a *analyze.Analysis) []*ftpflow.Session {
 	return out
 }
 
+// Options changes the evidence captures.
+type Options struct {
+	// Prefix begins every file name ToDir writes.
+	Prefix string
+	// ShowPasswords keeps PASS arguments; by default each of their bytes
+	// becomes '*' (lengths and TCP checksums stay consistent).
+	ShowPasswords bool
+}
+
 // FileName names a session's evidence capture after its ID and endpoints,
 // with prefix before it: "session-3_198.51.100.10-40312_203.0.113.10-21.pcapng".
 func FileName(prefix string, s *ftpflow.Session) string {
@@ -61,10 +70,10 @@ func fileSafe(s string) string {
 }
 
 // ToDir writes each session's evidence capture into dir (made if missing)
-// as FileName(prefix, s). Files are created exclusively: an existing file
+// as FileName(opt.Prefix, s). Files are created exclusively: an existing file
 // or symbolic link of that name is an error, never overwritten or
 // followed. It returns the files written, in session order.
-func ToDir(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Session, dir, prefix string) ([]File, error) {
+func ToDir(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Session, dir string, opt Options) ([]File, error) {
 	if len(sessions) == 0 {
 		return nil, nil
 	}
@@ -78,14 +87,14 @@ func ToDir(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Sess
 		}
 	}()
 	create := func(s *ftpflow.Session) (io.Writer, error) {
-		f, err := os.OpenFile(filepath.Join(dir, FileName(prefix, s)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := os.OpenFile(filepath.Join(dir, FileName(opt.Prefix, s)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
 			return nil, err
 		}
 		files = append(files, f)
 		return f, nil
 	}
-	written, err := Write(ctx, inputs, sessions, create)
+	written, err := Write(ctx, inputs, sessions, create, opt)
 	for i := range written {
 		written[i].Name = filepath.Join(dir, written[i].Name)
 	}
@@ -100,11 +109,13 @@ func ToDir(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Sess
 
 // Write reads the inputs again and writes each session's packets as
 // pcapng to the writer that create returns for it, created when its first
-// packet comes. An input given as a Reader must be an io.Seeker: it is
+// packet comes. Each packet carries a comment naming the file and frame it
+// was read from ("ftpdiag: frame 71 of capture.pcap"), so the filters of
+// the reports still find it: frame.comment contains "frame 71 of". An input given as a Reader must be an io.Seeker: it is
 // read again from its start. The error joins every problem: an input that
 // cannot be read again or is damaged, a writer that cannot be created or
 // written; the captures written before it are complete as far as they go.
-func Write(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Session, create func(*ftpflow.Session) (io.Writer, error)) ([]File, error) {
+func Write(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Session, create func(*ftpflow.Session) (io.Writer, error), opt Options) ([]File, error) {
 	readers, err := reopen(inputs)
 	defer func() {
 		for _, r := range readers {
@@ -114,7 +125,7 @@ func Write(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Sess
 	if err != nil {
 		return nil, err
 	}
-	x := newExtractor(sessions, readers)
+	x := newExtractor(sessions, readers, opt)
 	errs := []error{x.copy(ctx, create)}
 	errs = append(errs, x.close()...)
 	return x.files(), errors.Join(errs...)

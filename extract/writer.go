@@ -23,10 +23,14 @@ type extractor struct {
 	owner    map[connPair]*ftpflow.Session
 	writers  map[int]*sessionWriter
 	sessions []*ftpflow.Session
+	masker   *passMasker // nil with ShowPasswords
 }
 
-func newExtractor(sessions []*ftpflow.Session, readers []*pcap.Reader) *extractor {
+func newExtractor(sessions []*ftpflow.Session, readers []*pcap.Reader, opt Options) *extractor {
 	x := &extractor{readers: readers, owner: map[connPair]*ftpflow.Session{}, writers: map[int]*sessionWriter{}, sessions: sessions}
+	if !opt.ShowPasswords {
+		x.masker = &passMasker{inPass: map[controlFlow]bool{}}
+	}
 	for _, s := range sessions {
 		x.owner[pairOf(s.Client, s.Server)] = s
 		for _, c := range sessionConns(s) {
@@ -56,9 +60,16 @@ func (x *extractor) copy(ctx context.Context, create func(*ftpflow.Session) (io.
 		if err != nil {
 			return err
 		}
-		s := x.sessionOf(dec.Decode(p))
+		d := dec.Decode(p)
+		s := x.sessionOf(d)
 		if s == nil {
 			continue
+		}
+		if x.masker != nil && d.Kind == pcap.KindTCP {
+			flow := controlFlow{netip.AddrPortFrom(d.Src, uint16(d.TCP.SrcPort)), netip.AddrPortFrom(d.Dst, uint16(d.TCP.DstPort))}
+			if flow.client == s.Client && flow.server == s.Server {
+				x.masker.mask(p.Data, d, flow)
+			}
 		}
 		if err := x.write(s, p, create); err != nil {
 			return err
@@ -87,8 +98,9 @@ func (x *extractor) write(s *ftpflow.Session, p *pcap.Packet, create func(*ftpfl
 		w = &sessionWriter{name: FileName("", s), out: out, iface: map[ifaceKey]int{}}
 		x.writers[s.ID] = w
 	}
-	snaplen := x.readers[p.Input].Info().Snaplen
-	if err := w.write(p, snaplen); err != nil {
+	info := x.readers[p.Input].Info()
+	comment := fmt.Sprintf("ftpdiag: frame %d of %s", p.Frame, info.Name)
+	if err := w.write(p, info.Snaplen, comment); err != nil {
 		return fmt.Errorf("session %d: %s: %w", s.ID, w.name, err)
 	}
 	return nil
@@ -133,7 +145,7 @@ type sessionWriter struct {
 	n     int
 }
 
-func (sw *sessionWriter) write(p *pcap.Packet, snaplen int) error {
+func (sw *sessionWriter) write(p *pcap.Packet, snaplen int, comment string) error {
 	key := ifaceKey{p.Input, p.LinkType}
 	id, ok := sw.iface[key]
 	if !ok {
@@ -144,9 +156,9 @@ func (sw *sessionWriter) write(p *pcap.Packet, snaplen int) error {
 		sw.iface[key] = id
 	}
 	sw.n++
-	return sw.w.WritePacket(gopacket.CaptureInfo{
+	return sw.w.WritePacketWithOptions(gopacket.CaptureInfo{
 		Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: max(p.OriginalLength, len(p.Data)), InterfaceIndex: id,
-	}, p.Data)
+	}, p.Data, pcapgo.NgPacketOptions{Comments: []string{comment}})
 }
 
 func (sw *sessionWriter) addInterface(lt layers.LinkType, snaplen int) (int, error) {

@@ -98,6 +98,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if cfg.timeWait <= 0 {
 		return nil, fmt.Errorf("--time-wait %v: must be positive", cfg.timeWait)
 	}
+	for _, b := range []struct {
+		flag  string
+		value int
+	}{{"--max-connections", cfg.maxConns}, {"--max-sessions", cfg.maxSessions}, {"--threads", cfg.threads}} {
+		if b.value < 1 {
+			return nil, fmt.Errorf("%s %d: must be at least 1", b.flag, b.value)
+		}
+	}
 	return cfg, nil
 }
 
@@ -133,24 +141,50 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			groups = append(groups, []string{f})
 		}
 	}
-	code := exitOK
-	for _, files := range groups {
-		c := analyzeGroup(ctx, cfg, files, stdin, stdout, stderr)
-		if c > code {
-			code = c
+	var outs []outcome
+	prefixes := extractPrefixes(cfg)
+	for i, files := range groups {
+		outs = append(outs, analyzeGroup(ctx, cfg, files, prefixes[i], stdin, stdout, stderr))
+	}
+	return exitStatus(outs)
+}
+
+// outcome is what one analysis and its report came to.
+type outcome struct {
+	readNothing bool // no input of the group could be read
+	failed      bool // a finding at or above --fail-on
+	notWritten  bool // the report, --html or --extract could not be written
+}
+
+// exitStatus is the one place that turns outcomes into the exit status:
+// 3 when anything asked for could not be written, 2 when nothing at all
+// could be read, else 1 when any analysis has a finding at or above
+// --fail-on, else 0. With --each, an input that could not be read does
+// not hide another's findings.
+func exitStatus(outs []outcome) int {
+	code, readSome := exitOK, false
+	for _, o := range outs {
+		if o.notWritten {
+			return exitOutput
 		}
+		readSome = readSome || !o.readNothing
+		if o.failed {
+			code = exitFindings
+		}
+	}
+	if !readSome {
+		return exitUsage
 	}
 	return code
 }
 
-// analyzeGroup analyses files together and writes one report. It returns
-// exitUsage when nothing could be read from any of them.
+// analyzeGroup analyses files together and writes one report.
 //
 // The JSON report is written from a stream: each session is encoded as
 // soon as its analysis is final and then let go, so memory follows the
 // sessions open at once rather than the length of the capture. The other
 // formats draw on the whole analysis and keep it.
-func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func analyzeGroup(ctx context.Context, cfg *config, files []string, extractPrefix string, stdin io.Reader, stdout, stderr io.Writer) outcome {
 	threshold, _ := severityThreshold(cfg.failOn)
 	opt := analyze.Options{
 		TimeWait:  cfg.timeWait,
@@ -188,35 +222,27 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, stdin io.Rea
 	if bar != nil {
 		bar.stop()
 	}
-	printErrors(stderr, err)
+	printErrors(stderr, "", err)
 	waitEncoded()
 	failed = failed || reaches(a.Findings, threshold)
 	nothing := errors.Is(err, analyze.ErrNothingRead)
+	written := true
 	if cfg.extract != "" && !nothing {
 		forExtract := a
 		if js != nil {
 			forExtract = &analyze.Analysis{Sessions: kept.Sessions, Findings: append(kept.Findings, a.Findings...)}
 		}
-		extractGroup(ctx, cfg, a.Inputs, forExtract, stderr)
+		written = extractGroup(ctx, cfg, a.Inputs, forExtract, extractPrefix, stderr)
 	}
-	written := true
 	if js != nil {
 		if err := js.Finish(stdout, a); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
 			written = false
 		}
-	} else {
-		written = writeReports(cfg, a, !nothing, stdout, stderr)
+	} else if !writeReports(cfg, a, !nothing, stdout, stderr) {
+		written = false
 	}
-	switch {
-	case nothing:
-		return exitUsage
-	case !written:
-		return exitOutput
-	case failed:
-		return exitFindings
-	}
-	return exitOK
+	return outcome{readNothing: nothing, failed: failed, notWritten: !written}
 }
 
 // encodeQueue is how many sessions may wait for the JSON encoder.
@@ -243,21 +269,22 @@ func inputsOf(files []string, stdin io.Reader) []analyze.Input {
 	return in
 }
 
-// printErrors prints each problem the analysis reports on its own line.
-func printErrors(stderr io.Writer, err error) {
+// printErrors prints each of the problems an error joins on its own line,
+// after prefix.
+func printErrors(stderr io.Writer, prefix string, err error) {
 	if err == nil {
 		return
 	}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range joined.Unwrap() {
-			printErrors(stderr, e)
+			printErrors(stderr, prefix, e)
 		}
 		return
 	}
 	if errors.Is(err, analyze.ErrNothingRead) {
 		return // the exit status says it
 	}
-	fmt.Fprintln(stderr, "ftpdiag:", err)
+	fmt.Fprintf(stderr, "ftpdiag: %s%v\n", prefix, err)
 }
 
 // startProgress shows a progress bar on a terminal for large inputs.
@@ -329,30 +356,53 @@ func isTerminal(w io.Writer) bool {
 
 // extractGroup writes the evidence captures of the failing sessions of one
 // group of files (--extract).
-func extractGroup(ctx context.Context, cfg *config, inputs []pcap.Info, a *analyze.Analysis, stderr io.Writer) {
+//
+// It reports whether every capture asked for was written.
+func extractGroup(ctx context.Context, cfg *config, inputs []pcap.Info, a *analyze.Analysis, prefix string, stderr io.Writer) bool {
 	sessions := extract.Failing(a)
 	if len(sessions) == 0 {
-		return
-	}
-	prefix := ""
-	if cfg.each {
-		prefix = strings.NewReplacer(":", "-", "/", "-").Replace(filepath.Base(inputs[0].Name)) + "_"
+		return true
 	}
 	var readable []analyze.Input
 	for _, in := range inputs {
 		if in.Name == "-" {
 			fmt.Fprintln(stderr, "ftpdiag: --extract reads the captures a second time, so it needs files, not standard input")
-			return
+			return false
 		}
 		if in.Packets > 0 {
 			readable = append(readable, analyze.Input{Name: in.Name})
 		}
 	}
-	written, err := extract.ToDir(ctx, readable, sessions, cfg.extract, prefix)
+	written, err := extract.ToDir(ctx, readable, sessions, cfg.extract, extract.Options{Prefix: prefix, ShowPasswords: cfg.showPasswords})
 	for _, w := range written {
 		fmt.Fprintf(stderr, "ftpdiag: session %d: wrote %s (%d packets)\n", w.Session, w.Name, w.Packets)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "ftpdiag: --extract:", err)
+		printErrors(stderr, "--extract: ", err)
+		return false
 	}
+	return true
+}
+
+// extractPrefixes gives, with --each, each file's evidence captures a
+// prefix of its own: its base name, or, when two files share one
+// (a/cap.pcap and b/cap.pcap), its whole path made file-safe.
+func extractPrefixes(cfg *config) []string {
+	out := make([]string, len(cfg.files))
+	if !cfg.each {
+		return out
+	}
+	safe := strings.NewReplacer(":", "-", "/", "-", "\\", "-", "..", "up")
+	bases := map[string]int{}
+	for _, f := range cfg.files {
+		bases[filepath.Base(f)]++
+	}
+	for i, f := range cfg.files {
+		name := filepath.Base(f)
+		if bases[name] > 1 {
+			name = filepath.Clean(f)
+		}
+		out[i] = safe.Replace(name) + "_"
+	}
+	return out
 }
