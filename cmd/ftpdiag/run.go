@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -64,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := pflag.NewFlagSet("ftpdiag", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.format, "format", "text", `output format: "text", "json" or "html"`)
-	fs.StringVar(&cfg.htmlFile, "html", "", "also write a self-contained HTML report to `FILE`")
+	fs.StringVar(&cfg.htmlFile, "html", "", "also write a self-contained HTML report to `FILE` (with --each: into directory FILE, one page per input)")
 	fs.BoolVar(&cfg.each, "each", false, "analyse each file on its own (JSON: one document per line)")
 	fs.StringVar(&cfg.failOn, "fail-on", "error", `exit 1 when a finding is at least this severe: "error", "warning", "info" or "never"`)
 	fs.BoolVar(&cfg.explain, "explain", false, "print each finding's explanation and remediation")
@@ -97,6 +99,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if cfg.timeWait <= 0 {
 		return nil, fmt.Errorf("--time-wait %v: must be positive", cfg.timeWait)
+	}
+	if cfg.each && cfg.format == "html" {
+		return nil, errors.New("--each --format html would write several pages into one stream: use --each --html DIR for one page per input")
 	}
 	for _, b := range []struct {
 		flag  string
@@ -142,7 +147,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	var outs []outcome
-	prefixes := extractPrefixes(cfg)
+	prefixes := eachPrefixes(cfg)
 	for i, files := range groups {
 		outs = append(outs, analyzeGroup(ctx, cfg, files, prefixes[i], stdin, stdout, stderr))
 	}
@@ -184,7 +189,9 @@ func exitStatus(outs []outcome) int {
 // soon as its analysis is final and then let go, so memory follows the
 // sessions open at once rather than the length of the capture. The other
 // formats draw on the whole analysis and keep it.
-func analyzeGroup(ctx context.Context, cfg *config, files []string, extractPrefix string, stdin io.Reader, stdout, stderr io.Writer) outcome {
+//
+// With --each, prefix names this input's evidence captures and HTML page.
+func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix string, stdin io.Reader, stdout, stderr io.Writer) outcome {
 	threshold, _ := severityThreshold(cfg.failOn)
 	opt := analyze.Options{
 		TimeWait:  cfg.timeWait,
@@ -232,14 +239,14 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, extractPrefi
 		if js != nil {
 			forExtract = &analyze.Analysis{Sessions: kept.Sessions, Findings: append(kept.Findings, a.Findings...)}
 		}
-		written = extractGroup(ctx, cfg, a.Inputs, forExtract, extractPrefix, stderr)
+		written = extractGroup(ctx, cfg, a.Inputs, forExtract, prefix, stderr)
 	}
 	if js != nil {
 		if err := js.Finish(stdout, a); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
 			written = false
 		}
-	} else if !writeReports(cfg, a, !nothing, stdout, stderr) {
+	} else if !writeReports(cfg, a, !nothing, prefix, stdout, stderr) {
 		written = false
 	}
 	return outcome{readNothing: nothing, failed: failed, notWritten: !written}
@@ -284,7 +291,25 @@ func printErrors(stderr io.Writer, prefix string, err error) {
 	if errors.Is(err, analyze.ErrNothingRead) {
 		return // the exit status says it
 	}
-	fmt.Fprintf(stderr, "ftpdiag: %s%v\n", prefix, err)
+	fmt.Fprintf(stderr, "ftpdiag: %s%s\n", prefix, printable(err.Error()))
+}
+
+// printable escapes control characters (an ESC in a file name, say) so
+// that a message cannot drive the terminal it is printed on.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // startProgress shows a progress bar on a terminal for large inputs.
@@ -307,12 +332,16 @@ func startProgress(cfg *config, files []string, stderr io.Writer) *progressBar {
 // writeReports writes the report in the chosen format, and the HTML file
 // when asked for, and reports whether every write succeeded. The text
 // report is written only when something could be read.
-func writeReports(cfg *config, a *analyze.Analysis, readSome bool, stdout, stderr io.Writer) bool {
+func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string, stdout, stderr io.Writer) bool {
 	timeline := report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}
 	htmlOpt := report.HTMLOptions{Timeline: timeline}
 	written := true
 	if cfg.htmlFile != "" {
-		if err := writeHTMLFile(cfg.htmlFile, a, htmlOpt); err != nil {
+		path := cfg.htmlFile
+		if cfg.each {
+			path = filepath.Join(cfg.htmlFile, strings.TrimSuffix(prefix, "_")+".html")
+		}
+		if err := writeHTMLFile(path, a, htmlOpt); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 			written = false
 		}
@@ -336,6 +365,9 @@ func writeReports(cfg *config, a *analyze.Analysis, readSome bool, stdout, stder
 }
 
 func writeHTMLFile(path string, a *analyze.Analysis, opt report.HTMLOptions) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("--html: %w", err)
@@ -375,7 +407,7 @@ func extractGroup(ctx context.Context, cfg *config, inputs []pcap.Info, a *analy
 	}
 	written, err := extract.ToDir(ctx, readable, sessions, cfg.extract, extract.Options{Prefix: prefix, ShowPasswords: cfg.showPasswords})
 	for _, w := range written {
-		fmt.Fprintf(stderr, "ftpdiag: session %d: wrote %s (%d packets)\n", w.Session, w.Name, w.Packets)
+		fmt.Fprintf(stderr, "ftpdiag: session %d: wrote %s (%d packets)\n", w.Session, printable(w.Name), w.Packets)
 	}
 	if err != nil {
 		printErrors(stderr, "--extract: ", err)
@@ -384,10 +416,10 @@ func extractGroup(ctx context.Context, cfg *config, inputs []pcap.Info, a *analy
 	return true
 }
 
-// extractPrefixes gives, with --each, each file's evidence captures a
-// prefix of its own: its base name, or, when two files share one
+// eachPrefixes gives, with --each, each file's evidence captures and HTML
+// page a prefix of their own: its base name, or, when two files share one
 // (a/cap.pcap and b/cap.pcap), its whole path made file-safe.
-func extractPrefixes(cfg *config) []string {
+func eachPrefixes(cfg *config) []string {
 	out := make([]string, len(cfg.files))
 	if !cfg.each {
 		return out

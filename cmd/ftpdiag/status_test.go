@@ -131,3 +131,37 @@ func TestEachExtractNamesDoNotCollide(t *testing.T) {
 		t.Errorf("the link was followed: victim holds %q", got)
 	}
 }
+
+// TestEachHTML: with --each, --html is a directory with one page per
+// input, and --format html (several pages in one stream) is refused.
+func TestEachHTML(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pages")
+	if _, errOut, code := runCLI(t, "--each", "--fail-on", "never", "--html", dir, failingCapture, healthyCapture); code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut)
+	}
+	for _, f := range []string{failingCapture, healthyCapture} {
+		page, err := os.ReadFile(filepath.Join(dir, filepath.Base(f)+".html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(string(page), "<html") != 1 || !strings.Contains(string(page), filepath.Base(f)) {
+			t.Errorf("%s: not one page about its input", f)
+		}
+	}
+	if _, _, code := runCLI(t, "--each", "--format", "html", failingCapture, healthyCapture); code != exitUsage {
+		t.Errorf("--each --format html: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestFileNameEscapedOnStderr: a file name holding ESC reaches standard
+// error escaped, never as a raw control character.
+func TestFileNameEscapedOnStderr(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "evil\x1b[2Jname.pcap")
+	if err := os.WriteFile(name, []byte("not a capture at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runCLI(t, name)
+	if code != exitUsage || strings.ContainsRune(errOut, '\x1b') || !strings.Contains(errOut, `evil\x1b[2Jname.pcap`) {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
