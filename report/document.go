@@ -19,11 +19,41 @@ const Schema = "ftpdiag/v1"
 // ftpdiag/v1, documented in README.md and schema/ftpdiag-v1.schema.json).
 // Every text taken from the capture is escaped to valid UTF-8.
 type Document struct {
-	Schema   string        `json:"schema"`
-	Inputs   []Input       `json:"inputs"`
-	Stats    ftpflow.Stats `json:"stats"`
-	Sessions []Session     `json:"sessions"`
-	Findings []Finding     `json:"findings"`
+	Schema   string    `json:"schema"`
+	Inputs   []Input   `json:"inputs"`
+	Stats    Stats     `json:"stats"`
+	Sessions []Session `json:"sessions"`
+	Findings []Finding `json:"findings"`
+}
+
+// Stats counts what was read and what a bound dropped. It is the report's
+// own copy of ftpflow.Stats: the JSON names are the schema's, so renaming a
+// tracker field does not change the document.
+type Stats struct {
+	Packets     int `json:"packets"`
+	TCPPackets  int `json:"tcp_packets"`
+	Connections int `json:"tcp_connections"`
+	// Fragments counts IP fragments (not reassembled).
+	Fragments int `json:"ip_fragments"`
+	// Malformed counts packets whose headers are cut or inconsistent.
+	Malformed int `json:"malformed_packets"`
+	// UnsupportedLink counts packets of link types not decoded.
+	UnsupportedLink int `json:"unsupported_link_packets"`
+	// Duplicates counts packets the capture holds twice.
+	Duplicates int `json:"duplicate_packets"`
+	// ICMPTooBig counts ICMP "fragmentation needed" and "packet too big".
+	ICMPTooBig int `json:"icmp_too_big"`
+	// EvictedConnections counts connections dropped from a full table.
+	EvictedConnections int `json:"evicted_connections"`
+	// DroppedSessions counts FTP sessions not tracked, or not reported,
+	// because of the session limit.
+	DroppedSessions int `json:"dropped_sessions"`
+	// DroppedOffers counts announcements not tracked for linking.
+	DroppedOffers int `json:"dropped_offers"`
+	// TruncatedPayload counts TCP segments the snapshot length cut.
+	TruncatedPayload int `json:"truncated_payload_packets"`
+	// BackwardTimestamps counts packets older than one already seen.
+	BackwardTimestamps int `json:"backward_timestamps"`
 }
 
 // Input describes one capture file.
@@ -222,7 +252,7 @@ type Finding struct {
 // Build turns an analysis into a document. The document never holds a
 // PASS argument.
 func Build(a *analyze.Analysis) *Document {
-	d := &Document{Schema: Schema, Stats: a.Stats, Inputs: []Input{}, Sessions: []Session{}, Findings: []Finding{}}
+	d := &Document{Schema: Schema, Stats: buildStats(a.Stats), Inputs: []Input{}, Sessions: []Session{}, Findings: []Finding{}}
 	for _, in := range a.Inputs {
 		d.Inputs = append(d.Inputs, buildInput(in))
 	}
@@ -233,6 +263,16 @@ func Build(a *analyze.Analysis) *Document {
 		d.Findings = append(d.Findings, buildFinding(f))
 	}
 	return d
+}
+
+func buildStats(s ftpflow.Stats) Stats {
+	return Stats{
+		Packets: s.Packets, TCPPackets: s.TCPPackets, Connections: s.Connections,
+		Fragments: s.Fragments, Malformed: s.Malformed, UnsupportedLink: s.UnsupportedLink,
+		Duplicates: s.Duplicates, ICMPTooBig: s.ICMPTooBig, EvictedConnections: s.EvictedConnections,
+		DroppedSessions: s.DroppedSessions, DroppedOffers: s.DroppedOffers,
+		TruncatedPayload: s.TruncatedPayload, BackwardTimestamps: s.BackwardTimestamps,
+	}
 }
 
 func buildFinding(f analyze.Finding) Finding {
