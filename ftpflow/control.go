@@ -46,6 +46,8 @@ type sessionState struct {
 	oops         *pendingReply
 }
 
+// newSession starts a session on control connection c, recognised as FTP
+// by "port" or by "content" (see Session.DetectedBy).
 func newSession(t *Tracker, c *Conn, by string) *sessionState {
 	return &sessionState{
 		s: &Session{
