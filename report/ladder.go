@@ -17,13 +17,18 @@ const DefaultFold = 6
 
 // WriteLadders writes, for each session, a ladder diagram in text: the
 // hosts as columns, time running down, each step annotated in plain words,
-// and the findings where they happen.
-func WriteLadders(w io.Writer, a *analyze.Analysis, opt TimelineOptions) {
+// and the findings where they happen. It returns the first write error.
+func WriteLadders(w io.Writer, a *analyze.Analysis, opt TimelineOptions) error {
+	ew := &errWriter{w: w}
 	for _, s := range a.Sessions {
+		if ew.err != nil {
+			break
+		}
 		tl := BuildTimeline(s, a.Findings, opt)
-		fmt.Fprintf(w, "\nSession %d: client %s, server %s\n\n", s.ID, s.Client, s.Server)
-		writeLadder(w, tl)
+		fmt.Fprintf(ew, "\nSession %d: client %s, server %s\n\n", s.ID, s.Client, s.Server)
+		writeLadder(ew, tl)
 	}
+	return ew.err
 }
 
 func writeLadder(w io.Writer, tl *Timeline) {

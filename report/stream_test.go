@@ -135,10 +135,14 @@ func TestSpoolFallsBackToMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp := spool{limit: 4}
-	sp.write([]byte("abc"))
+	if _, err := sp.write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
 	sp.file = &failingFile{File: f, room: 5}
 	sp.mem = nil
-	f.Write([]byte("abc"))
+	if _, err := f.Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
 	var offs []int64
 	for _, s := range []string{"def", "ghi", "jkl"} {
 		off, err := sp.write([]byte(s))
@@ -162,7 +166,9 @@ func TestSpoolFallsBackToMemory(t *testing.T) {
 // TestFinishAfterClose is an error, not a panic.
 func TestFinishAfterClose(t *testing.T) {
 	js := NewJSONStream(false, 0)
-	js.Close()
+	if err := js.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := js.Finish(io.Discard, &analyze.Analysis{}); err == nil {
 		t.Error("Finish after Close succeeded")
 	}

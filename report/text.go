@@ -38,7 +38,9 @@ func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
 	tw.transfers(d)
 	if opt.Explain && len(a.Sessions) > 0 {
 		tw.heading("Ladder diagrams (time runs down; X marks a packet that got no answer)")
-		WriteLadders(ew, a, opt.Timeline)
+		if err := WriteLadders(ew, a, opt.Timeline); err != nil {
+			return err
+		}
 	}
 	tw.findings(d)
 	return ew.err
