@@ -66,8 +66,12 @@ type Decoder struct {
 	sll    layers.LinuxSLL
 	sll2   layers.LinuxSLL2
 	loop   layers.Loopback
+	mpls   mplsStack
+	pppoe  pppoeSession
+	gre    layers.GRE
 	ip4    layers.IPv4
 	ip6    layers.IPv6
+	ip6ext layers.IPv6ExtensionSkipper
 	tcp    TCP
 	icmp4  layers.ICMPv4
 	icmp6  layers.ICMPv6
@@ -131,7 +135,8 @@ func (d *Decoder) parserFor(first gopacket.LayerType) *gopacket.DecodingLayerPar
 	p := gopacket.NewDecodingLayerParser(first)
 	// A sparse array finds each layer's decoder without a map lookup.
 	p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
-	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.tcp, &d.icmp4, &d.icmp6} {
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.mpls, &d.pppoe, &d.gre,
+		&d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.icmp4, &d.icmp6} {
 		p.AddDecodingLayer(l)
 	}
 	p.IgnoreUnsupported = true
@@ -156,15 +161,19 @@ func (d *Decoder) Decode(p *Packet) *Decoded {
 	}
 	err := parser.DecodeLayers(p.Data, &d.types)
 
-	// Find the innermost IP layer and what follows it. A tunnel (6in4)
-	// decodes two IP layers; the inner one names the conversation.
+	// Find the innermost IP layer and what follows it. A tunnel (6in4,
+	// GRE) decodes two IP layers; the inner one names the conversation.
+	// IPv6 extension headers lie between the IP layer and TCP; a fragment
+	// header among them makes the packet a fragment.
 	var ipLayer gopacket.LayerType
-	var sawTCP, sawICMP bool
+	var sawTCP, sawICMP, sawFragment bool
 	for _, t := range d.types {
 		switch t {
 		case layers.LayerTypeIPv4, layers.LayerTypeIPv6:
 			ipLayer = t
-			sawTCP, sawICMP = false, false
+			sawTCP, sawICMP, sawFragment = false, false, false
+		case layers.LayerTypeIPv6Fragment:
+			sawFragment = true
 		case layers.LayerTypeTCP:
 			sawTCP = true
 		case layers.LayerTypeICMPv4, layers.LayerTypeICMPv6:
@@ -194,12 +203,17 @@ func (d *Decoder) Decode(p *Packet) *Decoded {
 		out.Src = addr16(d.ip6.SrcIP)
 		out.Dst = addr16(d.ip6.DstIP)
 		out.NetFlow = d.ip6.NetworkFlow()
-		if d.ip6.NextHeader == layers.IPProtocolIPv6Fragment {
+		if d.ip6.NextHeader == layers.IPProtocolIPv6Fragment || sawFragment {
 			out.Kind = KindFragment
 			return out
 		}
 		ipPayloadWire = int(d.ip6.Length)
-		if ipPayloadWire == 0 { // jumbogram or TSO: trust the capture
+		if d.ip6.HopByHop != nil {
+			// gopacket's IPv6 layer reads a hop-by-hop header itself and
+			// starts its payload after it.
+			ipPayloadWire -= d.ip6.HopByHop.ActualLength
+		}
+		if d.ip6.Length == 0 { // jumbogram or TSO: trust the capture
 			ipPayloadWire = len(d.ip6.Payload)
 		}
 	}
