@@ -47,7 +47,7 @@ var ErrNothingRead = errors.New("no input could be read")
 // packets were not analysed, an interruption); it wraps ErrNothingRead
 // when nothing could be read at all, and ctx's error when interrupted.
 func Run(ctx context.Context, inputs []Input, opt Options) (*Analysis, error) {
-	op := openAll(inputs, opt.ReadAhead)
+	op := openAll(ctx, inputs, opt.ReadAhead)
 	defer op.close()
 	var errs []error
 	errs = append(errs, op.errs...)
@@ -88,10 +88,10 @@ type opened struct {
 	errs    []error
 }
 
-func openAll(inputs []Input, readAhead bool) *opened {
+func openAll(ctx context.Context, inputs []Input, readAhead bool) *opened {
 	op := &opened{infos: make([]pcap.Info, len(inputs)), opened: make([]bool, len(inputs))}
 	for i, in := range inputs {
-		r, size, err := openInput(in, readAhead)
+		r, size, err := openInput(ctx, in, readAhead)
 		if err != nil {
 			op.errs = append(op.errs, err)
 			op.infos[i] = pcap.Info{Name: in.Name, Warnings: []string{trimName(err, in.Name)}}
@@ -132,9 +132,11 @@ func (op *opened) progress(report func(Progress)) func(Progress) {
 }
 
 // openInput opens one input and returns its size (0 when unknown).
-func openInput(in Input, readAhead bool) (*pcap.Reader, int64, error) {
+// Reading stops once ctx is done, even while the input is idle or holds
+// no packets.
+func openInput(ctx context.Context, in Input, readAhead bool) (*pcap.Reader, int64, error) {
 	if in.Reader != nil {
-		r, err := pcap.NewReader(in.Reader, in.Name)
+		r, err := pcap.NewReaderContext(ctx, in.Reader, in.Name)
 		return r, 0, err
 	}
 	st, err := os.Stat(in.Name)
@@ -144,11 +146,7 @@ func openInput(in Input, readAhead bool) (*pcap.Reader, int64, error) {
 	if st.IsDir() {
 		return nil, 0, fmt.Errorf("%s: is a directory, not a capture file", in.Name)
 	}
-	open := pcap.OpenSequential
-	if readAhead {
-		open = pcap.Open
-	}
-	r, err := open(in.Name)
+	r, err := pcap.OpenContext(ctx, in.Name, readAhead)
 	return r, st.Size(), err
 }
 
