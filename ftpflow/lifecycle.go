@@ -88,12 +88,14 @@ func (c *Conn) update(side Side, tcp *pcap.TCP, payload int, ev Event) {
 		ds.noteTSval(tcp)
 	}
 	if r := ds.rel(seq); payload > 0 {
-		c.payload(side, r, payload, ev)
+		c.payload(side, ds, r, payload, ev)
 	}
 	if c.completesHandshake(side, tcp) {
 		c.HandshakeACK = ev
 	}
-	c.finOrReset(side, tcp, ev)
+	if tcp.FIN || tcp.RST {
+		c.finOrReset(side, tcp, ev)
+	}
 	if tcp.ACK && !tcp.RST {
 		c.ack(side.Other(), tcp.Ack)
 	}
@@ -137,12 +139,12 @@ func (s *seqState) noteTSval(tcp *pcap.TCP) {
 	}
 }
 
-// payload accounts n payload bytes from side at relative sequence number
-// r. A segment that starts below the highest byte seen resends sequence
-// space (a retransmission: only what lies beyond is new); one that starts
-// above it leaves a hole, bytes the capture lacks.
-func (c *Conn) payload(side Side, r int64, n int, ev Event) {
-	ds := &c.dir[side]
+// payload accounts n payload bytes from side (whose sequence space is ds)
+// at relative sequence number r. A segment that starts below the highest
+// byte seen resends sequence space (a retransmission: only what lies
+// beyond is new); one that starts above it leaves a hole, bytes the
+// capture lacks.
+func (c *Conn) payload(side Side, ds *seqState, r int64, n int, ev Event) {
 	switch {
 	case r < ds.high:
 		c.Retransmissions[side]++
