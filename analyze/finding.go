@@ -1,9 +1,13 @@
 package analyze
 
+import "net/netip"
+
 // Finding is one diagnosis: what went wrong (or is worth knowing), the
 // evidence for it, and what to do about it.
 type Finding struct {
-	ID       string
+	// ID numbers the finding in the order findings were drawn: "F1"...
+	ID string
+	// Kind is one of the Kind constants.
 	Kind     string
 	Severity Severity
 	// Session and Transfer are the IDs the finding belongs to (0: none).
@@ -11,10 +15,69 @@ type Finding struct {
 	Summary           string
 	Explanation       string
 	Remediation       string
-	Evidence          map[string]any
+	// Evidence is the JSON view of the evidence, as the report prints it:
+	// every fact by name, with frames, times, addresses as "ip:port"
+	// strings and counts. It is written for people; code reads Refs.
+	Evidence map[string]any
+	// Refs are the evidence's references into the capture and the
+	// analysis, typed: the same facts the Evidence map spells out.
+	Refs Refs
 	// Filter is a Wireshark display filter that shows the evidence.
 	Filter string
 }
+
+// Refs are what a finding points at: frames, a TCP connection, an
+// announcement, transfers. The display filter and the ladder diagram are
+// drawn from them; each field has its counterpart in Finding.Evidence.
+type Refs struct {
+	// Offer is the announcement the finding is about (the first, when it
+	// is about several of the same address); its Frame is 0 when none.
+	Offer OfferRef
+	// CommandFrame is the transfer command's frame (0: none).
+	CommandFrame int
+	// RequestFrame is the frame of a request the server answered in a way
+	// the finding is about: a refused PASV, the AUTH command (0: none).
+	RequestFrame int
+	// AcceptedFrame is the frame of the server's 234 accepting TLS (0:
+	// none).
+	AcceptedFrame int
+	// ReplyFrames are the frames of the server replies cited: the final
+	// reply to a transfer, a refusal.
+	ReplyFrames []int
+	// Frames are the TCP packets cited: SYNs, SYN-ACK, RST, FIN, first and
+	// last data segments, the close of a connection whose 5-tuple was
+	// reused, the first TLS record, the session's end.
+	Frames []int
+	// ICMPFrames are the ICMP "fragmentation needed" or "packet too big"
+	// messages cited.
+	ICMPFrames []int
+	// Conn is the TCP connection the evidence names by its endpoints (a
+	// data connection, or the 5-tuple reused in TIME-WAIT); zero when none.
+	Conn ConnRef
+	// Transfers are the IDs of the transfers concerned when the finding is
+	// about several (one address announced more than once, active data
+	// connections from one source port).
+	Transfers []int
+}
+
+// OfferRef names one endpoint announcement of the finding's session.
+type OfferRef struct {
+	// ID is the offer's number in its session (ftpflow.Offer.ID).
+	ID int
+	// Frame is the frame of the 227/229 reply or PORT/EPRT command.
+	Frame int
+	// Endpoint is the announced address and port.
+	Endpoint netip.AddrPort
+}
+
+// ConnRef names a TCP connection by its endpoints, in TCP roles: Client
+// sent the SYN (in active mode, the FTP server).
+type ConnRef struct {
+	Client, Server netip.AddrPort
+}
+
+// IsValid reports whether the reference names a connection.
+func (c ConnRef) IsValid() bool { return c.Client.IsValid() && c.Server.IsValid() }
 
 // Severity ranks findings.
 type Severity uint8

@@ -57,9 +57,13 @@ type diag struct {
 	// offerExplained marks offers whose failed connections a finding
 	// already reports (an address mismatch, a full passive port range).
 	offerExplained map[*ftpflow.Offer]bool
-	// exhaustion indexes the session's passive_port_exhaustion finding in
-	// out.
-	exhaustion int
+	// exhaustion is the session's passive_port_exhaustion finding drawn
+	// from the server's refusals: its index in out (-1: none yet) and the
+	// frames of the refusals it counts.
+	exhaustion struct {
+		index  int
+		frames []int
+	}
 	// holders lists, for each refusal saying the passive ports ran out,
 	// the passive offers (of any session) holding a port at that moment.
 	holders map[*ftpflow.Refusal][]*offerRecord
@@ -85,7 +89,7 @@ func (d *diag) Retired(s *ftpflow.Session) {
 	clear(d.explained)
 	clear(d.offerExplained)
 	clear(d.holders)
-	d.exhaustion = -1
+	d.exhaustion.index, d.exhaustion.frames = -1, nil
 	d.findHolders(s)
 	d.markHeldOffers(s)
 	d.outOfRange(s)
@@ -112,15 +116,14 @@ func (d *diag) finish() []Finding {
 	return d.out
 }
 
-// add appends a finding and gives it its ID.
-func (d *diag) add(f Finding) string {
+// add appends a finding with its evidence and gives it its ID. A finding
+// without a Filter of its own gets the one its evidence's Refs derive.
+func (d *diag) add(f Finding, ev *evidence) string {
 	d.nextID++
 	f.ID = fmt.Sprintf("F%d", d.nextID)
-	if f.Evidence == nil {
-		f.Evidence = map[string]any{}
-	}
+	f.Evidence, f.Refs = ev.view, ev.refs
 	if f.Filter == "" {
-		f.Filter = displayFilter(f.Evidence)
+		f.Filter = displayFilter(f.Refs)
 	}
 	d.out = append(d.out, f)
 	return f.ID
@@ -149,27 +152,19 @@ func dataProblemReply(r *ftpflow.ReplyRecord) bool {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-func replyEvidence(r *ftpflow.ReplyRecord) map[string]any {
-	if r == nil {
-		return nil
+// finalReply cites a transfer's final reply, if it has one.
+func finalReply(ev *evidence, t *ftpflow.Transfer) {
+	if f := t.Final(); f != nil {
+		ev.reply("reply", f)
 	}
-	return map[string]any{"code": r.Code, "text": r.Text, "frame": r.Frame, "time": stamp(r.Time)}
 }
 
-func transferIDs(ts []*ftpflow.Transfer) []int {
-	ids := make([]int, 0, len(ts))
-	for _, t := range ts {
-		ids = append(ids, t.ID)
+// expectedSize records the size the server announced for a transfer, if
+// it announced one.
+func expectedSize(ev *evidence, t *ftpflow.Transfer) {
+	if t.ExpectedSize > 0 {
+		ev.set("expected_size", t.ExpectedSize)
 	}
-	return ids
-}
-
-func synFrames(c *ftpflow.Conn) []int {
-	fs := make([]int, 0, len(c.SYNs))
-	for _, e := range c.SYNs {
-		fs = append(fs, e.Frame)
-	}
-	return fs
 }
 
 func describeTransfer(t *ftpflow.Transfer) string {
@@ -271,8 +266,9 @@ func transferAfter(s *ftpflow.Session, o *ftpflow.Offer) bool {
 // exactly this when the connection fails.
 func (d *diag) abandonedOffer(s *ftpflow.Session, o *ftpflow.Offer) {
 	v := s.Control.Vantage()
-	ev := map[string]any{"offer_kind": o.Kind.String(), "announced": o.Endpoint.String(), "offer_frame": o.Frame,
-		"session_end_frame": s.Ended().Frame, "vantage": v.String()}
+	ev := newEvidence(map[string]any{"vantage": v.String()})
+	ev.offer(o)
+	ev.frame("session_end_frame", s.Ended().Frame)
 	expl := fmt.Sprintf("%s announced %s, but the capture holds no connection towards it, no transfer command followed, and the session ended (frame %d). "+
 		"Clients such as curl and Python's ftplib open the data connection before sending RETR or LIST, and give up without telling the server when it fails, so the server never reports an error. ",
 		offerAnnouncer(o), o.Endpoint, s.Ended().Frame)
@@ -287,8 +283,7 @@ func (d *diag) abandonedOffer(s *ftpflow.Session, o *ftpflow.Offer) {
 	d.add(Finding{Kind: KindDataNotAttempted, Severity: Warning, Session: s.ID,
 		Summary:     fmt.Sprintf("no connection to the announced %s reached the capture, and the session ended without a transfer", o.Endpoint),
 		Explanation: expl,
-		Remediation: "Capture at the client too; check the firewalls between client and server for the passive port range, and the client's own log or verbose output.",
-		Evidence:    ev})
+		Remediation: "Capture at the client too; check the firewalls between client and server for the passive port range, and the client's own log or verbose output."}, ev)
 }
 
 // commandRefused reports whether the final reply refuses the transfer
@@ -316,17 +311,14 @@ func (d *diag) synUnanswered(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow
 	first, last := c.SYNs[0], c.SYNs[len(c.SYNs)-1]
 	span := last.Time.Sub(first.Time)
 	connector, listener := dataPath(t)
-	ev := map[string]any{
-		"data_client": c.Client.String(), "data_server": c.Server.String(),
-		"syn_frames": synFrames(c), "syn_count": c.SYNCount,
-		"first_syn": stamp(first.Time), "last_syn": stamp(last.Time),
-		"retry_span_seconds": span.Seconds(),
-		"vantage":            s.Control.Vantage().String(),
-	}
-	if f := t.Final(); f != nil {
-		ev["reply"] = replyEvidence(f)
-	}
-	addOfferEvidence(ev, t)
+	ev := newEvidence(map[string]any{
+		"syn_count": c.SYNCount, "first_syn": stamp(first.Time), "last_syn": stamp(last.Time),
+		"retry_span_seconds": span.Seconds(), "vantage": s.Control.Vantage().String(),
+	})
+	ev.conn(c)
+	ev.syns(c)
+	finalReply(ev, t)
+	ev.transfer(t)
 	summary := fmt.Sprintf("%d SYN%s from %s to %s over %s, never answered; %s failed",
 		c.SYNCount, plural(c.SYNCount), c.Client, c.Server, span.Round(time.Millisecond), describeTransfer(t))
 	if t.Command == "" {
@@ -348,21 +340,20 @@ func (d *diag) synUnanswered(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow
 		rem = "Use passive mode (the client connects out, which client-side firewalls allow), or allow incoming connections from the server to the client's PORT range; behind NAT, enable the FTP helper for the control port."
 	}
 	id := d.add(Finding{Kind: KindDataSYNUnanswered, Severity: Error, Session: s.ID, Transfer: t.ID,
-		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+		Summary: summary, Explanation: expl, Remediation: rem}, ev)
 	d.explain(id, t)
 }
 
 func (d *diag) synRefused(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 	_, listener := dataPath(t)
-	ev := map[string]any{
-		"data_client": c.Client.String(), "data_server": c.Server.String(),
-		"syn_frames": synFrames(c), "rst_frame": c.Reset.Frame, "rst_time": stamp(c.Reset.Time),
-		"vantage": s.Control.Vantage().String(),
-	}
-	if f := t.Final(); f != nil {
-		ev["reply"] = replyEvidence(f)
-	}
-	addOfferEvidence(ev, t)
+	ev := newEvidence(map[string]any{
+		"rst_time": stamp(c.Reset.Time), "vantage": s.Control.Vantage().String(),
+	})
+	ev.conn(c)
+	ev.syns(c)
+	ev.frame("rst_frame", c.Reset.Frame)
+	finalReply(ev, t)
+	ev.transfer(t)
 	summary := fmt.Sprintf("connection to %s refused with RST (frame %d); %s failed", c.Server, c.Reset.Frame, describeTransfer(t))
 	if t.Command == "" {
 		summary = fmt.Sprintf("connection to %s refused with RST (frame %d); the client gave up before asking for a transfer", c.Server, c.Reset.Frame)
@@ -371,23 +362,18 @@ func (d *diag) synRefused(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Co
 		"A RST answers at once, where a dropping firewall leaves the SYN unanswered.", listener, c.Server, listener)
 	rem := "Check that the data port is open in the firewall in front of " + listener + " (a REJECT rule answers with RST), and that the announced endpoint is really the listener's: a NAT device or proxy may announce a port it does not forward."
 	id := d.add(Finding{Kind: KindDataSYNRefused, Severity: Error, Session: s.ID, Transfer: t.ID,
-		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+		Summary: summary, Explanation: expl, Remediation: rem}, ev)
 	d.explain(id, t)
 }
 
 func (d *diag) finWithoutData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 	sender := t.DataSender()
-	ev := map[string]any{
-		"data_client": c.Client.String(), "data_server": c.Server.String(),
-		"fin_frame": c.FIN[sender].Frame, "bytes": c.Bytes[sender],
-	}
-	if t.ExpectedSize > 0 {
-		ev["expected_size"] = t.ExpectedSize
-	}
-	if f := t.Final(); f != nil {
-		ev["reply"] = replyEvidence(f)
-	}
-	addOfferEvidence(ev, t)
+	ev := newEvidence(map[string]any{"bytes": c.Bytes[sender]})
+	ev.conn(c)
+	ev.frame("fin_frame", c.FIN[sender].Frame)
+	expectedSize(ev, t)
+	finalReply(ev, t)
+	ev.transfer(t)
 	why := "the control channel does not confirm an empty transfer"
 	if t.ExpectedSize > 0 {
 		why = fmt.Sprintf("the server had announced %d bytes", t.ExpectedSize)
@@ -407,10 +393,10 @@ func (d *diag) finWithoutData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflo
 		sev = Warning
 		expl += " Here the client sent ABOR during the transfer: it cancelled the transfer itself, and the server closed the data connection as asked."
 		rem = "Nothing failed in the network: the client or its user cancelled the transfer. If it was cancelled for being slow, look at the data path's throughput."
-		ev["aborted_by_client"] = true
+		ev.set("aborted_by_client", true)
 	}
 	id := d.add(Finding{Kind: KindDataFINWithoutData, Severity: sev, Session: s.ID, Transfer: t.ID,
-		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+		Summary: summary, Explanation: expl, Remediation: rem}, ev)
 	d.explain(id, t)
 }
 
@@ -420,21 +406,18 @@ func (d *diag) reset(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 	if c.Reset.From == sender {
 		from = "the data sender"
 	}
-	ev := map[string]any{
-		"data_client": c.Client.String(), "data_server": c.Server.String(),
-		"rst_frame": c.Reset.Frame, "rst_time": stamp(c.Reset.Time), "rst_from": c.Reset.From.String(),
+	ev := newEvidence(map[string]any{
+		"rst_time": stamp(c.Reset.Time), "rst_from": c.Reset.From.String(),
 		"bytes_before_rst": c.Bytes[sender],
-	}
-	if t.ExpectedSize > 0 {
-		ev["expected_size"] = t.ExpectedSize
-	}
+	})
+	ev.conn(c)
+	ev.frame("rst_frame", c.Reset.Frame)
+	expectedSize(ev, t)
 	if t.Aborted {
-		ev["aborted_by_client"] = true
+		ev.set("aborted_by_client", true)
 	}
-	if f := t.Final(); f != nil {
-		ev["reply"] = replyEvidence(f)
-	}
-	addOfferEvidence(ev, t)
+	finalReply(ev, t)
+	ev.transfer(t)
 	summary := fmt.Sprintf("data connection reset by %s (%s, frame %d) after %d bytes", c.Reset.From, from, c.Reset.Frame, c.Bytes[sender])
 	expl := "A RST ended the data connection in the middle of " + describeTransfer(t) + ": the connection was torn down abruptly instead of being closed with FINs after the last byte. " +
 		"The server then usually reports 426 (connection closed; transfer aborted) or 451."
@@ -449,7 +432,7 @@ func (d *diag) reset(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 		sev = Warning
 	}
 	id := d.add(Finding{Kind: KindDataReset, Severity: sev, Session: s.ID, Transfer: t.ID,
-		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+		Summary: summary, Explanation: expl, Remediation: rem}, ev)
 	d.explain(id, t)
 }
 
@@ -468,11 +451,11 @@ func (d *diag) notAttempted(s *ftpflow.Session, t *ftpflow.Transfer) {
 	}
 	connector, listener := dataPath(t)
 	v := s.Control.Vantage()
-	ev := map[string]any{"vantage": v.String(), "control_client": s.Client.String(), "control_server": s.Server.String()}
-	addOfferEvidence(ev, t)
-	if f != nil {
-		ev["reply"] = replyEvidence(f)
-	}
+	ev := newEvidence(map[string]any{
+		"vantage": v.String(), "control_client": s.Client.String(), "control_server": s.Server.String(),
+	})
+	ev.transfer(t)
+	finalReply(ev, t)
 	summary := fmt.Sprintf("no connection to the announced %s appears in the capture; %s failed", o.Endpoint, describeTransfer(t))
 	expl := fmt.Sprintf("%s announced %s for %s, so %s should have opened a TCP connection to it, but the capture holds no SYN towards it (nor towards %s's control address with that port). ",
 		offerAnnouncer(o), o.Endpoint, describeTransfer(t), connector, listener)
@@ -490,7 +473,7 @@ func (d *diag) notAttempted(s *ftpflow.Session, t *ftpflow.Transfer) {
 	}
 	rem := "Capture at both ends of the path at the same time to see where the SYN disappears; check the firewalls between them for the data port, and the client's log for why it did not connect."
 	id := d.add(Finding{Kind: KindDataNotAttempted, Severity: Error, Session: s.ID, Transfer: t.ID,
-		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev})
+		Summary: summary, Explanation: expl, Remediation: rem}, ev)
 	d.explain(id, t)
 }
 
@@ -511,22 +494,11 @@ func passiveCode(k ftpflow.OfferKind) int {
 	return 227
 }
 
-func addOfferEvidence(ev map[string]any, t *ftpflow.Transfer) {
-	if t.Command != "" {
-		ev["command"] = describeTransfer(t)
-		ev["command_frame"] = t.Frame
-	}
-	if o := t.Offer; o != nil {
-		ev["offer_kind"] = o.Kind.String()
-		ev["announced"] = o.Endpoint.String()
-		ev["offer_frame"] = o.Frame
-	}
-}
-
 func (d *diag) failedReply(s *ftpflow.Session, t *ftpflow.Transfer) {
 	f := t.Final()
-	ev := map[string]any{"reply": replyEvidence(f)}
-	addOfferEvidence(ev, t)
+	ev := newEvidence(nil)
+	ev.reply("reply", f)
+	ev.transfer(t)
 	sev := Info
 	expl := fmt.Sprintf("The server answered %s with %d %q. ", describeTransfer(t), f.Code, f.Text)
 	rem := "Nothing to fix in the network: check the file name, permissions and the server's log."
@@ -547,7 +519,7 @@ func (d *diag) failedReply(s *ftpflow.Session, t *ftpflow.Transfer) {
 		expl += "This reply is about the command itself (file, permissions, login), not about the data connection."
 	}
 	id := d.add(Finding{Kind: KindTransferFailedReply, Severity: sev, Session: s.ID, Transfer: t.ID,
-		Summary: fmt.Sprintf("%s answered %d %s", describeTransfer(t), f.Code, truncate(f.Text, 80)), Explanation: expl, Remediation: rem, Evidence: ev})
+		Summary: fmt.Sprintf("%s answered %d %s", describeTransfer(t), f.Code, truncate(f.Text, 80)), Explanation: expl, Remediation: rem}, ev)
 	d.explain(id, t)
 }
 
@@ -561,20 +533,17 @@ func (d *diag) brokenOutOfSight(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpf
 		return
 	}
 	sender := t.DataSender()
-	ev := map[string]any{
-		"data_client": c.Client.String(), "data_server": c.Server.String(),
-		"bytes_before_silence": c.Bytes[sender], "last_data_frame": c.LastData.Frame, "reply": replyEvidence(f),
-	}
-	if t.ExpectedSize > 0 {
-		ev["expected_size"] = t.ExpectedSize
-	}
-	addOfferEvidence(ev, t)
+	ev := newEvidence(map[string]any{"bytes_before_silence": c.Bytes[sender]})
+	ev.conn(c)
+	ev.frame("last_data_frame", c.LastData.Frame)
+	ev.reply("reply", f)
+	expectedSize(ev, t)
+	ev.transfer(t)
 	id := d.add(Finding{Kind: KindDataReset, Severity: Error, Session: s.ID, Transfer: t.ID,
 		Summary: fmt.Sprintf("data stopped after %d bytes with no FIN or RST in the capture; the server says %d %s", c.Bytes[sender], f.Code, truncate(f.Text, 50)),
 		Explanation: fmt.Sprintf("The data connection carried %d bytes, then fell silent: this capture holds neither a FIN nor a RST for it, yet the server reported %d %q, so on its side the connection broke. "+
 			"A device between this capture point and the server (a firewall, an IPS, a NAT with a short timeout) reset or dropped the connection, and its RST went only one way. A capture on the server's side would show it.", c.Bytes[sender], f.Code, f.Text),
-		Remediation: "Look at the firewalls and other devices between the two hosts for a rule or a timeout that resets long transfers; capture at the server to see the RST.",
-		Evidence:    ev})
+		Remediation: "Look at the firewalls and other devices between the two hosts for a rule or a timeout that resets long transfers; capture at the server to see the RST."}, ev)
 	d.explain(id, t)
 }
 
@@ -589,17 +558,15 @@ func (d *diag) slowConnect(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.C
 	if c.SYNCount < 2 && delay < slowConnectDelay {
 		return
 	}
-	ev := map[string]any{
-		"data_client": c.Client.String(), "data_server": c.Server.String(),
-		"syn_frames": synFrames(c), "syn_count": c.SYNCount, "synack_frame": c.SYNACK.Frame,
-		"connect_seconds": delay.Seconds(),
-	}
-	addOfferEvidence(ev, t)
+	ev := newEvidence(map[string]any{"syn_count": c.SYNCount, "connect_seconds": delay.Seconds()})
+	ev.conn(c)
+	ev.syns(c)
+	ev.frame("synack_frame", c.SYNACK.Frame)
+	ev.transfer(t)
 	d.add(Finding{Kind: KindSlowDataConnect, Severity: Warning, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("data connection needed %d SYN%s and %s to open", c.SYNCount, plural(c.SYNCount), delay.Round(time.Millisecond)),
 		Explanation: "The data connection opened, but only after its first SYN went unanswered and TCP retransmitted it (or after a long delay). Something on the path drops or delays new connections: a firewall rate limit, a busy server backlog, a lossy link. Next time it may fail outright.",
-		Remediation: "Check the listener's accept backlog and SYN rate limits in firewalls on the path; if it happens on every transfer, look for loss on the link.",
-		Evidence:    ev})
+		Remediation: "Check the listener's accept backlog and SYN rate limits in firewalls on the path; if it happens on every transfer, look for loss on the link."}, ev)
 }
 
 func plural(n int) string {

@@ -85,19 +85,21 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 	}
 	class := addressClass(announced)
 	first := offers[0]
-	ev := map[string]any{
+	ev := newEvidence(map[string]any{
 		"announced_address": announced.String(), "address_class": class,
 		"control_server": s.Server.String(), "control_client": s.Client.String(),
-		"offers": len(offers), "first_offer_frame": first.Frame, "first_offer_text": first.Line,
-		"transfers": transferIDs(transfers), "connections_to_announced": usedAnnounced,
+		"offers": len(offers), "connections_to_announced": usedAnnounced,
 		"connections_to_control_address": usedControl, "failed_transfers": transferIDs(bad),
 		"vantage": s.Control.Vantage().String(),
-	}
+	})
+	ev.firstOffer(first)
+	ev.transfers(transferIDs(transfers))
 	if len(deadConns) > 0 {
 		c := deadConns[0]
-		ev["failed_connections"] = len(deadConns)
-		ev["data_client"], ev["data_server"] = c.Client.String(), c.Server.String()
-		ev["syn_frames"], ev["syn_count"] = synFrames(c), c.SYNCount
+		ev.set("failed_connections", len(deadConns))
+		ev.conn(c)
+		ev.syns(c)
+		ev.set("syn_count", c.SYNCount)
 	}
 	sameAsServer := announced == s.Server.Addr()
 	var summary string
@@ -154,7 +156,7 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 	tid := 0
 	if len(bad) > 0 {
 		tid = bad[0].ID
-		ev["reply"] = replyEvidence(bad[0].Final())
+		ev.reply("reply", bad[0].Final())
 	}
 	filter := fmt.Sprintf("ftp.passive.ip == %s || ftp.response.code == 227 && frame.number == %d", announced, first.Frame)
 	if !announced.Is4() {
@@ -166,7 +168,7 @@ func (d *diag) pasvGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 		}
 	}
 	id := d.add(Finding{Kind: KindPASVAddressMismatch, Severity: sev, Session: s.ID, Transfer: tid,
-		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev, Filter: filter})
+		Summary: summary, Explanation: expl, Remediation: rem, Filter: filter}, ev)
 	d.explain(id, bad...)
 }
 
@@ -207,16 +209,17 @@ func (d *diag) portGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 	first := offers[0]
 	class := addressClass(announced)
 	clientClass := addressClass(s.Client.Addr())
-	ev := map[string]any{
+	ev := newEvidence(map[string]any{
 		"announced_address": announced.String(), "address_class": class,
 		"control_client": s.Client.String(), "control_server": s.Server.String(),
-		"offers": len(offers), "first_offer_frame": first.Frame, "first_offer_text": first.Line,
-		"transfers": transferIDs(transfers), "failed_transfers": transferIDs(bad),
+		"offers": len(offers), "failed_transfers": transferIDs(bad),
 		"connections_to_announced": toAnnounced, "connections_to_control_address": toControl,
 		"vantage": s.Control.Vantage().String(),
-	}
+	})
+	ev.firstOffer(first)
+	ev.transfers(transferIDs(transfers))
 	if refused != nil {
-		ev["server_reply"] = replyEvidence(refused)
+		ev.reply("server_reply", refused)
 	}
 	sameAsClient := announced == s.Client.Addr()
 	thirdParty := !sameAsClient && !unroutable(announced) && announced.Is4() == s.Client.Addr().Is4()
@@ -275,9 +278,7 @@ func (d *diag) portGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 	tid := 0
 	if len(bad) > 0 {
 		tid = bad[0].ID
-		if f := bad[0].Final(); f != nil {
-			ev["reply"] = replyEvidence(f)
-		}
+		finalReply(ev, bad[0])
 	}
 	filter := fmt.Sprintf("frame.number == %d", first.Frame)
 	if announced.Is4() {
@@ -287,7 +288,7 @@ func (d *diag) portGroup(s *ftpflow.Session, announced netip.Addr, offers []*ftp
 		filter += fmt.Sprintf(" || frame.number == %d", refused.Frame)
 	}
 	id := d.add(Finding{Kind: KindPORTAddressMismatch, Severity: sev, Session: s.ID, Transfer: tid,
-		Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev, Filter: filter})
+		Summary: summary, Explanation: expl, Remediation: rem, Filter: filter}, ev)
 	d.explain(id, bad...)
 }
 
@@ -355,16 +356,18 @@ func (d *diag) serverRefusals(s *ftpflow.Session) {
 		if !known {
 			meaning = "the server refused the request"
 		}
-		ev := map[string]any{"server_reply": replyEvidence(reply), "request_frame": frame}
-		addOfferEvidence(ev, t)
+		ev := newEvidence(nil)
+		ev.reply("server_reply", reply)
+		ev.request(frame)
+		ev.transfer(t)
 		if f := t.Final(); f != nil && f != reply {
-			ev["reply"] = replyEvidence(f)
+			ev.reply("reply", f)
 		}
 		expl := fmt.Sprintf("The server answered %d %q: %s. The data connection was therefore never attempted; the problem is the server's policy or state, not the network path.", reply.Code, reply.Text, meaning)
 		rem := "Read the server's refusal: for a PORT address other than the client's, fix the client's NAT (or use passive mode) rather than loosening the server's anti-bounce check; for a passive data connection from another address, make the data path go through the same NAT as the control connection."
 		id := d.add(Finding{Kind: KindServerRefusedEndpoint, Severity: Error, Session: s.ID, Transfer: t.ID,
 			Summary:     fmt.Sprintf("server refused the data endpoint for %s: %d %s", describeTransfer(t), reply.Code, truncate(reply.Text, 70)),
-			Explanation: expl, Remediation: rem, Evidence: ev})
+			Explanation: expl, Remediation: rem}, ev)
 		d.explain(id, t)
 	}
 	d.unusedRefusals(s)
@@ -393,12 +396,13 @@ func (d *diag) unusedRefusals(s *ftpflow.Session) {
 			meaning = "the server could not or would not open a passive listener"
 		}
 		reply := r.Reply
-		ev := map[string]any{"server_reply": replyEvidence(&reply), "request_frame": r.Frame, "command": r.Command}
+		ev := newEvidence(map[string]any{"command": r.Command})
+		ev.reply("server_reply", &reply)
+		ev.request(r.Frame)
 		d.add(Finding{Kind: KindServerRefusedEndpoint, Severity: Error, Session: s.ID,
 			Summary:     fmt.Sprintf("server refused %s: %d %s", r.Command, reply.Code, truncate(reply.Text, 70)),
 			Explanation: fmt.Sprintf("The client asked for a passive data endpoint with %s (frame %d) and the server answered %d %q: %s. No data connection could follow.", r.Command, r.Frame, reply.Code, reply.Text, meaning),
-			Remediation: "Read the server's log for the reason; check its passive port range and its limits on sessions.",
-			Evidence:    ev})
+			Remediation: "Read the server's log for the reason; check its passive port range and its limits on sessions."}, ev)
 	}
 	for _, o := range s.Offers {
 		if o.Passive() || len(o.Transfers) > 0 || o.Answer == nil || o.Answer.Code < 400 || d.offerExplained[o] {
@@ -408,11 +412,12 @@ func (d *diag) unusedRefusals(s *ftpflow.Session) {
 		if !known {
 			meaning = "the server refused the announced endpoint"
 		}
-		ev := map[string]any{"server_reply": replyEvidence(o.Answer), "offer_frame": o.Frame, "announced": o.Endpoint.String(), "offer_kind": o.Kind.String()}
+		ev := newEvidence(nil)
+		ev.reply("server_reply", o.Answer)
+		ev.offer(o)
 		d.add(Finding{Kind: KindServerRefusedEndpoint, Severity: Error, Session: s.ID,
 			Summary:     fmt.Sprintf("server refused %s %s: %d %s", o.Kind, o.Endpoint, o.Answer.Code, truncate(o.Answer.Text, 60)),
 			Explanation: fmt.Sprintf("The client announced %s with %s (frame %d) and the server answered %d %q: %s. No data connection could follow.", o.Endpoint, o.Kind, o.Frame, o.Answer.Code, o.Answer.Text, meaning),
-			Remediation: "Check the announced address and port; if it is not the client's own address, see the client's NAT; or use passive mode.",
-			Evidence:    ev})
+			Remediation: "Check the announced address and port; if it is not the client's own address, see the client's NAT; or use passive mode."}, ev)
 	}
 }

@@ -38,15 +38,16 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 			"syn_count": c.SYNCount, "bytes_client": c.Bytes[ftpflow.Client], "bytes_server": c.Bytes[ftpflow.Server], "state": state,
 		})
 	}
-	ev := map[string]any{
-		"command": tls.Command, "request_frame": tls.Request.Frame, "accepted_frame": tls.Accepted.Frame,
-		"data_connections_by_hosts_and_timing": conns,
-	}
+	ev := newEvidence(map[string]any{
+		"command": tls.Command, "data_connections_by_hosts_and_timing": conns,
+	})
+	ev.request(tls.Request.Frame)
+	ev.accepted(tls.Accepted.Frame)
 	if tls.Handshake.Seen() {
-		ev["first_tls_frame"] = tls.Handshake.Frame
+		ev.frame("first_tls_frame", tls.Handshake.Frame)
 	}
 	if tls.ClearAgain.Seen() {
-		ev["clear_again_frame"] = tls.ClearAgain.Frame
+		ev.frame("clear_again_frame", tls.ClearAgain.Frame)
 	}
 	summary := fmt.Sprintf("control channel encrypted after %s (frame %d): endpoints and replies cannot be read", tls.Command, tls.Accepted.Frame)
 	if tls.ClearAgain.Seen() {
@@ -72,7 +73,7 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 	for _, c := range s.EncryptedData {
 		filter += " || " + conversationFilter(c.Client, c.Server)
 	}
-	d.add(Finding{Kind: KindControlEncrypted, Severity: sev, Session: s.ID, Summary: summary, Explanation: expl, Remediation: rem, Evidence: ev, Filter: filter})
+	d.add(Finding{Kind: KindControlEncrypted, Severity: sev, Session: s.ID, Summary: summary, Explanation: expl, Remediation: rem, Filter: filter}, ev)
 }
 
 // nonstandardPort reports FTP on a control port other than 21.
@@ -81,19 +82,20 @@ func (d *diag) nonstandardPort(s *ftpflow.Session) {
 	if port == 21 {
 		return
 	}
-	ev := map[string]any{"control_server": s.Server.String(), "detected_by": s.DetectedBy}
 	active := 0
 	for _, o := range s.Offers {
 		if !o.Passive() {
 			active++
 		}
 	}
-	ev["active_offers"] = active
+	ev := newEvidence(map[string]any{
+		"control_server": s.Server.String(), "detected_by": s.DetectedBy, "active_offers": active,
+	})
 	expl := fmt.Sprintf("This FTP control connection uses port %d, not 21. It was recognised by %s. NAT helpers and firewall FTP inspection (Linux nf_conntrack_ftp, home routers' ALGs) only watch port 21 unless told otherwise, so on this port they neither rewrite PORT/PASV addresses nor open pinholes for data connections: active mode through NAT and passive mode through a stateful firewall need explicit configuration.", port, map[string]string{"port": "its port", "content": "its content (a 220 greeting answered by FTP commands)"}[s.DetectedBy])
 	rem := fmt.Sprintf("If data connections fail: configure the helper for this port (modprobe nf_conntrack_ftp ports=21,%d and a CT --helper ftp rule), open the passive range explicitly, or use passive mode with a correct announced address. In Wireshark use Decode As... TCP port %d as FTP.", port, port)
 	d.add(Finding{Kind: KindNonstandardPort, Severity: Info, Session: s.ID,
-		Summary: fmt.Sprintf("FTP control connection on port %d", port), Explanation: expl, Remediation: rem, Evidence: ev,
-		Filter: conversationFilter(s.Client, s.Server)})
+		Summary: fmt.Sprintf("FTP control connection on port %d", port), Explanation: expl, Remediation: rem,
+		Filter: conversationFilter(s.Client, s.Server)}, ev)
 }
 
 // activeSourcePort reports active data connections not from port 20.
@@ -115,28 +117,28 @@ func (d *diag) activeSourcePort(s *ftpflow.Session) {
 	if len(ids) == 0 {
 		return
 	}
-	ev := map[string]any{"transfers": ids, "source_ports": list, "server": s.Server.Addr().String()}
+	ev := newEvidence(map[string]any{"source_ports": list, "server": s.Server.Addr().String()})
+	ev.transfers(ids)
 	d.add(Finding{Kind: KindActiveSourcePort, Severity: Info, Session: s.ID,
 		Summary:     fmt.Sprintf("active data connections come from port %s, not 20", strings.Join(list, ", ")),
 		Explanation: "RFC 959 has the server open active-mode data connections from port 20 (L-1, one below the control port). Many servers use an ephemeral port instead (vsftpd with connect_from_port_20=NO, ProFTPD by default, servers without root privileges). Firewalls on the client's side that allow incoming data only from port 20 will drop these connections.",
 		Remediation: "Firewall rules for active FTP should match the connection to the announced client port (or use an FTP helper), not the server's source port; or configure the server to use port 20 (vsftpd connect_from_port_20=YES).",
-		Evidence:    ev,
-		Filter:      fmt.Sprintf("%s && tcp.srcport in {%s} && tcp.flags.syn == 1 && tcp.flags.ack == 0", hostFilter(s.Server.Addr()), strings.Join(list, ", "))})
+		Filter:      fmt.Sprintf("%s && tcp.srcport in {%s} && tcp.flags.syn == 1 && tcp.flags.ack == 0", hostFilter(s.Server.Addr()), strings.Join(list, ", "))}, ev)
 }
 
 // captureIncomplete says what the capture lacks and which conclusions that
 // weakens.
 func (d *diag) captureIncomplete(s *ftpflow.Session) {
 	var notes []string
-	ev := map[string]any{}
+	ev := newEvidence(nil)
 	if !s.Control.Handshake {
 		notes = append(notes, "the control connection began before the capture (no handshake, maybe no login)")
-		ev["control_started_before_capture"] = true
+		ev.set("control_started_before_capture", true)
 	}
 	if gaps := s.Gaps[0] + s.Gaps[1]; gaps > 0 {
 		notes = append(notes, fmt.Sprintf("the control stream misses segments (%d hole(s)), so some commands or replies are absent and pairing may be off", gaps))
-		ev["control_gaps"] = s.Gaps
-		ev["control_gap_bytes"] = s.GapBytes
+		ev.set("control_gaps", s.Gaps)
+		ev.set("control_gap_bytes", s.GapBytes)
 	}
 	var notCaptured, trimmed []int
 	for _, t := range s.Transfers {
@@ -160,11 +162,11 @@ func (d *diag) captureIncomplete(s *ftpflow.Session) {
 	}
 	if len(notCaptured) > 0 {
 		notes = append(notes, fmt.Sprintf("%d transfer(s) that the server reports successful have no data connection in the capture (filtered or trimmed capture, not a failure)", len(notCaptured)))
-		ev["transfers_not_captured"] = notCaptured
+		ev.set("transfers_not_captured", notCaptured)
 	}
 	if len(trimmed) > 0 {
 		notes = append(notes, fmt.Sprintf("%d data connection(s) miss packets or end before their transfer does, so byte counts come from sequence numbers and acknowledgements", len(trimmed)))
-		ev["transfers_with_missing_data_packets"] = trimmed
+		ev.set("transfers_with_missing_data_packets", trimmed)
 	}
 	if len(notes) == 0 {
 		return
@@ -173,8 +175,7 @@ func (d *diag) captureIncomplete(s *ftpflow.Session) {
 		Summary:     "the capture does not hold everything: " + notes[0],
 		Explanation: "What the capture lacks: " + strings.Join(notes, "; ") + ". Conclusions about what is missing are weaker: a connection absent from the capture may have existed on the wire. Where the control channel confirms success, ftpdiag trusts it.",
 		Remediation: "Capture without a filter on the data ports (or with a filter on the two hosts rather than on port 21), from the start of the session, with a snapshot length large enough for whole packets (tcpdump -s 0), and check the capture tool reported no drops.",
-		Evidence:    ev,
-		Filter:      conversationFilter(s.Client, s.Server) + " && (tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || ftp.response.code == 226)"})
+		Filter:      conversationFilter(s.Client, s.Server) + " && (tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || ftp.response.code == 226)"}, ev)
 }
 
 func appendOnce(ids []int, id int) []int {

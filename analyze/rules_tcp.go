@@ -35,18 +35,17 @@ func (d *diag) timeWait(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn
 	isnAfter := seqAfter(c.ISN, p.LastSeq[connectorSide])
 	tsNewer := c.HasTS && p.HasTS[connectorSide] && seqAfter(c.TSval, p.LastTSval[connectorSide])
 	fail := failed(t) || !c.Established()
-	ev := map[string]any{
-		"tuple": c.Client.String() + " > " + c.Server.String(), "previous_connection": p.ConnID,
-		"previous_closed_frame": p.Closed.Frame, "previous_closed": stamp(p.Closed.Time),
-		"syn_frame": c.SYNs[0].Frame, "seconds_since_close": gap.Seconds(),
-		"time_wait_seconds": d.opt.TimeWait.Seconds(), "time_wait_holder": holder.String(),
-		"isn_above_previous_sequence": isnAfter, "timestamp_newer": tsNewer,
-		"established": c.Established(),
-	}
-	addOfferEvidence(ev, t)
-	if f := t.Final(); f != nil {
-		ev["reply"] = replyEvidence(f)
-	}
+	ev := newEvidence(map[string]any{
+		"previous_connection": p.ConnID, "previous_closed": stamp(p.Closed.Time),
+		"seconds_since_close": gap.Seconds(), "time_wait_seconds": d.opt.TimeWait.Seconds(),
+		"time_wait_holder": holder.String(), "isn_above_previous_sequence": isnAfter,
+		"timestamp_newer": tsNewer, "established": c.Established(),
+	})
+	ev.tuple(c.Client, c.Server)
+	ev.frame("previous_closed_frame", p.Closed.Frame)
+	ev.frame("syn_frame", c.SYNs[0].Frame)
+	ev.transfer(t)
+	finalReply(ev, t)
 	who := "the side being connected to"
 	if holderIsConnector {
 		who = "the connecting side itself"
@@ -81,7 +80,7 @@ func (d *diag) timeWait(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn
 	}
 	id := d.add(Finding{Kind: KindTimeWaitReuse, Severity: sev, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("data connection reuses the 5-tuple of connection %d closed %s earlier (TIME-WAIT %s)", p.ConnID, short(gap), d.opt.TimeWait),
-		Explanation: expl, Remediation: rem, Evidence: ev})
+		Explanation: expl, Remediation: rem}, ev)
 	if fail {
 		d.explain(id, t)
 	}
@@ -117,24 +116,22 @@ func (d *diag) timeWaitBlocked(s *ftpflow.Session, t *ftpflow.Transfer) {
 	if compareFIN(prev) == ftpflow.Server {
 		holder = prev.Server
 	}
-	ev := map[string]any{
-		"tuple": prev.Client.String() + " > " + prev.Server.String(), "previous_connection": prev.ID,
-		"previous_closed_frame": closed.Frame, "previous_closed": stamp(closed.Time),
+	ev := newEvidence(map[string]any{
+		"previous_connection": prev.ID, "previous_closed": stamp(closed.Time),
 		"seconds_since_close": gap.Seconds(), "time_wait_seconds": d.opt.TimeWait.Seconds(),
 		"time_wait_holder": holder.String(), "syn_sent": false,
-	}
-	addOfferEvidence(ev, t)
-	if f := t.Final(); f != nil {
-		ev["reply"] = replyEvidence(f)
-	}
+	})
+	ev.tuple(prev.Client, prev.Server)
+	ev.frame("previous_closed_frame", closed.Frame)
+	ev.transfer(t)
+	finalReply(ev, t)
 	expl := fmt.Sprintf("The client announced the same endpoint %s again (a PORT listener on a fixed port), and the server connects from a fixed port too (%d), so the new data connection would have the exact 5-tuple of connection %d, closed only %s before. "+
 		"The side that closed first (%s) keeps that tuple in TIME-WAIT for 2*MSL (%s here; 240 s on older Windows, 60 s on Linux). No SYN for the new connection appears in the capture: the server's connect() was refused locally (EADDRINUSE/EADDRNOTAVAIL, or, without TCP timestamps, the TIME-WAIT side would reject the SYN), and it answered the transfer command with a failure. This is the classic intermittent \"425 Can't open data connection\".",
 		o.Endpoint, prev.Client.Port(), prev.ID, short(gap), holder, d.opt.TimeWait)
 	id := d.add(Finding{Kind: KindTimeWaitReuse, Severity: Error, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("no SYN sent: the data connection's only 5-tuple was still in TIME-WAIT (connection %d closed %s earlier)", prev.ID, short(gap)),
 		Explanation: expl,
-		Remediation: "Let the client use a new ephemeral port for every PORT (do not bind the data listener to a fixed port), or use passive mode; keep TCP timestamps enabled (RFC 6191 lets Linux reuse such tuples); on the server, an ephemeral source port for active connections (vsftpd connect_from_port_20=NO) also avoids the collision.",
-		Evidence:    ev})
+		Remediation: "Let the client use a new ephemeral port for every PORT (do not bind the data listener to a fixed port), or use passive mode; keep TCP timestamps enabled (RFC 6191 lets Linux reuse such tuples); on the server, an ephemeral source port for active connections (vsftpd connect_from_port_20=NO) also avoids the collision."}, ev)
 	d.explain(id, t)
 }
 
@@ -178,31 +175,27 @@ func (d *diag) mtu(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 		return
 	}
 	mssPeer := c.MSS[receiver]
-	ev := map[string]any{
-		"sender": endpointOf(c, sender).String(), "max_segment": c.MaxSegment[sender],
-		"mss_sender": c.MSS[sender], "mss_receiver": mssPeer,
-		"large_retransmissions": c.LargeRetransmissions[sender],
-		"bytes_sent":            c.Bytes[sender], "bytes_acknowledged": c.Acked[sender],
-		"first_data_frame": c.FirstData.Frame, "last_data_frame": c.LastData.Frame,
-	}
-	addOfferEvidence(ev, t)
 	if mssPeer > 0 && c.MaxSegment[sender] > mssPeer {
 		// Larger than the peer allows: the capture host's segmentation
 		// offload (TSO/GSO) merged segments; sizes on the wire are unknown.
-		ev["offload_suspected"] = true
 		return
 	}
-	var icmp []map[string]any
-	for _, tb := range c.TooBig {
-		icmp = append(icmp, map[string]any{"frame": tb.Frame, "mtu": tb.MTU, "router": tb.Router.String()})
-	}
-	ev["icmp_too_big"] = icmp
+	ev := newEvidence(map[string]any{
+		"sender": endpointOf(c, sender).String(), "max_segment": c.MaxSegment[sender],
+		"mss_sender": c.MSS[sender], "mss_receiver": mssPeer,
+		"large_retransmissions": c.LargeRetransmissions[sender], "bytes_sent": c.Bytes[sender],
+		"bytes_acknowledged": c.Acked[sender],
+	})
+	ev.frame("first_data_frame", c.FirstData.Frame)
+	ev.frame("last_data_frame", c.LastData.Frame)
+	ev.transfer(t)
+	ev.icmpTooBig(c.TooBig)
 	fail := failed(t) || t.Outcome == ftpflow.OutcomeIncomplete || t.Status != ftpflow.StatusOK
 	expl := fmt.Sprintf("The data sender %s sent segments of up to %d bytes (the receiver's MSS is %d) and had to retransmit %d large segments, while the receiver acknowledged only %d of %d bytes. "+
 		"Small packets (the handshake, the control channel, small segments) pass, full-size ones vanish: a link on the path has a smaller MTU than the endpoints assume, and the ICMP \"fragmentation needed\" (or ICMPv6 \"packet too big\") messages that should make the sender shrink its segments are dropped on the way back. ",
 		endpointOf(c, sender), c.MaxSegment[sender], mssPeer, c.LargeRetransmissions[sender], c.Acked[sender], c.Bytes[sender])
-	if len(icmp) > 0 {
-		expl += fmt.Sprintf("The capture holds %d such ICMP error(s), naming an MTU of %d: they exist but evidently do not reach or convince the sender. ", len(icmp), c.TooBig[0].MTU)
+	if len(c.TooBig) > 0 {
+		expl += fmt.Sprintf("The capture holds %d such ICMP error(s), naming an MTU of %d: they exist but evidently do not reach or convince the sender. ", len(c.TooBig), c.TooBig[0].MTU)
 	} else {
 		expl += "The capture holds no ICMP \"fragmentation needed\" for this connection. "
 	}
@@ -214,7 +207,7 @@ func (d *diag) mtu(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 	}
 	id := d.add(Finding{Kind: KindMTUBlackhole, Severity: sev, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("%d-byte data segments retransmitted without acknowledgement while small packets pass: path MTU black hole", c.MaxSegment[sender]),
-		Explanation: expl, Remediation: rem, Evidence: ev})
+		Explanation: expl, Remediation: rem}, ev)
 	if fail {
 		d.explain(id, t)
 	}
@@ -244,23 +237,21 @@ func (d *diag) stalledData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.C
 		return
 	}
 	mss := c.MSS[sender.Other()]
-	ev := map[string]any{
-		"data_client": c.Client.String(), "data_server": c.Server.String(),
-		"synack_frame": c.SYNACK.Frame, "silent_seconds": silent.Seconds(),
-		"mss_receiver": mss, "mss_sender": c.MSS[sender], "bytes_received": 0,
-	}
-	if t.ExpectedSize > 0 {
-		ev["expected_size"] = t.ExpectedSize
-	}
-	addOfferEvidence(ev, t)
+	ev := newEvidence(map[string]any{
+		"silent_seconds": silent.Seconds(), "mss_receiver": mss, "mss_sender": c.MSS[sender],
+		"bytes_received": 0,
+	})
+	ev.conn(c)
+	ev.frame("synack_frame", c.SYNACK.Frame)
+	expectedSize(ev, t)
+	ev.transfer(t)
 	id := d.add(Finding{Kind: KindMTUBlackhole, Severity: Warning, Session: s.ID, Transfer: t.ID,
 		Summary: fmt.Sprintf("data connection open for %s but not one byte arrived while the server was sending: suspected MTU black hole", silent.Round(time.Millisecond)),
 		Explanation: fmt.Sprintf("The data connection's handshake (small packets) completed and the server announced the transfer (%d), yet in %s not a single data segment reached this side. "+
 			"This is how a path MTU black hole looks from the receiving end: the sender's full-size segments (up to the MSS of %d announced here) are too big for a link on the path, and the ICMP messages that should shrink them are dropped, so they vanish, while the small handshake and control packets pass. "+
 			"A capture at the sender would show those segments retransmitted; this one cannot prove it.",
 			t.Preliminary().Code, silent.Round(time.Millisecond), mss),
-		Remediation: "Capture at the sending side to confirm; let ICMP \"fragmentation needed\" (type 3 code 4) and ICMPv6 \"packet too big\" through the firewalls on the path, or clamp the MSS on the router with the smaller link (iptables ... -j TCPMSS --clamp-mss-to-pmtu).",
-		Evidence:    ev})
+		Remediation: "Capture at the sending side to confirm; let ICMP \"fragmentation needed\" (type 3 code 4) and ICMPv6 \"packet too big\" through the firewalls on the path, or clamp the MSS on the router with the smaller link (iptables ... -j TCPMSS --clamp-mss-to-pmtu)."}, ev)
 	d.explain(id, t)
 }
 
@@ -323,16 +314,17 @@ func (d *diag) outOfRange(s *ftpflow.Session) {
 			}
 		}
 		p := int(h.endpoint.Port())
-		ev := map[string]any{"server": server.String(), "offer_frame": h.frame, "announced": h.endpoint.String(),
-			"inferred_range": fmt.Sprintf("%d-%d", lo, hi), "ports_held": len(busy)}
+		ev := newEvidence(map[string]any{
+			"server": server.String(), "inferred_range": fmt.Sprintf("%d-%d", lo, hi), "ports_held": len(busy),
+		})
+		ev.heldOffer(h)
 		d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: s.ID,
 			Summary: fmt.Sprintf("server %s announced port %d, far outside the ports %d-%d it had been using, all held at that moment", server, p, lo, hi),
 			Explanation: fmt.Sprintf("When the server announced %s (frame %d), its passive ports %s were all taken by earlier announcements still in use, so its configured range, apparently %d-%d, was full. "+
 				"Instead of refusing, it picked a port outside the range, as ProFTPD does when its PassivePorts are exhausted (its log says \"unable to find open port in PassivePorts range\"). "+
 				"The transfer works only if nothing between client and server restricts the data ports to the range: a firewall opened for %d-%d drops this connection.",
 				h.endpoint, h.frame, strings.Join(ports, ", "), lo, hi, lo, hi),
-			Remediation: "Widen the passive port range (ProFTPD PassivePorts, vsftpd pasv_min_port/pasv_max_port, Pure-FTPd -p) to cover the concurrent sessions, and open exactly that range in the firewall; limit concurrent sessions per client.",
-			Evidence:    ev})
+			Remediation: "Widen the passive port range (ProFTPD PassivePorts, vsftpd pasv_min_port/pasv_max_port, Pure-FTPd -p) to cover the concurrent sessions, and open exactly that range in the firewall; limit concurrent sessions per client."}, ev)
 	}
 }
 
@@ -352,44 +344,62 @@ func offerHold(s *ftpflow.Session, o *ftpflow.Offer) portHold {
 	return h
 }
 
-// exhaustionReply reports a server that says its passive ports ran out.
+// exhaustionReply reports a server that says its passive ports ran out:
+// one finding per session, which counts the refusals.
 func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
-	if d.exhaustion >= 0 {
-		// The same refusal again in this session: one finding, counted.
-		f := &d.out[d.exhaustion]
-		f.Evidence["refusals"] = f.Evidence["refusals"].(int) + 1
-		f.Evidence["refusal_frames"] = append(f.Evidence["refusal_frames"].([]int), reply.Frame)
-		f.Summary = fmt.Sprintf("server out of passive ports (%d times): %d %s", f.Evidence["refusals"], reply.Code, truncate(reply.Text, 60))
-		if t.ID != 0 {
-			d.explain(f.ID, t)
-		}
+	if d.exhaustion.index >= 0 {
+		d.countRefusal(t, reply)
 		return
 	}
-	ev := map[string]any{"server_reply": replyEvidence(reply), "refusals": 1, "refusal_frames": []int{reply.Frame}}
-	addOfferEvidence(ev, t)
+	d.exhaustion.frames = []int{reply.Frame}
+	ev := newEvidence(map[string]any{"refusals": 1, "refusal_frames": slices.Clone(d.exhaustion.frames)})
+	ev.reply("server_reply", reply)
+	ev.transfer(t)
 	expl := fmt.Sprintf("The server answered %d %q: it could not find a free port in its passive range. Each passive transfer holds a port from the PASV reply until the client connects, and some servers cannot reuse a port while an earlier connection on it lingers; with a small range, a few concurrent or quick transfers exhaust it. The capacity is roughly ports / TIME-WAIT transfers per second.", reply.Code, reply.Text)
 	rem := "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open the same range in the firewall; limit concurrent sessions per client."
-	if t.Refusal != nil {
-		ev["request_frame"] = t.Refusal.Frame
-		ev["command"] = t.Refusal.Command
-		var held []map[string]any
-		var ports []string
-		for _, o := range d.holders[t.Refusal] {
-			held = append(held, map[string]any{"session": o.session, "port": int(o.endpoint.Port()), "offer_frame": o.frame})
-			ports = append(ports, fmt.Sprintf("%d (session %d)", o.endpoint.Port(), o.session))
-		}
-		if len(held) > 0 {
-			ev["ports_held"] = held
-			expl += fmt.Sprintf(" At that moment the capture shows %d passive port(s) of this server announced and still held: %s.", len(held), strings.Join(ports, ", "))
-		}
+	if r := t.Refusal; r != nil {
+		ev.request(r.Frame)
+		ev.set("command", r.Command)
+		expl += d.portsHeld(ev, r)
 	}
 	id := d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Error, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("server out of passive ports: %d %s", reply.Code, truncate(reply.Text, 70)),
-		Explanation: expl, Remediation: rem, Evidence: ev})
-	d.exhaustion = len(d.out) - 1
+		Explanation: expl, Remediation: rem}, ev)
+	d.exhaustion.index = len(d.out) - 1
 	if t.ID != 0 {
 		d.explain(id, t)
 	}
+}
+
+// countRefusal counts one more refusal of passive ports in the session's
+// finding about them. Its display filter still shows the first refusal.
+func (d *diag) countRefusal(t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
+	x := &d.exhaustion
+	x.frames = append(x.frames, reply.Frame)
+	f := &d.out[x.index]
+	f.Refs.ReplyFrames = append(f.Refs.ReplyFrames, reply.Frame)
+	f.Evidence["refusals"] = len(x.frames)
+	f.Evidence["refusal_frames"] = slices.Clone(x.frames)
+	f.Summary = fmt.Sprintf("server out of passive ports (%d times): %d %s", len(x.frames), reply.Code, truncate(reply.Text, 60))
+	if t.ID != 0 {
+		d.explain(f.ID, t)
+	}
+}
+
+// portsHeld records the passive ports of the server held when it refused
+// r, and returns the sentence that lists them (empty when none).
+func (d *diag) portsHeld(ev *evidence, r *ftpflow.Refusal) string {
+	var held []map[string]any
+	var ports []string
+	for _, o := range d.holders[r] {
+		held = append(held, map[string]any{"session": o.session, "port": int(o.endpoint.Port()), "offer_frame": o.frame})
+		ports = append(ports, fmt.Sprintf("%d (session %d)", o.endpoint.Port(), o.session))
+	}
+	if len(held) == 0 {
+		return ""
+	}
+	ev.set("ports_held", held)
+	return fmt.Sprintf(" At that moment the capture shows %d passive port(s) of this server announced and still held: %s.", len(held), strings.Join(ports, ", "))
 }
 
 // Exhaustion estimate thresholds.
@@ -448,12 +458,12 @@ func (d *diag) portExhaustion() {
 			sessions = append(sessions, id)
 		}
 		slices.Sort(sessions)
-		ev := map[string]any{
+		ev := newEvidence(map[string]any{
 			"server": server.String(), "inferred_range": fmt.Sprintf("%d-%d", lo, hi), "range_ports": span,
 			"distinct_ports_seen": len(ports), "offers": len(uses), "unused_offers": unused,
 			"peak_ports_held": peak, "peak_time": stamp(peakAt), "time_wait_seconds": d.opt.TimeWait.Seconds(),
 			"capacity_per_second": capacity, "sessions": sessions,
-		}
+		})
 		d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: sessions[0],
 			Summary: fmt.Sprintf("server %s holds %d of its %d passive ports (%d-%d) at once: its range is nearly exhausted",
 				server, peak, span, lo, hi),
@@ -462,8 +472,7 @@ func (d *diag) portExhaustion() {
 				"When all are taken the server answers PASV with an error (vsftpd: 500 OOPS: vsf_sysutil_bind) or 425 Try later. A port whose last connection lingers in TIME-WAIT may also be unusable for the same client, so under quick sequential transfers the sustained rate is about ports / TIME-WAIT = %d / %s = %.2f transfers per second.",
 				lo, hi, stamp(peakAt), peak, unused, span, d.opt.TimeWait, capacity),
 			Remediation: "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open it in the firewall; limit concurrent sessions per client, or batch small files in fewer transfers.",
-			Evidence:    ev,
-			Filter:      fmt.Sprintf("%s && (ftp.response.code == 227 || ftp.response.code == 229 || tcp.port in {%d..%d})", hostFilter(server), lo, hi)})
+			Filter:      fmt.Sprintf("%s && (ftp.response.code == 227 || ftp.response.code == 229 || tcp.port in {%d..%d})", hostFilter(server), lo, hi)}, ev)
 	}
 }
 

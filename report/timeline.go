@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -291,7 +292,7 @@ func (b *timelineBuilder) attach(findings []analyze.Finding) {
 			continue
 		}
 		tid := f.Transfer
-		if ids, ok := f.Evidence["transfers"].([]int); ok && tid == 0 && len(ids) > 0 {
+		if ids := f.Refs.Transfers; tid == 0 && len(ids) > 0 {
 			tid = ids[0]
 		}
 		best := -1
@@ -312,13 +313,12 @@ func (b *timelineBuilder) attach(findings []analyze.Finding) {
 	}
 }
 
+// firstFrame returns the frame a finding about no transfer shows at: its
+// announcement, else the server's acceptance of TLS, else the request it
+// is about (0: none).
 func firstFrame(f analyze.Finding) int {
-	for _, k := range []string{"first_offer_frame", "offer_frame", "accepted_frame", "request_frame"} {
-		if n, ok := f.Evidence[k].(int); ok {
-			return n
-		}
-	}
-	return 0
+	r := f.Refs
+	return cmp.Or(r.Offer.Frame, r.AcceptedFrame, r.RequestFrame)
 }
 
 // fold replaces runs of uneventful transfers (completed, or not captured,

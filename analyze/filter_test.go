@@ -1,0 +1,34 @@
+package analyze
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestDisplayFilter(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	tests := []struct {
+		name string
+		refs Refs
+		want string
+	}{
+		{"nothing", Refs{}, ""},
+		{"one frame", Refs{ReplyFrames: []int{14}}, "frame.number == 14"},
+		{"frames sorted, each once, zero left out",
+			Refs{Offer: OfferRef{ID: 1, Frame: 14}, CommandFrame: 15, Frames: []int{17, 16, 0, 17}, ReplyFrames: []int{20}, ICMPFrames: []int{18}},
+			"frame.number in {14, 15, 16, 17, 18, 20}"},
+		{"connection",
+			Refs{Frames: []int{16}, Conn: ConnRef{ap("198.51.100.10:34206"), ap("172.16.40.222:30004")}},
+			"frame.number == 16 || (ip.addr == 198.51.100.10 && ip.addr == 172.16.40.222 && tcp.port == 34206 && tcp.port == 30004)"},
+		{"IPv6 connection on one host",
+			Refs{Conn: ConnRef{ap("[::1]:40000"), ap("[::1]:50000")}},
+			"(ipv6.addr == ::1 && tcp.port == 40000 && tcp.port == 50000)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := displayFilter(tt.refs); got != tt.want {
+				t.Errorf("displayFilter(%+v) = %q; want %q", tt.refs, got, tt.want)
+			}
+		})
+	}
+}
