@@ -123,33 +123,33 @@ func (c Config) withDefaults() Config {
 
 // Stats counts what the tracker saw and what its bounds made it drop.
 type Stats struct {
-	Packets     int `json:"packets"`
-	TCPPackets  int `json:"tcp_packets"`
-	Connections int `json:"tcp_connections"`
+	Packets     int
+	TCPPackets  int
+	Connections int
 	// Fragments counts IP fragments (not reassembled).
-	Fragments int `json:"ip_fragments"`
+	Fragments int
 	// Malformed counts packets whose headers are cut or inconsistent.
-	Malformed int `json:"malformed_packets"`
+	Malformed int
 	// UnsupportedLink counts packets of link types not decoded.
-	UnsupportedLink int `json:"unsupported_link_packets"`
+	UnsupportedLink int
 	// Duplicates counts packets the capture holds twice.
-	Duplicates int `json:"duplicate_packets"`
+	Duplicates int
 	// ICMPTooBig counts ICMP "fragmentation needed"/"packet too big".
-	ICMPTooBig int `json:"icmp_too_big"`
+	ICMPTooBig int
 	// EvictedConnections counts connections dropped because the table
 	// was full (not those that closed or went idle).
-	EvictedConnections int `json:"evicted_connections"`
+	EvictedConnections int
 	// DroppedSessions counts FTP sessions not tracked because the session
 	// limit was reached.
-	DroppedSessions int `json:"dropped_sessions"`
+	DroppedSessions int
 	// DroppedOffers counts announcements not tracked for linking because
 	// too many were pending.
-	DroppedOffers int `json:"dropped_offers"`
+	DroppedOffers int
 	// TruncatedPayload counts TCP segments whose payload the snapshot
 	// length cut.
-	TruncatedPayload int `json:"truncated_payload_packets"`
+	TruncatedPayload int
 	// BackwardTimestamps counts packets older than one already seen.
-	BackwardTimestamps int `json:"backward_timestamps"`
+	BackwardTimestamps int
 }
 
 // Result is what tracking a whole capture produced.
