@@ -29,7 +29,7 @@ var catalogueRow = regexp.MustCompile("^\\| `([^`]+\\.pcap)` \\| ([^|]+) \\| ([^
 // the findings it says ftpdiag reports ("kind (severity)").
 func readCatalogue(t *testing.T) map[string][]string {
 	t.Helper()
-	f, err := os.Open("fixtures/README.md")
+	f, err := os.Open(repoRoot + "/fixtures/README.md")
 	if err != nil {
 		t.Fatal(err)
 	}

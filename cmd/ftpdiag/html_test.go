@@ -107,7 +107,8 @@ func TestHTMLInBrowser(t *testing.T) {
 	}{
 		{"failed", writeTrace(t, t.TempDir(), "failed.pcap", failedSession()), 1},
 	}
-	for _, f := range []string{"fixtures/captures/02-nat-pasv-curl-follow-client.pcap", "fixtures/captures/11-mtu-blackhole-server.pcap", "fixtures/captures/01-passive-pureftpd-ftplib-client.pcap"} {
+	for _, name := range []string{"02-nat-pasv-curl-follow-client.pcap", "11-mtu-blackhole-server.pcap", "01-passive-pureftpd-ftplib-client.pcap"} {
+		f := filepath.Join(repoRoot, "fixtures/captures", name)
 		if _, err := os.Stat(f); err == nil {
 			cases = append(cases, struct {
 				name  string

@@ -3,30 +3,26 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// corpusDir is the shared public capture corpus, beside the project.
-const corpusDir = "../shared/corpus"
+// repoRoot is the repository root, seen from this package's directory,
+// where tests run.
+const repoRoot = "../.."
 
-// TestMain runs the tests from the repository root, so that file names in
-// reports are the same as a user typing them there.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if err := os.Chdir("../.."); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	os.Exit(m.Run())
-}
+// corpusDir is the shared public capture corpus, beside the project.
+const corpusDir = repoRoot + "/../shared/corpus"
 
 // runCLI runs the command in-process.
 func runCLI(t testing.TB, args ...string) (stdout, stderr string, code int) {
@@ -38,20 +34,30 @@ func runCLI(t testing.TB, args ...string) (stdout, stderr string, code int) {
 
 // capture is one capture file the golden tests run on.
 type capture struct {
-	path   string // as given on the command line, from the repository root
-	golden string // golden file stem under cmd/ftpdiag/testdata/golden
+	path   string // as given on the command line, from this package's directory
+	shown  string // as a user types it at the repository root, which the golden files show
+	golden string // golden file stem under testdata/golden
+}
+
+// newCapture describes the capture at path (from this package's directory).
+func newCapture(path, golden string) capture {
+	shown, err := filepath.Rel(repoRoot, path)
+	if err != nil {
+		shown = path
+	}
+	return capture{path, filepath.ToSlash(shown), golden}
 }
 
 // fixtureCaptures lists the project's own captures.
 func fixtureCaptures(t testing.TB) []capture {
 	t.Helper()
-	paths, err := filepath.Glob("fixtures/captures/*.pcap*")
+	paths, err := filepath.Glob(repoRoot + "/fixtures/captures/*.pcap*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var cs []capture
 	for _, p := range paths {
-		cs = append(cs, capture{p, "fixtures/" + strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))})
+		cs = append(cs, newCapture(p, "fixtures/"+strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))))
 	}
 	return cs
 }
@@ -76,7 +82,7 @@ func corpusCaptures(t testing.TB) []capture {
 			return nil
 		}
 		rel, _ := filepath.Rel(corpusDir, p)
-		cs = append(cs, capture{p, "corpus/" + strings.NewReplacer("/", "__", ".pcap.gz", "", ".pcapng", "", ".pcap", "").Replace(rel)})
+		cs = append(cs, newCapture(p, "corpus/"+strings.NewReplacer("/", "__", ".pcap.gz", "", ".pcapng", "", ".pcap", "").Replace(rel)))
 		return nil
 	})
 	if err != nil {
@@ -84,6 +90,82 @@ func corpusCaptures(t testing.TB) []capture {
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].path < cs[j].path })
 	return cs
+}
+
+// asShown rewrites a report of the capture given on the command line as
+// c.path into the report of the same capture given as c.shown, the name
+// the golden files hold: the JSON "file" strings, and in the terminal
+// report the cell of the inputs table (whose first column then takes the
+// width of the new name) and the warnings that name the file.
+func asShown(out string, c capture) string {
+	if c.path == c.shown {
+		return out
+	}
+	q := func(s string) string {
+		b, _ := json.Marshal(s)
+		return string(b)
+	}
+	out = strings.ReplaceAll(out, q(c.path), q(c.shown))
+	given, shown := fileCell(c.path), fileCell(c.shown)
+	out = strings.ReplaceAll(out, "  warning: "+given+": ", "  warning: "+shown+": ")
+	lines := strings.Split(out, "\n")
+	start := slices.Index(lines, "Inputs")
+	if start < 0 || start+1 >= len(lines) || !strings.HasPrefix(lines[start+1], "┌") {
+		return out
+	}
+	end := start + 1
+	for end < len(lines) && !strings.HasPrefix(lines[end], "└") {
+		end++
+	}
+	if end == len(lines) {
+		return out
+	}
+	// Cut each line of the table around its first column; rename the file
+	// cells; draw the column again, as wide as its widest text.
+	type split struct {
+		lead       rune // ┌, ├, └ on a border, │ on a row of text
+		text, rest string
+	}
+	rows := make([]split, 0, end-start)
+	width := 0
+	for _, line := range lines[start+1 : end+1] {
+		r := []rune(line)
+		j := 1
+		for j < len(r) && !strings.ContainsRune("│┬┼┴", r[j]) {
+			j++
+		}
+		row := split{lead: r[0], rest: string(r[j:])}
+		if row.lead == '│' {
+			row.text = strings.TrimSpace(string(r[1:j]))
+			if row.text == given {
+				row.text = shown
+			}
+			width = max(width, utf8.RuneCountInString(row.text))
+		}
+		rows = append(rows, row)
+	}
+	for i, row := range rows {
+		if row.lead == '│' {
+			lines[start+1+i] = "│ " + row.text + strings.Repeat(" ", width-utf8.RuneCountInString(row.text)) + " " + row.rest
+		} else {
+			lines[start+1+i] = string(row.lead) + strings.Repeat("─", width+2) + row.rest
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// fileCell is a file name as the terminal report's inputs table shows it:
+// cut to 48 bytes with "..." (report's maxCell).
+func fileCell(name string) string {
+	const maxCell = 48
+	if len(name) <= maxCell {
+		return name
+	}
+	cut := maxCell - 3
+	for cut > 0 && name[cut]&0xc0 == 0x80 {
+		cut--
+	}
+	return name[:cut] + "..."
 }
 
 // checkGolden compares got with the golden file, or rewrites it with -update.

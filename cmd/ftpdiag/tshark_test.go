@@ -22,8 +22,9 @@ var tsharkFields = [][3]string{
 }
 
 // knownTsharkDifferences lists captures where tshark and ftpdiag are known
-// to disagree, and why. Keys are capture paths; the test fails if one of
-// them starts agreeing, so the list stays true.
+// to disagree, and why. Keys are capture paths from the repository root
+// (capture.shown); the test fails if one of them starts agreeing, so the
+// list stays true.
 var knownTsharkDifferences = map[string]string{}
 
 // TestAnnouncedEndpointsMatchTshark compares every announced endpoint
@@ -77,7 +78,7 @@ func compareWithTshark(t *testing.T, tshark string, cs []capture) {
 			theirs := tsharkEndpoints(t, tshark, c.path, ports)
 			slices.Sort(ours)
 			ours = slices.Compact(ours)
-			why, known := knownTsharkDifferences[c.path]
+			why, known := knownTsharkDifferences[c.shown]
 			same := slices.Equal(ours, theirs)
 			switch {
 			case same && known:
