@@ -24,11 +24,31 @@ func writeTrace(t *testing.T, dir, name string, tr *simtrace.Trace) string {
 	if err := tr.WritePcap(&b); err != nil {
 		t.Fatal(err)
 	}
+	return writeFile(t, dir, name, b.Bytes())
+}
+
+// writeFile writes data to name in dir and returns its path.
+func writeFile(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// gzipped compresses data.
+func gzipped(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // okSession is a passive LIST that works; failedSession one whose data
@@ -75,19 +95,14 @@ func TestCLI(t *testing.T) {
 	first.Packets, second.Packets = whole.Packets[:half], whole.Packets[half:]
 	part1 := writeTrace(t, dir, "ring1.pcap", first)
 	part2 := writeTrace(t, dir, "ring2.pcap", second)
-	okBytes, _ := os.ReadFile(ok)
-	cut := filepath.Join(dir, "cut.pcap")
-	os.WriteFile(cut, okBytes[:len(okBytes)-10], 0o644)
-	text := filepath.Join(dir, "notes.txt")
-	os.WriteFile(text, []byte("<html>not a capture</html>"), 0o644)
-	empty := filepath.Join(dir, "empty.pcap")
-	os.WriteFile(empty, nil, 0o644)
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(okBytes)
-	zw.Close()
-	gzPath := filepath.Join(dir, "ok.pcap.gz")
-	os.WriteFile(gzPath, gz.Bytes(), 0o644)
+	okBytes, err := os.ReadFile(ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := writeFile(t, dir, "cut.pcap", okBytes[:len(okBytes)-10])
+	text := writeFile(t, dir, "notes.txt", []byte("<html>not a capture</html>"))
+	empty := writeFile(t, dir, "empty.pcap", nil)
+	gzPath := writeFile(t, dir, "ok.pcap.gz", gzipped(t, okBytes))
 
 	tests := []struct {
 		name      string
@@ -157,7 +172,9 @@ func TestCLI(t *testing.T) {
 // TestStdin reads a capture from standard input.
 func TestStdin(t *testing.T) {
 	var b bytes.Buffer
-	okSession("40000").WritePcap(&b)
+	if err := okSession("40000").WritePcap(&b); err != nil {
+		t.Fatal(err)
+	}
 	var out, errb bytes.Buffer
 	code := run(t.Context(), []string{"--format", "json", "-"}, &b, &out, &errb)
 	if code != exitOK || !strings.Contains(out.String(), `"file": "-"`) {
@@ -235,7 +252,8 @@ func TestReportNotWritten(t *testing.T) {
 	}{
 		{"json to a broken pipe", []string{"--format", "json", p}, brokenWriter{}},
 		{"html to a broken pipe", []string{"--format", "html", p}, brokenWriter{}},
-		{"--html into a missing directory", []string{"--html", filepath.Join(dir, "missing", "r.html"), p}, io.Discard},
+		// --html makes missing directories, but not under a file.
+		{"--html under a file", []string{"--html", filepath.Join(p, "r.html"), p}, io.Discard},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
