@@ -7,11 +7,10 @@ import (
 	"testing"
 )
 
-// Captures the exit-status tests run on, from the repository root (the
-// cmd tests run there).
+// Captures the exit-status tests run on, from this package's directory.
 const (
-	failingCapture = "fixtures/captures/02-nat-pasv-curl-follow-client.pcap" // an error finding
-	healthyCapture = "fixtures/captures/01-passive-vsftpd-curl-client.pcap"  // none
+	failingCapture = repoRoot + "/fixtures/captures/02-nat-pasv-curl-follow-client.pcap" // an error finding
+	healthyCapture = repoRoot + "/fixtures/captures/01-passive-vsftpd-curl-client.pcap"  // none
 )
 
 // TestExitStatus: the exit status follows one rule whatever the format:
