@@ -12,9 +12,9 @@ type Finding struct {
 	Severity Severity
 	// Session and Transfer are the IDs the finding belongs to (0: none).
 	Session, Transfer int
-	Summary           string
-	Explanation       string
-	Remediation       string
+	// Summary says in one line what happened; Explanation explains the
+	// mechanism, for someone learning it; Remediation says what to change.
+	Summary, Explanation, Remediation string
 	// Evidence is the JSON view of the evidence, as the report prints it:
 	// every fact by name, with frames, times, addresses as "ip:port"
 	// strings and counts. It is written for people; code reads Refs.

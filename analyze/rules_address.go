@@ -172,6 +172,12 @@ func (d *diag) unusedRefusals(s *ftpflow.Session) {
 			Explanation: fmt.Sprintf("The client asked for a passive data endpoint with %s (frame %d) and the server answered %d %q: %s. No data connection could follow.", r.Command, r.Frame, reply.Code, reply.Text, meaning),
 			Remediation: "Read the server's log for the reason; check its passive port range and its limits on sessions."}, ev)
 	}
+	d.unusedPORTRefusals(s)
+}
+
+// unusedPORTRefusals reports refused active announcements that no transfer
+// command used and no address finding already reports.
+func (d *diag) unusedPORTRefusals(s *ftpflow.Session) {
 	for _, o := range s.Offers {
 		if o.Passive() || len(o.Transfers) > 0 || o.Answer == nil || o.Answer.Code < 400 || d.offerExplained[o] {
 			continue

@@ -17,19 +17,7 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 	var conns []map[string]any
 	failedConns := 0
 	for _, c := range s.EncryptedData {
-		state := "completed"
-		switch {
-		case c.Handshake && !c.SYNACK.Seen() && c.Reset != nil:
-			state = "syn_refused"
-		case c.Handshake && !c.SYNACK.Seen():
-			state = "syn_unanswered"
-		case c.Reset != nil && !c.FIN[ftpflow.Client].Seen() && !c.FIN[ftpflow.Server].Seen():
-			// A RST after a FIN is how many TLS stacks end a connection
-			// whose peer still sent its close_notify: not a failure.
-			state = "reset"
-		case !c.Closed():
-			state = "incomplete"
-		}
+		state := encryptedConnState(c)
 		if state == "syn_refused" || state == "syn_unanswered" || state == "reset" {
 			failedConns++
 		}
@@ -53,16 +41,7 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 	if tls.ClearAgain.Seen() {
 		summary = fmt.Sprintf("control channel encrypted after %s (frame %d) until frame %d", tls.Command, tls.Accepted.Frame, tls.ClearAgain.Frame)
 	}
-	expl := fmt.Sprintf("The client asked for TLS with %s and the server accepted with 234 (frame %d); from then on the control channel is encrypted, so the PASV/EPSV replies and PORT commands, and the server's 425/426 replies, cannot be read from the capture. ", tls.Command, tls.Accepted.Frame)
-	expl += "For the same reason NAT helpers and firewall FTP inspection (nf_conntrack_ftp, ALGs) cannot rewrite the announced endpoints or open pinholes for the data ports: FTPS through NAT works only with a correct announced address (pasv_address) and a passive port range opened explicitly. "
-	if len(conns) > 0 {
-		expl += fmt.Sprintf("Paired by hosts and timing instead, %d connection(s) between the same two hosts began while the channel was encrypted; they are probably its data connections. ", len(conns))
-	} else {
-		expl += "No connection between the same two hosts began while the channel was encrypted, in this capture: either no transfer was asked for, or its data connections never reached this capture point (a client sent to an unreachable announced address, or a firewall dropped them on the way). "
-	}
-	if tls.ClearAgain.Seen() {
-		expl += "The channel returned to clear text later (CCC or a TLS shutdown), and what followed is analysed normally."
-	}
+	expl := encryptedExplanation(tls, len(conns))
 	rem := "To diagnose the data connections, capture the TLS keys (SSLKEYLOGFILE with curl or lftp) and decrypt in Wireshark, or read the client's debug log. To make FTPS work through NAT: set the server's external address (vsftpd pasv_address, ProFTPD MasqueradeAddress) and open its passive port range in every firewall, since no helper can."
 	sev := Info
 	if failedConns > 0 {
@@ -74,6 +53,40 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 		filter += " || " + conversationFilter(c.Client, c.Server)
 	}
 	d.add(Finding{Kind: KindControlEncrypted, Severity: sev, Session: s.ID, Summary: summary, Explanation: expl, Remediation: rem, Filter: filter}, ev)
+}
+
+// encryptedConnState says how a data connection paired by hosts and
+// timing with an encrypted control channel ended.
+func encryptedConnState(c *ftpflow.Conn) string {
+	switch {
+	case c.Handshake && !c.SYNACK.Seen() && c.Reset != nil:
+		return "syn_refused"
+	case c.Handshake && !c.SYNACK.Seen():
+		return "syn_unanswered"
+	case c.Reset != nil && !c.FIN[ftpflow.Client].Seen() && !c.FIN[ftpflow.Server].Seen():
+		// A RST after a FIN is how many TLS stacks end a connection
+		// whose peer still sent its close_notify: not a failure.
+		return "reset"
+	case !c.Closed():
+		return "incomplete"
+	}
+	return "completed"
+}
+
+// encryptedExplanation says what an encrypted control channel hides, and
+// what pairing by hosts and timing found (conns connections).
+func encryptedExplanation(tls *ftpflow.TLSInfo, conns int) string {
+	expl := fmt.Sprintf("The client asked for TLS with %s and the server accepted with 234 (frame %d); from then on the control channel is encrypted, so the PASV/EPSV replies and PORT commands, and the server's 425/426 replies, cannot be read from the capture. ", tls.Command, tls.Accepted.Frame)
+	expl += "For the same reason NAT helpers and firewall FTP inspection (nf_conntrack_ftp, ALGs) cannot rewrite the announced endpoints or open pinholes for the data ports: FTPS through NAT works only with a correct announced address (pasv_address) and a passive port range opened explicitly. "
+	if conns > 0 {
+		expl += fmt.Sprintf("Paired by hosts and timing instead, %d connection(s) between the same two hosts began while the channel was encrypted; they are probably its data connections. ", conns)
+	} else {
+		expl += "No connection between the same two hosts began while the channel was encrypted, in this capture: either no transfer was asked for, or its data connections never reached this capture point (a client sent to an unreachable announced address, or a firewall dropped them on the way). "
+	}
+	if tls.ClearAgain.Seen() {
+		expl += "The channel returned to clear text later (CCC or a TLS shutdown), and what followed is analysed normally."
+	}
+	return expl
 }
 
 // nonstandardPort reports FTP on a control port other than 21.

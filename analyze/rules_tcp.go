@@ -53,21 +53,7 @@ func (d *diag) timeWait(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn
 	expl := fmt.Sprintf("A TCP connection is named by its 5-tuple (protocol, both addresses, both ports). The side that closes first keeps the tuple in TIME-WAIT for 2*MSL (%s here; 240 s on older Windows, 60 s on Linux) so that stray old segments cannot corrupt a new connection. "+
 		"This data connection reused the exact tuple of connection %d only %s after it closed, while %s (%s) still held it in TIME-WAIT. ",
 		d.opt.TimeWait, p.ConnID, short(gap), who, holder)
-	if holderIsConnector {
-		expl += "A stack holding the tuple in TIME-WAIT usually refuses to connect from it again (EADDRINUSE); here it sent the SYN anyway. "
-	} else {
-		expl += "RFC 1122 (4.2.2.13) lets the TIME-WAIT side accept a new SYN whose initial sequence number is above the last one it saw, and RFC 6191 lets it accept one whose TCP timestamp is newer; "
-		switch {
-		case isnAfter && tsNewer:
-			expl += "both hold here, so a modern stack accepts the reuse. "
-		case isnAfter:
-			expl += "the sequence number rule holds here. "
-		case tsNewer:
-			expl += "the timestamp rule holds here (Linux accepts on it), the sequence number rule does not. "
-		default:
-			expl += "neither holds here, so the SYN is taken for an old duplicate and refused. "
-		}
-	}
+	expl += reuseAcceptance(holderIsConnector, isnAfter, tsNewer)
 	if fail {
 		expl += "The connection failed, and the server reported the failure on the control channel."
 	} else {
@@ -84,6 +70,26 @@ func (d *diag) timeWait(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn
 	if fail {
 		d.explain(id, t)
 	}
+}
+
+// reuseAcceptance says whether the side holding a 5-tuple in TIME-WAIT
+// lets a new connection reuse it: the connector refuses to, the side
+// connected to may, by RFC 1122's sequence number rule or RFC 6191's
+// timestamp rule.
+func reuseAcceptance(holderIsConnector, isnAfter, tsNewer bool) string {
+	if holderIsConnector {
+		return "A stack holding the tuple in TIME-WAIT usually refuses to connect from it again (EADDRINUSE); here it sent the SYN anyway. "
+	}
+	rules := "RFC 1122 (4.2.2.13) lets the TIME-WAIT side accept a new SYN whose initial sequence number is above the last one it saw, and RFC 6191 lets it accept one whose TCP timestamp is newer; "
+	switch {
+	case isnAfter && tsNewer:
+		return rules + "both hold here, so a modern stack accepts the reuse. "
+	case isnAfter:
+		return rules + "the sequence number rule holds here. "
+	case tsNewer:
+		return rules + "the timestamp rule holds here (Linux accepts on it), the sequence number rule does not. "
+	}
+	return rules + "neither holds here, so the SYN is taken for an old duplicate and refused. "
 }
 
 // timeWaitBlocked reports an active transfer that failed without any SYN
@@ -430,50 +436,73 @@ func (d *diag) portExhaustion() {
 		if len(uses) < exhaustionMinOffers {
 			continue
 		}
-		lo, hi := 65535, 0
-		ports := map[uint16]bool{}
-		sessionSet := map[int]bool{}
-		unused := 0
-		holds := make([]portHold, 0, len(uses))
-		for _, u := range uses {
-			lo, hi = min(lo, int(u.port)), max(hi, int(u.port))
-			ports[u.port] = true
-			sessionSet[u.session] = true
-			if !u.used {
-				unused++
-			}
-			holds = append(holds, u.hold)
-		}
-		span := hi - lo + 1
-		if span > exhaustionMaxRange {
+		r := measureRange(uses)
+		if r.span() > exhaustionMaxRange {
 			continue
 		}
-		peak, peakAt := peakHolds(holds)
-		if float64(peak) < exhaustionWarnRatio*float64(span) || peak < 2 {
+		if float64(r.peak) < exhaustionWarnRatio*float64(r.span()) || r.peak < 2 {
 			continue
 		}
-		capacity := float64(span) / d.opt.TimeWait.Seconds()
-		sessions := make([]int, 0, len(sessionSet))
-		for id := range sessionSet {
-			sessions = append(sessions, id)
-		}
-		slices.Sort(sessions)
-		ev := newEvidence(map[string]any{
-			"server": server.String(), "inferred_range": fmt.Sprintf("%d-%d", lo, hi), "range_ports": span,
-			"distinct_ports_seen": len(ports), "offers": len(uses), "unused_offers": unused,
-			"peak_ports_held": peak, "peak_time": stamp(peakAt), "time_wait_seconds": d.opt.TimeWait.Seconds(),
-			"capacity_per_second": capacity, "sessions": sessions,
-		})
-		d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: sessions[0],
-			Summary: fmt.Sprintf("server %s holds %d of its %d passive ports (%d-%d) at once: its range is nearly exhausted",
-				server, peak, span, lo, hi),
-			Explanation: fmt.Sprintf("Every PASV reply reserves a port of the server's passive range until the client has connected and the transfer ends; an announcement nobody uses holds its port until the session moves on. "+
-				"The ports announced here all fall within %d-%d, so the range is probably that small, and at %s %d of them were held at once (%d announcements were never used by a connection). "+
-				"When all are taken the server answers PASV with an error (vsftpd: 500 OOPS: vsf_sysutil_bind) or 425 Try later. A port whose last connection lingers in TIME-WAIT may also be unusable for the same client, so under quick sequential transfers the sustained rate is about ports / TIME-WAIT = %d / %s = %.2f transfers per second.",
-				lo, hi, stamp(peakAt), peak, unused, span, d.opt.TimeWait, capacity),
-			Remediation: "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open it in the firewall; limit concurrent sessions per client, or batch small files in fewer transfers.",
-			Filter:      fmt.Sprintf("%s && (ftp.response.code == 227 || ftp.response.code == 229 || tcp.port in {%d..%d})", hostFilter(server), lo, hi)}, ev)
+		d.rangeNearlyFull(server, r)
 	}
+}
+
+// rangeUse is what a server's passive offers show of its port range.
+type rangeUse struct {
+	lo, hi   int // the lowest and highest port announced
+	distinct int // ports announced
+	offers   int
+	unused   int // offers no connection used
+	peak     int // ports held at once, at most
+	peakAt   time.Time
+	sessions []int // the sessions of the offers, in order
+}
+
+func (r rangeUse) span() int { return r.hi - r.lo + 1 }
+
+func measureRange(uses []portUse) rangeUse {
+	r := rangeUse{lo: 65535, offers: len(uses)}
+	ports := map[uint16]bool{}
+	sessionSet := map[int]bool{}
+	holds := make([]portHold, 0, len(uses))
+	for _, u := range uses {
+		r.lo, r.hi = min(r.lo, int(u.port)), max(r.hi, int(u.port))
+		ports[u.port] = true
+		sessionSet[u.session] = true
+		if !u.used {
+			r.unused++
+		}
+		holds = append(holds, u.hold)
+	}
+	r.distinct = len(ports)
+	r.peak, r.peakAt = peakHolds(holds)
+	for id := range sessionSet {
+		r.sessions = append(r.sessions, id)
+	}
+	slices.Sort(r.sessions)
+	return r
+}
+
+// rangeNearlyFull reports a server holding nearly all of its inferred
+// passive port range at once.
+func (d *diag) rangeNearlyFull(server netip.Addr, r rangeUse) {
+	lo, hi, span := r.lo, r.hi, r.span()
+	capacity := float64(span) / d.opt.TimeWait.Seconds()
+	ev := newEvidence(map[string]any{
+		"server": server.String(), "inferred_range": fmt.Sprintf("%d-%d", lo, hi), "range_ports": span,
+		"distinct_ports_seen": r.distinct, "offers": r.offers, "unused_offers": r.unused,
+		"peak_ports_held": r.peak, "peak_time": stamp(r.peakAt), "time_wait_seconds": d.opt.TimeWait.Seconds(),
+		"capacity_per_second": capacity, "sessions": r.sessions,
+	})
+	d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: r.sessions[0],
+		Summary: fmt.Sprintf("server %s holds %d of its %d passive ports (%d-%d) at once: its range is nearly exhausted",
+			server, r.peak, span, lo, hi),
+		Explanation: fmt.Sprintf("Every PASV reply reserves a port of the server's passive range until the client has connected and the transfer ends; an announcement nobody uses holds its port until the session moves on. "+
+			"The ports announced here all fall within %d-%d, so the range is probably that small, and at %s %d of them were held at once (%d announcements were never used by a connection). "+
+			"When all are taken the server answers PASV with an error (vsftpd: 500 OOPS: vsf_sysutil_bind) or 425 Try later. A port whose last connection lingers in TIME-WAIT may also be unusable for the same client, so under quick sequential transfers the sustained rate is about ports / TIME-WAIT = %d / %s = %.2f transfers per second.",
+			lo, hi, stamp(r.peakAt), r.peak, r.unused, span, d.opt.TimeWait, capacity),
+		Remediation: "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open it in the firewall; limit concurrent sessions per client, or batch small files in fewer transfers.",
+		Filter:      fmt.Sprintf("%s && (ftp.response.code == 227 || ftp.response.code == 229 || tcp.port in {%d..%d})", hostFilter(server), lo, hi)}, ev)
 }
 
 // peakHolds returns the largest number of overlapping holds and when.

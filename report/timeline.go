@@ -40,13 +40,13 @@ const (
 // Step is one line of the ladder.
 type Step struct {
 	Kind     StepKind
-	At       ftpflow.Event
-	From, To int    // lane indexes; From == To for a note without an arrow
-	Label    string // on the arrow, from the capture (escaped)
-	Note     string // the plain-words annotation
-	Findings []string
-	Transfer int
-	Conn     int // data connection ID, 0 for control
+	At       ftpflow.Event // the packet the step shows (the first, for several)
+	From, To int           // lane indexes; From == To for a note without an arrow
+	Label    string        // on the arrow, from the capture (escaped)
+	Note     string        // the plain-words annotation
+	Findings []string      // "F1 kind" of the findings shown at this step
+	Transfer int           // the transfer's ID, 0 for none
+	Conn     int           // data connection ID, 0 for control
 	// Until is the last frame covered (for folds and multi-packet steps).
 	Until ftpflow.Event
 }
