@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -351,5 +354,38 @@ func TestNGTooManyInterfaces(t *testing.T) {
 	want := fmt.Sprintf("x: interface description block at offset %d: more than 65536 interfaces in one section", b.blocks[len(b.blocks)-1].off)
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
+	}
+}
+
+// TestAbsurdTimestampsClamped: timestamps no report can write (before
+// 1970 by a negative offset, or past the year 9999) are clamped, with a
+// warning naming the first frame.
+func TestAbsurdTimestampsClamped(t *testing.T) {
+	b := newNG(binary.LittleEndian)
+	b.idb(layers.LinkTypeEthernet, 65535, b.tsoffset(-1<<40))
+	b.epb(0, 1_000000, []byte{1, 2, 3}, 3)
+	b.idb(layers.LinkTypeEthernet, 65535, b.tsresol(0))
+	b.epb(1, 1<<62, []byte{1, 2, 3}, 3)
+	r, err := NewReader(bytes.NewReader(b.buf), "absurd.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []time.Time
+	for {
+		p, err := r.Next()
+		if err != nil {
+			break
+		}
+		got = append(got, p.Timestamp)
+	}
+	want := []time.Time{time.Unix(0, 0).UTC(), time.Unix(maxSec, 0).UTC()}
+	if !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Errorf("timestamps %v, want %v", got, want)
+	}
+	if w := r.Info().Warnings; len(w) == 0 || !strings.Contains(w[0], "clamped") || !strings.Contains(w[0], "frame 1") {
+		t.Errorf("warnings %q", w)
+	}
+	if s := got[1].Format(time.RFC3339); s != "9999-12-31T23:59:59Z" {
+		t.Errorf("latest timestamp formats as %s", s)
 	}
 }

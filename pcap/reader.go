@@ -355,6 +355,10 @@ func (r *Reader) u32(b []byte) uint32 {
 // updates the counters Info reports. timed is false for a packet that
 // carries no timestamp of its own and none to borrow.
 func (r *Reader) emit(sec, ns int64, data []byte, orig uint32, lt layers.LinkType, timed bool) *Packet {
+	if sec < minSec || sec > maxSec {
+		r.warns.add(warnTimeRange, 0, r.frame, 0)
+		sec, ns = min(max(sec, minSec), maxSec), 0
+	}
 	if timed {
 		switch {
 		case !r.timed:
@@ -379,6 +383,13 @@ func (r *Reader) emit(sec, ns int64, data []byte, orig uint32, lt layers.LinkTyp
 	p.Frame = r.frame
 	return p
 }
+
+// The timestamps a report can write (RFC 3339 years 1970 to 9999): a
+// file's absurd timestamps are clamped to them, with a warning.
+const (
+	minSec = 0
+	maxSec = 253402300799 // 9999-12-31T23:59:59Z
+)
 
 // addLinkType records a link type and snapshot length declared by the file.
 func (r *Reader) addLinkType(lt layers.LinkType, snaplen uint32) {
@@ -414,6 +425,7 @@ const (
 	warnTsresol                      // unsupported if_tsresol (detail: value)
 	warnOptions                      // malformed interface options
 	warnVersion                      // unusual pcap version (detail: major<<16 | minor)
+	warnTimeRange                    // timestamp before 1970 or after 9999, clamped
 )
 
 // warning counts one kind of quirk and where it was first met.
@@ -485,6 +497,8 @@ func (x warning) String() string {
 		what = "malformed interface options ignored"
 	case warnVersion:
 		what = fmt.Sprintf("unusual pcap version %d.%d", x.detail>>16, x.detail&0xffff)
+	case warnTimeRange:
+		what = "timestamps before 1970 or after 9999 (clamped)"
 	default:
 		what = "warning " + strconv.Itoa(int(x.kind))
 	}

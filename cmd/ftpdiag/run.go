@@ -341,7 +341,7 @@ func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string
 		if cfg.each {
 			path = filepath.Join(cfg.htmlFile, strings.TrimSuffix(prefix, "_")+".html")
 		}
-		if err := writeHTMLFile(path, a, htmlOpt); err != nil {
+		if err := writeHTMLFile(path, a, htmlOpt, cfg.each); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag:", err)
 			written = false
 		}
@@ -364,9 +364,13 @@ func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string
 	return written
 }
 
-func writeHTMLFile(path string, a *analyze.Analysis, opt report.HTMLOptions) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("--html: %w", err)
+// writeHTMLFile writes the HTML report to path, making its directory
+// first when mkdir is set (--each --html DIR).
+func writeHTMLFile(path string, a *analyze.Analysis, opt report.HTMLOptions, mkdir bool) error {
+	if mkdir {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("--html: %w", err)
+		}
 	}
 	f, err := os.Create(path)
 	if err != nil {
