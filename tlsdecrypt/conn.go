@@ -59,8 +59,10 @@ func (d Direction) String() string {
 type State uint8
 
 // States of a Conn. The first two are not failures; the others stop the
-// reading (of both directions, or of one for StateMalformed and
-// StateDecryptError).
+// reading: of both directions when found in the hellos (StateNoHandshake,
+// StateUnsupported, StateNoKeys), else of the direction they were found in
+// (StateMalformed, StateDecryptError, and StateNoKeys when a TLS 1.3 key
+// log lacks one side's traffic secret).
 const (
 	StateHandshake    State = iota // the hellos are not both read yet
 	StateDecrypting                // keys found; records are being decrypted
@@ -333,17 +335,25 @@ func (c *Conn) failure(dir Direction) error {
 	return nil
 }
 
-// fail stops h's direction (StateMalformed, StateDecryptError) or the whole
-// connection (other states) at the record being read, if rec.
+// fail stops h's direction at the record being read, if rec > 0.
 func (c *Conn) fail(h *half, st State, rec int, err error) {
+	c.stop(h, st, rec, err, false)
+}
+
+// failAll stops the whole connection, for a reason found in h's direction.
+func (c *Conn) failAll(h *half, st State, rec int, err error) {
+	c.stop(h, st, rec, err, true)
+}
+
+func (c *Conn) stop(h *half, st State, rec int, err error, all bool) {
 	e := &Error{State: st, Dir: h.dir, Err: err}
 	if rec > 0 {
 		e.Record, e.Offset = rec, h.off
 	}
-	if st == StateMalformed || st == StateDecryptError {
-		h.err = e
-	} else {
+	if all {
 		c.err = e
+	} else {
+		h.err = e
 	}
 	// A stopped direction keeps nothing.
 	for d := range c.h {
@@ -409,7 +419,7 @@ func (c *Conn) process(h *half) {
 func (c *Conn) record(h *half, rec int, r []byte) (wait bool) {
 	typ, body := r[0], r[5:]
 	if rec == 1 && typ != recHandshake && typ != recAlert {
-		c.fail(h, StateNoHandshake, rec, fmt.Errorf("the first record is of type %d, not a handshake: the stream starts after the TLS handshake", typ))
+		c.failAll(h, StateNoHandshake, rec, fmt.Errorf("the first record is of type %d, not a handshake: the stream starts after the TLS handshake", typ))
 		return false
 	}
 	tls13 := c.suite != nil && c.suite.tls13
@@ -426,6 +436,9 @@ func (c *Conn) record(h *half, rec int, r []byte) (wait bool) {
 		case recAlert:
 			c.alert(h, body)
 		case recChangeCipherSpec:
+			if h.dir == ServerToClient && !c.haveSR {
+				return false // TLS 1.3's compatibility one, after a HelloRetryRequest
+			}
 			if !c.ready {
 				return true
 			}
@@ -543,18 +556,18 @@ func (c *Conn) setup(h *half, rec int) {
 	}
 	tls13 := c.version == versionTLS13
 	if c.version != versionTLS12 && !tls13 {
-		c.fail(h, StateUnsupported, rec, fmt.Errorf("%w: %s (only TLS 1.2 and 1.3 are)", ErrUnsupported, VersionName(c.version)))
+		c.failAll(h, StateUnsupported, rec, fmt.Errorf("%w: %s (only TLS 1.2 and 1.3 are)", ErrUnsupported, VersionName(c.version)))
 		return
 	}
 	c.suite = suiteByID(c.suiteID, tls13)
 	if c.suite == nil {
-		c.fail(h, StateUnsupported, rec, fmt.Errorf("%w: cipher suite %s (0x%04x) with %s", ErrUnsupported, SuiteName(c.suiteID), c.suiteID, VersionName(c.version)))
+		c.failAll(h, StateUnsupported, rec, fmt.Errorf("%w: cipher suite %s (0x%04x) with %s", ErrUnsupported, SuiteName(c.suiteID), c.suiteID, VersionName(c.version)))
 		return
 	}
 	c.sec = c.keys.lookup(c.cr)
 	if !tls13 {
 		if c.sec == nil || c.sec.master == nil {
-			c.fail(h, StateNoKeys, rec, fmt.Errorf("%w: no %s line for client random %s", ErrNoKeys, labelClientRandom, hex.EncodeToString(c.cr[:])))
+			c.failAll(h, StateNoKeys, rec, fmt.Errorf("%w: no %s line for client random %s", ErrNoKeys, labelClientRandom, hex.EncodeToString(c.cr[:])))
 			return
 		}
 		c.k12[ClientToServer], c.k12[ServerToClient] = keyBlock12(c.suite, c.sec.master, c.cr, c.sr)
@@ -562,12 +575,12 @@ func (c *Conn) setup(h *half, rec int) {
 		return
 	}
 	if c.sec == nil || c.sec.clientHS == nil || c.sec.serverHS == nil {
-		c.fail(h, StateNoKeys, rec, fmt.Errorf("%w: no %s and %s lines for client random %s", ErrNoKeys, labelClientHS, labelServerHS, hex.EncodeToString(c.cr[:])))
+		c.failAll(h, StateNoKeys, rec, fmt.Errorf("%w: no %s and %s lines for client random %s", ErrNoKeys, labelClientHS, labelServerHS, hex.EncodeToString(c.cr[:])))
 		return
 	}
 	for d, secret := range [2][]byte{c.sec.clientHS, c.sec.serverHS} {
 		if err := c.setSecret(&c.h[d], secret); err != nil {
-			c.fail(h, StateNoKeys, rec, err)
+			c.failAll(h, StateNoKeys, rec, err)
 			return
 		}
 	}

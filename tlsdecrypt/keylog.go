@@ -249,15 +249,18 @@ func (k *KeyLog) parseLine(b []byte) string {
 	if msg := decodeHex(cr[:], f[1], "client random"); msg != "" {
 		return label + ": " + msg
 	}
-	n := len(f[2]) / 2
+	digits := len(f[2])
+	what := "secret"
 	switch {
-	case label == labelClientRandom && n != 48:
-		return fmt.Sprintf("%s: master secret is %d hex digits, want 96 (48 bytes)", label, len(f[2]))
-	case label != labelClientRandom && n != 32 && n != 48:
-		return fmt.Sprintf("%s: secret is %d hex digits, want 64 or 96 (a SHA-256 or SHA-384 hash)", label, len(f[2]))
+	case label == labelClientRandom && digits != 96:
+		return fmt.Sprintf("%s: master secret is %d hex digits, want 96 (48 bytes)", label, digits)
+	case label != labelClientRandom && digits != 64 && digits != 96:
+		return fmt.Sprintf("%s: secret is %d hex digits, want 64 or 96 (a SHA-256 or SHA-384 hash)", label, digits)
+	case label == labelClientRandom:
+		what = "master secret"
 	}
-	*dst = make([]byte, n)
-	if msg := decodeHex(*dst, f[2], "secret"); msg != "" {
+	*dst = make([]byte, digits/2)
+	if msg := decodeHex(*dst, f[2], what); msg != "" {
 		return label + ": " + msg
 	}
 	if err := k.add(cr, &s); err != nil {
