@@ -172,8 +172,9 @@ type Status struct {
 	Records      [2]int   // records read, by Direction
 	Plaintext    [2]int64 // application data bytes decrypted, by Direction
 	Dropped      [2]int64 // of those, dropped for want of Take (MaxPlaintextBuffered)
-	Alerts       [2][]Alert
-	Closed       [2]bool // close_notify seen; the direction's later bytes are passed on as they are
+	Alerts       [2][]Alert // the first alerts seen, by Direction
+	KeyUpdates   [2]int     // TLS 1.3 KeyUpdate messages read, by Direction
+	Closed       [2]bool    // close_notify seen; the direction's later bytes are passed on as they are
 	Err          error   // the first *Error; nil in StateHandshake and StateDecrypting
 }
 
@@ -225,6 +226,7 @@ type half struct {
 	hs      hsReader
 	prot    *protector
 	app     bool // TLS 1.3: this side's Finished was read, it now uses application keys
+	updates int  // TLS 1.3 KeyUpdates read
 	out     []byte
 	plain   int64
 	dropped int64
@@ -302,6 +304,7 @@ func (c *Conn) Status() Status {
 		s.Plaintext[d] = h.plain
 		s.Dropped[d] = h.dropped
 		s.Alerts[d] = append([]Alert(nil), h.alerts...)
+		s.KeyUpdates[d] = h.updates
 		s.Closed[d] = h.closed
 	}
 	var first *Error
@@ -524,6 +527,7 @@ func (c *Conn) handshake(h *half, rec int, data []byte, encrypted bool) {
 			if err := h.prot.update(); err != nil {
 				c.fail(h, StateUnsupported, rec, err)
 			}
+			h.updates++
 		}
 		return nil
 	})

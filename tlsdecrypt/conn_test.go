@@ -211,7 +211,7 @@ func tls13Session(id uint16, rng *rand.Rand, o tls13Options) session {
 
 // checkSession feeds a session cut at random many times and checks each
 // side's plaintext.
-func checkSession(t *testing.T, ss session, version, suite uint16, closed [2]bool) {
+func checkSession(t *testing.T, ss session, version, suite uint16, closed [2]bool, updates [2]int) {
 	t.Helper()
 	kl, err := ParseKeyLog(strings.NewReader(ss.keylog))
 	if err != nil {
@@ -229,7 +229,7 @@ func checkSession(t *testing.T, ss session, version, suite uint16, closed [2]boo
 			}
 		}
 		st := c.Status()
-		if st.State != StateDecrypting || st.Version != version || st.CipherSuite != suite || st.Closed != closed {
+		if st.State != StateDecrypting || st.Version != version || st.CipherSuite != suite || st.Closed != closed || st.KeyUpdates != updates {
 			t.Fatalf("seed %d: status %+v", seed, st)
 		}
 	}
@@ -242,7 +242,7 @@ func TestTLS12RoundTrip(t *testing.T) {
 		}
 		t.Run(SuiteName(s.id), func(t *testing.T) {
 			ss := tls12Session(s.id, rand.New(rand.NewPCG(uint64(s.id), 1)))
-			checkSession(t, ss, versionTLS12, s.id, [2]bool{true, false})
+			checkSession(t, ss, versionTLS12, s.id, [2]bool{true, false}, [2]int{})
 		})
 	}
 }
@@ -255,7 +255,8 @@ func TestTLS13RoundTrip(t *testing.T) {
 		for _, o := range []tls13Options{{}, {hrr: true}, {keyUpdate: true}} {
 			t.Run(fmt.Sprintf("%s/%+v", SuiteName(s.id), o), func(t *testing.T) {
 				ss := tls13Session(s.id, rand.New(rand.NewPCG(uint64(s.id), 2)), o)
-				checkSession(t, ss, versionTLS13, s.id, [2]bool{true, true})
+				updates := map[bool][2]int{true: {1, 1}}[o.keyUpdate]
+				checkSession(t, ss, versionTLS13, s.id, [2]bool{true, true}, updates)
 			})
 		}
 	}

@@ -171,15 +171,16 @@ func goExchange(t *testing.T, ccfg, scfg *tls.Config) (client, server, keylog []
 	return client, server, kl.Bytes(), cli.ConnectionState()
 }
 
-// checkDecrypt feeds the captured streams to Conns cut at random and
-// checks both plaintexts and the status.
-func checkDecrypt(t *testing.T, client, server, keylog []byte, version, suite uint16) {
+// checkDecrypt feeds the captured streams to Conns cut at random, checks
+// both plaintexts and the status, and returns the last status.
+func checkDecrypt(t *testing.T, client, server, keylog []byte, version, suite uint16) Status {
 	t.Helper()
 	kl, err := ParseKeyLog(bytes.NewReader(keylog))
 	if err != nil {
 		t.Fatalf("ParseKeyLog of the real key log: %v", err)
 	}
 	want := [2]string{strings.Join(ftpCommands, ""), strings.Join(ftpReplies, "")}
+	var st Status
 	for seed := range uint64(20) {
 		c := NewConn(kl)
 		out, errs := feedSegmented(c, rand.New(rand.NewPCG(seed, 1)), client, server)
@@ -191,11 +192,12 @@ func checkDecrypt(t *testing.T, client, server, keylog []byte, version, suite ui
 				t.Fatalf("seed %d: %s plaintext %q, want %q", seed, Direction(d), out[d], want[d])
 			}
 		}
-		st := c.Status()
+		st = c.Status()
 		if st.State != StateDecrypting || st.Version != version || st.CipherSuite != suite || !st.Closed[ClientToServer] {
 			t.Fatalf("seed %d: status %+v, want decrypting %s %s, client closed", seed, st, VersionName(version), SuiteName(suite))
 		}
 	}
+	return st
 }
 
 func TestGoTLS12(t *testing.T) {
