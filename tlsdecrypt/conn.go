@@ -166,16 +166,16 @@ func (a Alert) String() string {
 // Status is what a Conn knows of its connection. Nothing in it is secret.
 type Status struct {
 	State        State
-	Version      uint16   // chosen by the ServerHello (0x0303 TLS 1.2, 0x0304 TLS 1.3); 0 before
-	CipherSuite  uint16   // chosen by the ServerHello; 0 before
-	ClientRandom [32]byte // from the ClientHello, the connection's name in a key log; zero before
-	Records      [2]int   // records read, by Direction
-	Plaintext    [2]int64 // application data bytes decrypted, by Direction
-	Dropped      [2]int64 // of those, dropped for want of Take (MaxPlaintextBuffered)
+	Version      uint16     // chosen by the ServerHello (0x0303 TLS 1.2, 0x0304 TLS 1.3); 0 before
+	CipherSuite  uint16     // chosen by the ServerHello; 0 before
+	ClientRandom [32]byte   // from the ClientHello, the connection's name in a key log; zero before
+	Records      [2]int     // records read, by Direction
+	Plaintext    [2]int64   // application data bytes decrypted, by Direction
+	Dropped      [2]int64   // of those, dropped for want of Take (MaxPlaintextBuffered)
 	Alerts       [2][]Alert // the first alerts seen, by Direction
 	KeyUpdates   [2]int     // TLS 1.3 KeyUpdate messages read, by Direction
 	Closed       [2]bool    // close_notify seen; the direction's later bytes are passed on as they are
-	Err          error   // the first *Error; nil in StateHandshake and StateDecrypting
+	Err          error      // the first *Error; nil in StateHandshake and StateDecrypting
 }
 
 // String summarises the status on one line: "TLS 1.3
