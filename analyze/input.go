@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"ftpdiag/pcap"
 )
@@ -62,7 +63,9 @@ func Run(ctx context.Context, inputs []Input, opt Options) (*Analysis, error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		errs = append(errs, m.Errors()...)
+		damage := m.Errors()
+		errs = append(errs, damage...)
+		a.addDamage(damage)
 		read := m.Infos()
 		for i := range op.infos {
 			if op.opened[i] {
@@ -72,10 +75,48 @@ func Run(ctx context.Context, inputs []Input, opt Options) (*Analysis, error) {
 		}
 	}
 	a.Inputs = op.infos
-	if !readAnything(op.infos, op.opened) {
+	if readAnything(op.infos, op.opened) {
+		a.addDamage(op.errs)
+	} else {
 		errs = append(errs, ErrNothingRead)
 	}
 	return a, errors.Join(errs...)
+}
+
+// KindCaptureDamaged is the finding about an input that could not be read
+// to its end, or not at all, while others were.
+const KindCaptureDamaged = "capture_damaged"
+
+// addDamage reports each input that could not be read to its end (or at
+// all) as a finding, so that a capture cut after a few packets does not
+// look clean: whatever followed the damage is unknown.
+func (a *Analysis) addDamage(errs []error) {
+	for _, err := range errs {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			continue // interrupted, not damaged: the caller knows
+		}
+		a.nextFinding++
+		f := Finding{
+			ID: fmt.Sprintf("F%d", a.nextFinding), Kind: KindCaptureDamaged, Severity: Warning,
+			Evidence:    map[string]any{"error": err.Error()},
+			Explanation: "Reading stopped at this damage: packets after it, and the FTP dialogue and data connections they carried, are not in the analysis. A session that seems to stop there, or a transfer without its end, may have gone on normally; none of the findings can speak for that part of the traffic.",
+			Remediation: "Check how the file was made and copied: a capture cut short (tcpdump stopped without flushing, a disk that filled up, an upload cut off) or damaged in transit. Capture again, or ask for the complete file; with tcpdump, stop it with SIGINT so it flushes, or write with -U.",
+		}
+		var fe *pcap.FormatError
+		if errors.As(err, &fe) {
+			f.Summary = fmt.Sprintf("%s could not be read to its end: %s", fe.File, strings.TrimPrefix(err.Error(), fe.File+": "))
+			f.Evidence["file"] = fe.File
+			f.Evidence["record"] = fe.Record
+			f.Evidence["offset"] = fe.Offset
+			if fe.Record > 1 {
+				f.Refs.Frames = []int{fe.Record - 1}
+				f.Filter = fmt.Sprintf("frame.number == %d", fe.Record-1)
+			}
+		} else {
+			f.Summary = "an input could not be read: " + err.Error()
+		}
+		a.Findings = append(a.Findings, f)
+	}
 }
 
 // opened are the inputs of one Run: the readers of those that opened, and

@@ -71,6 +71,9 @@ type Analysis struct {
 	// First and Last are the first and last capture timestamps.
 	First, Last time.Time
 	Findings    []Finding
+
+	// nextFinding is the number of the last finding drawn.
+	nextFinding int
 }
 
 // progressEvery is how many packets pass between Progress calls.
@@ -116,6 +119,7 @@ func Packets(ctx context.Context, src PacketSource, opt Options) (*Analysis, err
 	a.Stats.DroppedSessions += dropped
 	slices.SortFunc(a.Sessions, func(x, y *ftpflow.Session) int { return x.ID - y.ID })
 	a.Findings = append(a.Findings, d.finish()...)
+	a.nextFinding = d.nextID
 	return a, err
 }
 
