@@ -408,10 +408,12 @@ func (c *Conn) process(h *half) {
 	if c.failure(h.dir) != nil {
 		return // fail dropped the buffer
 	}
-	rest := len(h.buf) - pos
-	if cap(h.buf) > 2*MaxBuffered && rest < MaxBuffered {
-		h.buf = append([]byte(nil), h.buf[pos:]...)
-	} else {
+	switch rest := len(h.buf) - pos; {
+	case pos == 0:
+		// Nothing consumed: a partial record, fed perhaps a byte at a time.
+	case cap(h.buf) > 2*MaxBuffered && rest < MaxBuffered:
+		h.buf = append([]byte(nil), h.buf[pos:]...) // let a large feed's array go
+	default:
 		h.buf = h.buf[:copy(h.buf, h.buf[pos:])]
 	}
 }
