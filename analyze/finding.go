@@ -58,6 +58,9 @@ type Refs struct {
 	// about several (one address announced more than once, active data
 	// connections from one source port).
 	Transfers []int
+	// Sessions are the IDs of other sessions the finding cites: those
+	// holding the passive ports a refused session needed.
+	Sessions []int
 }
 
 // OfferRef names one endpoint announcement of the finding's session.

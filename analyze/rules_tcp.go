@@ -399,6 +399,7 @@ func (d *diag) portsHeld(ev *evidence, r *ftpflow.Refusal) string {
 	var ports []string
 	for _, o := range d.holders[r] {
 		held = append(held, map[string]any{"session": o.session, "port": int(o.endpoint.Port()), "offer_frame": o.frame})
+		ev.refs.Sessions = appendOnce(ev.refs.Sessions, o.session)
 		ports = append(ports, fmt.Sprintf("%d (session %d)", o.endpoint.Port(), o.session))
 	}
 	if len(held) == 0 {

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"ftpdiag/analyze"
@@ -32,23 +33,6 @@ type File struct {
 	Packets int
 }
 
-// Failing returns the sessions of a that have an error finding, by ID.
-func Failing(a *analyze.Analysis) []*ftpflow.Session {
-	bad := map[int]bool{}
-	for _, f := range a.Findings {
-		if f.Severity == analyze.Error && f.Session != 0 {
-			bad[f.Session] = true
-		}
-	}
-	var out []*ftpflow.Session
-	for _, s := range a.Sessions {
-		if bad[s.ID] {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // Options changes the evidence captures.
 type Options struct {
 	// Prefix begins every file name ToDir writes.
@@ -58,10 +42,68 @@ type Options struct {
 	ShowPasswords bool
 }
 
-// FileName names a session's evidence capture after its ID and endpoints,
-// with prefix before it: "session-3_198.51.100.10-40312_203.0.113.10-21.pcapng".
+// Target is what an evidence capture needs of a session: its ID and the
+// endpoints of its control and data connections. It is small, so that an
+// analysis that lets sessions go as it reads can keep one per session.
+type Target struct {
+	Session        int
+	Client, Server netip.AddrPort
+	// Conns are the data connections, client end first.
+	Conns [][2]netip.AddrPort
+}
+
+// TargetOf returns a session's target.
+func TargetOf(s *ftpflow.Session) Target {
+	t := Target{Session: s.ID, Client: s.Client, Server: s.Server}
+	for _, c := range sessionConns(s) {
+		t.Conns = append(t.Conns, [2]netip.AddrPort{c.Client, c.Server})
+	}
+	return t
+}
+
+// FileName names the target's evidence capture after its session's ID and
+// endpoints, with prefix before it:
+// "session-3_198.51.100.10-40312_203.0.113.10-21.pcapng".
+func (t Target) FileName(prefix string) string {
+	return fmt.Sprintf("%ssession-%d_%s_%s.pcapng", prefix, t.Session, fileSafe(t.Client.String()), fileSafe(t.Server.String()))
+}
+
+// FileName names a session's evidence capture (see Target.FileName).
 func FileName(prefix string, s *ftpflow.Session) string {
-	return fmt.Sprintf("%ssession-%d_%s_%s.pcapng", prefix, s.ID, fileSafe(s.Client.String()), fileSafe(s.Server.String()))
+	return Target{Session: s.ID, Client: s.Client, Server: s.Server}.FileName(prefix)
+}
+
+// Failing picks, from the targets of an analysis's sessions, those with an
+// error finding, and the sessions those findings cite (the ones holding
+// the passive ports a refused session needed), by session ID.
+func Failing(findings []analyze.Finding, targets []Target) []Target {
+	want := map[int]bool{}
+	for _, f := range findings {
+		if f.Severity != analyze.Error || f.Session == 0 {
+			continue
+		}
+		want[f.Session] = true
+		for _, id := range f.Refs.Sessions {
+			want[id] = true
+		}
+	}
+	var out []Target
+	for _, t := range targets {
+		if want[t.Session] {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b Target) int { return a.Session - b.Session })
+	return out
+}
+
+// Targets returns the targets of sessions.
+func Targets(sessions []*ftpflow.Session) []Target {
+	out := make([]Target, len(sessions))
+	for i, s := range sessions {
+		out[i] = TargetOf(s)
+	}
+	return out
 }
 
 // fileSafe turns an endpoint into a file-name fragment.
@@ -69,53 +111,51 @@ func fileSafe(s string) string {
 	return strings.NewReplacer(":", "-", "[", "", "]", "", "/", "-", "\\", "-").Replace(s)
 }
 
-// ToDir writes each session's evidence capture into dir (made if missing)
-// as FileName(opt.Prefix, s). Files are created exclusively: an existing file
-// or symbolic link of that name is an error, never overwritten or
-// followed. It returns the files written, in session order.
-func ToDir(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Session, dir string, opt Options) ([]File, error) {
-	if len(sessions) == 0 {
+// ToDir writes each target's evidence capture into dir (made if missing)
+// as t.FileName(opt.Prefix), one file at a time. Files are created
+// exclusively: an existing file or symbolic link of that name is an
+// error, never overwritten or followed. It returns the files written, in
+// session order.
+func ToDir(ctx context.Context, inputs []analyze.Input, targets []Target, dir string, opt Options) ([]File, error) {
+	if len(targets) == 0 {
 		return nil, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var files []*os.File
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	create := func(s *ftpflow.Session) (io.Writer, error) {
-		f, err := os.OpenFile(filepath.Join(dir, FileName(opt.Prefix, s)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-		return f, nil
+	create := func(t Target) (io.Writer, error) {
+		return os.OpenFile(filepath.Join(dir, t.FileName(opt.Prefix)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	}
-	written, err := Write(ctx, inputs, sessions, create, opt)
+	written, err := WriteTargets(ctx, inputs, targets, create, opt)
 	for i := range written {
 		written[i].Name = filepath.Join(dir, written[i].Name)
 	}
-	for _, f := range files {
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}
-	files = nil
 	return written, err
 }
 
 // Write reads the inputs again and writes each session's packets as
-// pcapng to the writer that create returns for it, created when its first
-// packet comes. Each packet carries a comment naming the file and frame it
-// was read from ("ftpdiag: frame 71 of capture.pcap"), so the filters of
-// the reports still find it: frame.comment contains "frame 71 of". An input given as a Reader must be an io.Seeker: it is
-// read again from its start. The error joins every problem: an input that
-// cannot be read again or is damaged, a writer that cannot be created or
-// written; the captures written before it are complete as far as they go.
+// pcapng to the writer that create returns for it (see WriteTargets).
 func Write(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Session, create func(*ftpflow.Session) (io.Writer, error), opt Options) ([]File, error) {
+	byID := map[int]*ftpflow.Session{}
+	for _, s := range sessions {
+		byID[s.ID] = s
+	}
+	return WriteTargets(ctx, inputs, Targets(sessions), func(t Target) (io.Writer, error) { return create(byID[t.Session]) }, opt)
+}
+
+// WriteTargets reads the inputs again and writes each target's packets
+// as pcapng to the writer that create returns for it. The packets wait in
+// an unlinked temporary file (in memory if none can be made); then the
+// captures are written one after the other, in session order, each
+// writer closed (when it is an io.Closer) before the next is created.
+// Each packet carries a comment naming the file and frame it was read from
+// ("ftpdiag: frame 71 of capture.pcap"), so the filters of the reports
+// still find it: frame.comment contains "frame 71 of". An input given as
+// a Reader must be an io.Seeker: it is read again from its start. The
+// error joins every problem: an input that cannot be read again or is
+// damaged, a writer that cannot be created or written; the captures
+// written before it are complete.
+func WriteTargets(ctx context.Context, inputs []analyze.Input, targets []Target, create func(Target) (io.Writer, error), opt Options) ([]File, error) {
 	readers, err := reopen(inputs)
 	defer func() {
 		for _, r := range readers {
@@ -125,10 +165,14 @@ func Write(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Sess
 	if err != nil {
 		return nil, err
 	}
-	x := newExtractor(sessions, readers, opt)
-	errs := []error{x.copy(ctx, create)}
-	errs = append(errs, x.close()...)
-	return x.files(), errors.Join(errs...)
+	x := newExtractor(targets, readers, opt)
+	defer x.spool.close()
+	readErr := x.collect(ctx)
+	if readErr != nil && ctx.Err() != nil {
+		return nil, readErr
+	}
+	files, writeErr := x.emit(create)
+	return files, errors.Join(readErr, writeErr)
 }
 
 // reopen opens every input again from its start.

@@ -69,15 +69,15 @@ func TestWriteMasksAndComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions := Failing(a)
-	if len(sessions) != 1 {
-		t.Fatalf("%d failing sessions, want 1", len(sessions))
+	targets := Failing(a.Findings, Targets(a.Sessions))
+	if len(targets) != 1 {
+		t.Fatalf("%d failing sessions, want 1", len(targets))
 	}
 	valid := map[bool]bool{}
 	for _, show := range []bool{false, true} {
 		var out bytes.Buffer
-		create := func(*ftpflow.Session) (io.Writer, error) { return &out, nil }
-		files, err := Write(context.Background(), analyze.Files(path), sessions, create, Options{ShowPasswords: show})
+		create := func(Target) (io.Writer, error) { return &out, nil }
+		files, err := WriteTargets(context.Background(), analyze.Files(path), targets, create, Options{ShowPasswords: show})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,4 +140,68 @@ func checkEvidence(t *testing.T, capture []byte, packets int, showPasswords bool
 		t.Errorf("%d frame comments for %d packets", got, packets)
 	}
 	return checksumValid
+}
+
+// TestExhaustionHoldersOneAtATime: for a session refused for want of
+// passive ports, the sessions holding the ports are extracted too; the
+// captures are written one after the other, each closed before the next
+// is opened.
+func TestExhaustionHoldersOneAtATime(t *testing.T) {
+	const path = "../fixtures/captures/12-synthetic-pasv-in-use-425.pcap"
+	a, err := analyze.Run(context.Background(), analyze.Files(path), analyze.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := Failing(a.Findings, Targets(a.Sessions))
+	var ids []int
+	for _, tg := range targets {
+		ids = append(ids, tg.Session)
+	}
+	if len(ids) != 3 {
+		t.Fatalf("extracting sessions %v, want the refused one and the two holding the ports", ids)
+	}
+	open, most := 0, 0
+	create := func(Target) (io.Writer, error) {
+		open++
+		most = max(most, open)
+		return &closeCounter{open: &open}, nil
+	}
+	files, err := WriteTargets(context.Background(), analyze.Files(path), targets, create, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 || most != 1 || open != 0 {
+		t.Errorf("wrote %d files, at most %d open at once, %d left open", len(files), most, open)
+	}
+}
+
+// closeCounter counts the writers not yet closed.
+type closeCounter struct {
+	bytes.Buffer
+	open *int
+}
+
+func (c *closeCounter) Close() error {
+	*c.open--
+	return nil
+}
+
+// TestWriteSessions: Write, for a caller holding whole sessions, writes
+// what WriteTargets writes for their targets.
+func TestWriteSessions(t *testing.T) {
+	const path = "../fixtures/captures/09-data-closed-fake-226-client.pcap"
+	a, err := analyze.Run(context.Background(), analyze.Files(path), analyze.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bySession, byTarget bytes.Buffer
+	if _, err := Write(context.Background(), analyze.Files(path), a.Sessions, func(*ftpflow.Session) (io.Writer, error) { return &bySession, nil }, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteTargets(context.Background(), analyze.Files(path), Targets(a.Sessions), func(Target) (io.Writer, error) { return &byTarget, nil }, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if bySession.Len() == 0 || !bytes.Equal(bySession.Bytes(), byTarget.Bytes()) {
+		t.Errorf("Write gave %d bytes, WriteTargets %d", bySession.Len(), byTarget.Len())
+	}
 }

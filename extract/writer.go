@@ -2,40 +2,43 @@ package extract
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
-	"slices"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"ftpdiag/ftpflow"
 	"ftpdiag/pcap"
 )
 
-// extractor routes the packets of the inputs to the sessions they belong
-// to.
+// extractor routes the packets of the inputs to the targets they belong
+// to. The packets wait in a spool (a temporary file) indexed by target,
+// then each target's capture is written whole, one at a time: memory and
+// open files do not grow with the number of targets.
 type extractor struct {
-	readers  []*pcap.Reader
-	owner    map[connPair]*ftpflow.Session
-	writers  map[int]*sessionWriter
-	sessions []*ftpflow.Session
-	masker   *passMasker // nil with ShowPasswords
+	readers []*pcap.Reader
+	targets []Target
+	owner   map[connPair]int // target index
+	index   [][]int64        // per target, its packets' offsets in the spool
+	spool   *spool
+	masker  *passMasker // nil with ShowPasswords
 }
 
-func newExtractor(sessions []*ftpflow.Session, readers []*pcap.Reader, opt Options) *extractor {
-	x := &extractor{readers: readers, owner: map[connPair]*ftpflow.Session{}, writers: map[int]*sessionWriter{}, sessions: sessions}
+func newExtractor(targets []Target, readers []*pcap.Reader, opt Options) *extractor {
+	x := &extractor{readers: readers, targets: targets, owner: map[connPair]int{}, index: make([][]int64, len(targets)), spool: newSpool()}
+	for i, t := range targets {
+		x.owner[pairOf(t.Client, t.Server)] = i
+		for _, c := range t.Conns {
+			x.owner[pairOf(c[0], c[1])] = i
+		}
+	}
 	if !opt.ShowPasswords {
 		x.masker = &passMasker{inPass: map[controlFlow]bool{}}
-	}
-	for _, s := range sessions {
-		x.owner[pairOf(s.Client, s.Server)] = s
-		for _, c := range sessionConns(s) {
-			x.owner[pairOf(c.Client, c.Server)] = s
-		}
 	}
 	return x
 }
@@ -43,8 +46,8 @@ func newExtractor(sessions []*ftpflow.Session, readers []*pcap.Reader, opt Optio
 // checkEvery is how many packets pass between cancellation checks.
 const checkEvery = 4096
 
-// copy reads every packet once and writes those of the sessions.
-func (x *extractor) copy(ctx context.Context, create func(*ftpflow.Session) (io.Writer, error)) error {
+// collect reads every packet once and spools those of the targets.
+func (x *extractor) collect(ctx context.Context) error {
 	m := pcap.NewMerger(x.readers...)
 	dec := pcap.NewDecoder()
 	for n := 1; ; n++ {
@@ -61,72 +64,95 @@ func (x *extractor) copy(ctx context.Context, create func(*ftpflow.Session) (io.
 			return err
 		}
 		d := dec.Decode(p)
-		s := x.sessionOf(d)
-		if s == nil {
+		i, ok := x.targetOf(d)
+		if !ok {
 			continue
 		}
-		if x.masker != nil && d.Kind == pcap.KindTCP {
-			flow := controlFlow{netip.AddrPortFrom(d.Src, uint16(d.TCP.SrcPort)), netip.AddrPortFrom(d.Dst, uint16(d.TCP.DstPort))}
-			if flow.client == s.Client && flow.server == s.Server {
-				x.masker.mask(p.Data, d, flow)
-			}
+		x.mask(p, d, x.targets[i])
+		off, err := x.spool.add(p)
+		if err != nil {
+			return fmt.Errorf("spooling packets: %w", err)
 		}
-		if err := x.write(s, p, create); err != nil {
-			return err
-		}
+		x.index[i] = append(x.index[i], off)
 	}
 }
 
-// sessionOf finds the session a packet belongs to, if any.
-func (x *extractor) sessionOf(d *pcap.Decoded) *ftpflow.Session {
+// targetOf finds the target a packet belongs to, if any.
+func (x *extractor) targetOf(d *pcap.Decoded) (int, bool) {
+	var i int
+	var ok bool
 	switch d.Kind {
 	case pcap.KindTCP:
-		return x.owner[pairOf(netip.AddrPortFrom(d.Src, uint16(d.TCP.SrcPort)), netip.AddrPortFrom(d.Dst, uint16(d.TCP.DstPort)))]
+		i, ok = x.owner[pairOf(netip.AddrPortFrom(d.Src, uint16(d.TCP.SrcPort)), netip.AddrPortFrom(d.Dst, uint16(d.TCP.DstPort)))]
 	case pcap.KindTooBig:
-		return x.owner[pairOf(d.QuotedSrc, d.QuotedDst)]
+		i, ok = x.owner[pairOf(d.QuotedSrc, d.QuotedDst)]
 	}
-	return nil
+	return i, ok
 }
 
-func (x *extractor) write(s *ftpflow.Session, p *pcap.Packet, create func(*ftpflow.Session) (io.Writer, error)) error {
-	w := x.writers[s.ID]
-	if w == nil {
-		out, err := create(s)
+// mask hides PASS arguments in a target's client-to-server control bytes.
+func (x *extractor) mask(p *pcap.Packet, d *pcap.Decoded, t Target) {
+	if x.masker == nil || d.Kind != pcap.KindTCP {
+		return
+	}
+	flow := controlFlow{netip.AddrPortFrom(d.Src, uint16(d.TCP.SrcPort)), netip.AddrPortFrom(d.Dst, uint16(d.TCP.DstPort))}
+	if flow.client == t.Client && flow.server == t.Server {
+		x.masker.mask(p.Data, d, flow)
+	}
+}
+
+// emit writes each target's capture in turn to the writer create gives,
+// closing it (when it is an io.Closer) before the next.
+func (x *extractor) emit(create func(Target) (io.Writer, error)) ([]File, error) {
+	var files []File
+	for i, t := range x.targets {
+		if len(x.index[i]) == 0 {
+			continue
+		}
+		f := File{Session: t.Session, Name: t.FileName("")}
+		n, err := x.emitOne(t, x.index[i], create)
+		if n > 0 {
+			f.Packets = n
+			files = append(files, f)
+		}
 		if err != nil {
-			return fmt.Errorf("session %d: %w", s.ID, err)
+			return files, fmt.Errorf("session %d: %s: %w", t.Session, f.Name, err)
 		}
-		w = &sessionWriter{name: FileName("", s), out: out, iface: map[ifaceKey]int{}}
-		x.writers[s.ID] = w
 	}
-	info := x.readers[p.Input].Info()
-	comment := fmt.Sprintf("ftpdiag: frame %d of %s", p.Frame, info.Name)
-	if err := w.write(p, info.Snaplen, comment); err != nil {
-		return fmt.Errorf("session %d: %s: %w", s.ID, w.name, err)
-	}
-	return nil
+	return files, nil
 }
 
-// close flushes every writer.
-func (x *extractor) close() []error {
-	var errs []error
-	for id, w := range x.writers {
-		if err := w.flush(); err != nil {
-			errs = append(errs, fmt.Errorf("session %d: %s: %w", id, w.name, err))
+func (x *extractor) emitOne(t Target, offsets []int64, create func(Target) (io.Writer, error)) (int, error) {
+	out, err := create(t)
+	if err != nil {
+		return 0, err
+	}
+	sw := &sessionWriter{out: out, iface: map[ifaceKey]int{}}
+	n, err := x.copyPackets(sw, offsets)
+	if err == nil {
+		err = sw.flush()
+	}
+	if c, ok := out.(io.Closer); ok {
+		if cerr := c.Close(); err == nil {
+			err = cerr
 		}
 	}
-	return errs
+	return n, err
 }
 
-// files lists what was written, in session order.
-func (x *extractor) files() []File {
-	var out []File
-	for _, s := range x.sessions {
-		if w := x.writers[s.ID]; w != nil {
-			out = append(out, File{Session: s.ID, Name: w.name, Packets: w.n})
+func (x *extractor) copyPackets(sw *sessionWriter, offsets []int64) (int, error) {
+	for i, off := range offsets {
+		r, err := x.spool.record(off)
+		if err != nil {
+			return i, err
+		}
+		info := x.readers[r.input].Info()
+		comment := fmt.Sprintf("ftpdiag: frame %d of %s", r.frame, info.Name)
+		if err := sw.write(r, info.Snaplen, comment); err != nil {
+			return i, err
 		}
 	}
-	slices.SortFunc(out, func(a, b File) int { return a.Session - b.Session })
-	return out
+	return len(offsets), nil
 }
 
 // ifaceKey names an interface of the output: one per input and link type,
@@ -136,29 +162,26 @@ type ifaceKey struct {
 	link  layers.LinkType
 }
 
-// sessionWriter writes one session's packets as pcapng.
+// sessionWriter writes one capture as pcapng.
 type sessionWriter struct {
-	name  string
 	out   io.Writer
 	w     *pcapgo.NgWriter
 	iface map[ifaceKey]int
-	n     int
 }
 
-func (sw *sessionWriter) write(p *pcap.Packet, snaplen int, comment string) error {
-	key := ifaceKey{p.Input, p.LinkType}
+func (sw *sessionWriter) write(r spooled, snaplen int, comment string) error {
+	key := ifaceKey{r.input, r.link}
 	id, ok := sw.iface[key]
 	if !ok {
 		var err error
-		if id, err = sw.addInterface(p.LinkType, snaplen); err != nil {
+		if id, err = sw.addInterface(r.link, snaplen); err != nil {
 			return err
 		}
 		sw.iface[key] = id
 	}
-	sw.n++
 	return sw.w.WritePacketWithOptions(gopacket.CaptureInfo{
-		Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: max(p.OriginalLength, len(p.Data)), InterfaceIndex: id,
-	}, p.Data, pcapgo.NgPacketOptions{Comments: []string{comment}})
+		Timestamp: r.time, CaptureLength: len(r.data), Length: max(r.origLen, len(r.data)), InterfaceIndex: id,
+	}, r.data, pcapgo.NgPacketOptions{Comments: []string{comment}})
 }
 
 func (sw *sessionWriter) addInterface(lt layers.LinkType, snaplen int) (int, error) {
@@ -179,4 +202,39 @@ func (sw *sessionWriter) flush() error {
 		return nil
 	}
 	return sw.w.Flush()
+}
+
+// spooled is one packet read back from the spool.
+type spooled struct {
+	time    time.Time
+	origLen int
+	frame   int
+	input   int
+	link    layers.LinkType
+	data    []byte
+}
+
+// recordHeader is the spool's header before each packet's bytes.
+const recordHeader = 8 + 4 + 4 + 4 + 4 + 2 + 2 // sec, ns, orig, frame, caplen, input, link
+
+func encodeRecord(buf []byte, p *pcap.Packet) []byte {
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(p.Timestamp.Unix()))
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(p.Timestamp.Nanosecond()))
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(p.OriginalLength))
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(p.Frame))
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(p.Data)))
+	buf = binary.LittleEndian.AppendUint16(buf, uint16(p.Input))
+	buf = binary.LittleEndian.AppendUint16(buf, uint16(p.LinkType))
+	return append(buf, p.Data...)
+}
+
+func decodeHeader(h []byte) (spooled, int) {
+	r := spooled{
+		time:    time.Unix(int64(binary.LittleEndian.Uint64(h)), int64(binary.LittleEndian.Uint32(h[8:]))).UTC(),
+		origLen: int(binary.LittleEndian.Uint32(h[12:])),
+		frame:   int(binary.LittleEndian.Uint32(h[16:])),
+		input:   int(binary.LittleEndian.Uint16(h[24:])),
+		link:    layers.LinkType(binary.LittleEndian.Uint16(h[26:])),
+	}
+	return r, int(binary.LittleEndian.Uint32(h[20:]))
 }

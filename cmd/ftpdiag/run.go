@@ -201,7 +201,8 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix strin
 	}
 	failed := false
 	var js *report.JSONStream
-	var kept analyze.Analysis // with a stream: what --extract needs
+	var targets []extract.Target // with a stream: what --extract needs of every session
+	var kept []analyze.Finding   // and their error findings
 	waitEncoded := func() {}
 	if cfg.format == "json" && cfg.htmlFile == "" {
 		js = report.NewJSONStream(cfg.each, 0)
@@ -215,9 +216,9 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix strin
 		opt.Sessions = func(s *ftpflow.Session, fs []analyze.Finding) {
 			encode(s, fs)
 			failed = failed || reaches(fs, threshold)
-			if cfg.extract != "" && reaches(fs, analyze.Error) {
-				kept.Sessions = append(kept.Sessions, s)
-				kept.Findings = append(kept.Findings, fs...)
+			if cfg.extract != "" {
+				targets = append(targets, extract.TargetOf(s))
+				kept = append(kept, errorsOnly(fs)...)
 			}
 		}
 	}
@@ -235,11 +236,11 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix strin
 	nothing := errors.Is(err, analyze.ErrNothingRead)
 	written := true
 	if cfg.extract != "" && !nothing {
-		forExtract := a
-		if js != nil {
-			forExtract = &analyze.Analysis{Sessions: kept.Sessions, Findings: append(kept.Findings, a.Findings...)}
+		if js == nil {
+			targets = extract.Targets(a.Sessions)
 		}
-		written = extractGroup(ctx, cfg, a.Inputs, forExtract, prefix, stderr)
+		chosen := extract.Failing(append(kept, a.Findings...), targets)
+		written = extractGroup(ctx, cfg, a.Inputs, chosen, prefix, stderr)
 	}
 	if js != nil {
 		if err := js.Finish(stdout, a); err != nil {
@@ -250,6 +251,17 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix strin
 		written = false
 	}
 	return outcome{readNothing: nothing, failed: failed, notWritten: !written}
+}
+
+// errorsOnly returns the error findings among fs.
+func errorsOnly(fs []analyze.Finding) []analyze.Finding {
+	var out []analyze.Finding
+	for _, f := range fs {
+		if f.Severity == analyze.Error {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // encodeQueue is how many sessions may wait for the JSON encoder.
@@ -394,9 +406,8 @@ func isTerminal(w io.Writer) bool {
 // group of files (--extract).
 //
 // It reports whether every capture asked for was written.
-func extractGroup(ctx context.Context, cfg *config, inputs []pcap.Info, a *analyze.Analysis, prefix string, stderr io.Writer) bool {
-	sessions := extract.Failing(a)
-	if len(sessions) == 0 {
+func extractGroup(ctx context.Context, cfg *config, inputs []pcap.Info, targets []extract.Target, prefix string, stderr io.Writer) bool {
+	if len(targets) == 0 {
 		return true
 	}
 	var readable []analyze.Input
@@ -409,7 +420,7 @@ func extractGroup(ctx context.Context, cfg *config, inputs []pcap.Info, a *analy
 			readable = append(readable, analyze.Input{Name: in.Name})
 		}
 	}
-	written, err := extract.ToDir(ctx, readable, sessions, cfg.extract, extract.Options{Prefix: prefix, ShowPasswords: cfg.showPasswords})
+	written, err := extract.ToDir(ctx, readable, targets, cfg.extract, extract.Options{Prefix: prefix, ShowPasswords: cfg.showPasswords})
 	for _, w := range written {
 		fmt.Fprintf(stderr, "ftpdiag: session %d: wrote %s (%d packets)\n", w.Session, printable(w.Name), w.Packets)
 	}
