@@ -101,7 +101,11 @@ func (s State) MarshalText() ([]byte, error) {
 
 // Sentinel errors wrapped by *Error, for errors.Is.
 var (
-	ErrNoKeys      = errors.New("no secrets for this connection in the key log")
+	// ErrNoKeys: the key log has no secret, or not all the secrets, for
+	// the connection's client random (StateNoKeys).
+	ErrNoKeys = errors.New("no secrets for this connection in the key log")
+	// ErrUnsupported: a TLS version or cipher suite this package does not
+	// decrypt (StateUnsupported).
 	ErrUnsupported = errors.New("not decryptable by this package")
 )
 
@@ -253,7 +257,7 @@ func NewConn(keys *KeyLog) *Conn {
 // connection), now or earlier; later bytes of a stopped direction are
 // ignored. After a close_notify, dir's bytes are passed on to Take as they
 // are, unless they start with a TLS record: a protocol may go on in clear
-// (FTP's CCC, RFC 4217 section 12.3).
+// (FTP's CCC command, RFC 4217).
 // Feed keeps no reference to data.
 func (c *Conn) Feed(dir Direction, data []byte) error {
 	if dir > ServerToClient {

@@ -57,7 +57,8 @@ type peer struct {
 func (p *peer) seal(typ uint8, plain []byte) []byte {
 	defer func() { p.seq++ }()
 	if p.s.tls13 {
-		return seal13(p.s, p.secret, p.seq, typ, plain, int(p.seq%3))
+		pad := min(int(p.seq%3), maxPlaintextLen-len(plain)) // TLSInnerPlaintext is at most 2^14+1 bytes
+		return seal13(p.s, p.secret, p.seq, typ, plain, pad)
 	}
 	return seal12(p.s, p.k, p.seq, typ, plain)
 }

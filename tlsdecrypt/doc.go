@@ -23,6 +23,12 @@
 // crypto/cipher, crypto/hkdf, crypto/hmac, crypto/sha256, crypto/sha512 and
 // golang.org/x/crypto/chacha20poly1305.
 //
+// Not decrypted: SSL 3.0 to TLS 1.1, and CBC or RC4 suites
+// (StateUnsupported); 0-RTT early data and TLS 1.2 renegotiation (they end
+// in StateDecryptError); a resumed TLS 1.2 session whose client random the
+// key log lacks (StateNoKeys: Go's crypto/tls logs only full handshakes,
+// OpenSSL logs resumptions too).
+//
 // The package never panics on hostile input: every length is checked, every
 // buffer is bounded by a named constant (MaxKeyLogLineLen,
 // MaxKeyLogEntries, MaxRecordLen, MaxBuffered, MaxHandshakeLen,

@@ -147,7 +147,13 @@ func (k *KeyLog) Skipped() int {
 
 // String describes k by its size, never its secrets.
 func (k *KeyLog) String() string {
-	return fmt.Sprintf("key log: %d connections, %d lines skipped", k.Len(), k.Skipped())
+	plural := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return strconv.Itoa(n) + " " + what + "s"
+	}
+	return "key log: " + plural(k.Len(), "connection") + ", " + plural(k.Skipped(), "line") + " skipped"
 }
 
 // lookup returns the secrets for a client random, or nil.

@@ -132,7 +132,7 @@ func TestKeyLogMergeAndNil(t *testing.T) {
 		t.Errorf("merged key log: %d connections, secrets of %s: %v", k.Len(), cr1, s != nil)
 	}
 	var nilLog *KeyLog
-	if nilLog.Len() != 0 || nilLog.lookup(cr) != nil || nilLog.String() != "key log: 0 connections, 0 lines skipped" {
+	if nilLog.Len() != 0 || nilLog.lookup(cr) != nil || nilLog.String() != "key log: 0 connections, 0 lines skipped" || k.String() != "key log: 2 connections, 0 lines skipped" {
 		t.Error("a nil *KeyLog is not an empty one")
 	}
 }

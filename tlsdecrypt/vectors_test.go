@@ -3,6 +3,7 @@ package tlsdecrypt
 import (
 	"bufio"
 	"encoding/hex"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -10,29 +11,39 @@ import (
 	"testing"
 )
 
-// readVectors reads a testdata vector file: a line with a name, then its
-// octets in hex on indented lines; '#' lines are comments.
+// readVectors reads a testdata vector file, failing the test on error.
 func readVectors(t testing.TB, name string) map[string][]byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
+	v, err := loadVectors(name)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return v
+}
+
+// loadVectors reads a testdata vector file: a line with a name, then its
+// octets in hex on indented lines; '#' lines are comments.
+func loadVectors(name string) (map[string][]byte, error) {
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	v := map[string][]byte{}
 	var cur string
 	var digits strings.Builder
-	flush := func() {
+	flush := func() error {
 		if cur == "" {
-			return
+			return nil
 		}
 		b, err := hex.DecodeString(digits.String())
 		if err != nil {
-			t.Fatalf("%s: vector %s: %v", name, cur, err)
+			return fmt.Errorf("%s: vector %s: %v", name, cur, err)
 		}
 		v[cur] = b
 		cur = ""
 		digits.Reset()
+		return nil
 	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -41,19 +52,20 @@ func readVectors(t testing.TB, name string) map[string][]byte {
 		case strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "":
 		case line[0] == ' ' || line[0] == '\t':
 			if cur == "" {
-				t.Fatalf("%s: hex outside a vector: %q", name, line)
+				return nil, fmt.Errorf("%s: hex outside a vector: %q", name, line)
 			}
 			digits.WriteString(strings.Join(strings.Fields(line), ""))
 		default:
-			flush()
+			if err := flush(); err != nil {
+				return nil, err
+			}
 			cur = strings.TrimSpace(line)
 		}
 	}
-	flush()
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	if err := flush(); err != nil {
+		return nil, err
 	}
-	return v
+	return v, sc.Err()
 }
 
 // vector returns one vector, failing the test if it is missing.
