@@ -203,9 +203,12 @@ func (s Status) String() string {
 //
 // Call order: Feed either direction's bytes as they come, in any
 // segmentation and in any interleaving of the directions (a record that
-// needs the other direction's hello waits for it, up to MaxBuffered); call
-// Take to collect the application data decrypted so far. A Conn is not safe
-// for concurrent use.
+// needs the other direction's hello waits for it, up to MaxBuffered); after
+// each Feed, Take both directions' application data. What Take gives after
+// a Feed was completed by that Feed's bytes, so a caller can credit it to
+// the segment (frame) fed; in the other direction, by the bytes fed there
+// last, whose records had waited for this direction's hello. A Conn is not
+// safe for concurrent use.
 type Conn struct {
 	keys *KeyLog
 	h    [2]half
@@ -435,7 +438,7 @@ func (c *Conn) record(h *half, rec int, r []byte) (wait bool) {
 	if h.prot == nil || (tls13 && typ != recApplicationData) {
 		// In clear: the hellos and what precedes the ChangeCipherSpec (TLS
 		// 1.2); in TLS 1.3 every record but application_data.
-		if typ != recHandshake && typ != recAlert && len(body) > maxPlaintextLen {
+		if len(body) > maxPlaintextLen {
 			c.fail(h, StateMalformed, rec, fmt.Errorf("record of %d bytes in clear exceeds 2^14", len(body)))
 			return false
 		}

@@ -337,6 +337,7 @@ func hostileCases() []hostile {
 		{name: "FTP text instead of TLS", client: []byte("USER anonymous\r\n"), state: StateMalformed, record: 1, msg: "not a TLS record: content type 85"},
 		{name: "SSLv2 ClientHello", client: []byte{0x80, 0x2e, 0x01, 0x00, 0x02}, state: StateMalformed, record: 1, msg: "content type 128"},
 		{name: "record version 4.0", client: []byte{22, 4, 0, 0, 1, 0}, state: StateMalformed, record: 1, msg: "version 0x0400"},
+		{name: "record in clear longer than 2^14", client: rec(recHandshake, make([]byte, 1<<14+1)), state: StateMalformed, record: 1, msg: "record of 16385 bytes in clear exceeds 2^14"},
 		{name: "record too long", client: []byte{22, 3, 3, 0x41, 0x01}, state: StateMalformed, record: 1, msg: "exceeds 16640 (MaxRecordLen)"},
 		{name: "capture starts after the handshake", client: rec(recApplicationData, make([]byte, 40)), state: StateNoHandshake, record: 1},
 		{name: "short ClientHello", client: rec(recHandshake, hsMsg(hsClientHello, make([]byte, 20))), state: StateMalformed, record: 1, msg: "ClientHello: hello message too short (20 bytes)"},
