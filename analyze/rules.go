@@ -265,7 +265,7 @@ func transferAfter(s *ftpflow.Session, o *ftpflow.Offer) bool {
 // and the client quit. Clients that connect before sending the command do
 // exactly this when the connection fails.
 func (d *diag) abandonedOffer(s *ftpflow.Session, o *ftpflow.Offer) {
-	v := s.Control.Vantage()
+	v := s.Control.Locate().Side
 	ev := newEvidence(map[string]any{"vantage": v.String()})
 	ev.offer(o)
 	ev.frame("session_end_frame", s.Ended().Frame)
@@ -313,7 +313,7 @@ func (d *diag) synUnanswered(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow
 	connector, listener := dataPath(t)
 	ev := newEvidence(map[string]any{
 		"syn_count": c.SYNCount, "first_syn": stamp(first.Time), "last_syn": stamp(last.Time),
-		"retry_span_seconds": span.Seconds(), "vantage": s.Control.Vantage().String(),
+		"retry_span_seconds": span.Seconds(), "vantage": s.Control.Locate().Side.String(),
 	})
 	ev.conn(c)
 	ev.syns(c)
@@ -332,7 +332,7 @@ func (d *diag) synUnanswered(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow
 	if t.Mode == ftpflow.ModeActive {
 		expl += " In active mode the FTP server connects back to the client; firewalls and NAT routers in front of clients usually drop such unsolicited incoming connections unless an FTP helper opened a pinhole for the PORT it saw."
 	}
-	if v := s.Control.Vantage(); v == ftpflow.VantageServer && t.Mode == ftpflow.ModePassive {
+	if v := s.Control.Locate().Side; v == ftpflow.VantageServer && t.Mode == ftpflow.ModePassive {
 		expl += " This capture was taken near the server, yet shows the client's SYNs, so they reached the server's network: look at the server host's own firewall."
 	}
 	rem := "Open the data port range in every firewall on the path (for passive mode: the server's pasv_min_port..pasv_max_port, e.g. vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p), or load an FTP helper (nf_conntrack_ftp) where the control channel is clear text on port 21."
@@ -347,7 +347,7 @@ func (d *diag) synUnanswered(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow
 func (d *diag) synRefused(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 	_, listener := dataPath(t)
 	ev := newEvidence(map[string]any{
-		"rst_time": stamp(c.Reset.Time), "vantage": s.Control.Vantage().String(),
+		"rst_time": stamp(c.Reset.Time), "vantage": s.Control.Locate().Side.String(),
 	})
 	ev.conn(c)
 	ev.syns(c)
@@ -450,7 +450,7 @@ func (d *diag) notAttempted(s *ftpflow.Session, t *ftpflow.Transfer) {
 		return // nothing announced, or the server refused the file itself: failedReply covers it
 	}
 	connector, listener := dataPath(t)
-	v := s.Control.Vantage()
+	v := s.Control.Locate().Side
 	ev := newEvidence(map[string]any{
 		"vantage": v.String(), "control_client": s.Client.String(), "control_server": s.Server.String(),
 	})

@@ -1,6 +1,10 @@
 package analyze
 
-import "testing"
+import (
+	"testing"
+
+	"ftpdiag/ftpflow"
+)
 
 func TestJudgePASV(t *testing.T) {
 	const private, public = "private (RFC 1918)", "public"
@@ -36,6 +40,21 @@ func TestJudgePASV(t *testing.T) {
 		{"public address hairpinned, worked",
 			pasvFacts{class: public, serverUnroutable: true, transfers: 1, toAnnounced: 1},
 			pasvVerdict{Info, pasvHairpin, pasvWorked}},
+		{"behind DNAT, public address announced, client outside: forwarded",
+			pasvFacts{class: public, serverUnroutable: true, clientOutside: true, transfers: 1, toControl: 1, vantage: ftpflow.VantageServer},
+			pasvVerdict{Info, pasvBehindDNAT, pasvForwarded}},
+		{"behind DNAT, vantage unknown: still the NAT",
+			pasvFacts{class: public, serverUnroutable: true, clientOutside: true, transfers: 1, toControl: 1},
+			pasvVerdict{Info, pasvBehindDNAT, pasvForwarded}},
+		{"behind DNAT, transfer failed",
+			pasvFacts{class: public, serverUnroutable: true, clientOutside: true, transfers: 1, failed: 1, vantage: ftpflow.VantageServer},
+			pasvVerdict{Error, pasvBehindDNAT, pasvFailed}},
+		{"client outside reaches a private address, seen at the client (VPN): hairpin",
+			pasvFacts{class: public, serverUnroutable: true, clientOutside: true, transfers: 1, toControl: 1, vantage: ftpflow.VantageClient},
+			pasvVerdict{Warning, pasvHairpin, pasvIgnored}},
+		{"client on the server's private network, public address ignored",
+			pasvFacts{class: public, serverUnroutable: true, transfers: 1, toControl: 1},
+			pasvVerdict{Warning, pasvHairpin, pasvIgnored}},
 		{"separate public data host, worked",
 			pasvFacts{class: public, transfers: 1, toAnnounced: 1},
 			pasvVerdict{Info, pasvOtherPublic, pasvWorked}},

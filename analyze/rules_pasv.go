@@ -18,6 +18,10 @@ type pasvFacts struct {
 	// serverUnroutable: the client reaches the server at an unroutable
 	// address.
 	serverUnroutable bool
+	// clientOutside: the client's address is routable.
+	clientOutside bool
+	// vantage is where the capture was taken.
+	vantage ftpflow.Vantage
 	// transfers used the announcements; failed of them failed on the
 	// announced address (or without a data connection).
 	transfers, failed int
@@ -49,6 +53,10 @@ const (
 	pasvHairpin
 	// pasvOtherPublic: another public address.
 	pasvOtherPublic
+	// pasvBehindDNAT: a public address, while a client outside private
+	// space reaches the server at an unroutable one: the capture was taken
+	// behind a destination NAT, and the announcement is right.
+	pasvBehindDNAT
 )
 
 // pasvOutcome says what the client made of the announcements.
@@ -60,6 +68,7 @@ const (
 	pasvDeadSYNs                     // its SYNs to the address went unanswered, no command followed
 	pasvAbandoned                    // nothing reached the capture and the session ended
 	pasvWorked                       // it connected to the announced address
+	pasvForwarded                    // its connection arrived through the NAT
 	pasvUnused                       // no transfer used the announcements
 	pasvUnknown                      // no data connection tells
 )
@@ -77,6 +86,9 @@ type pasvVerdict struct {
 // client; info for a public address that works (a separate data host).
 func judgePASV(f pasvFacts) pasvVerdict {
 	v := pasvVerdict{severity: Info, shape: pasvOtherPublic, outcome: pasvUnknown}
+	if behindDNAT(f) {
+		return judgeDNAT(f)
+	}
 	switch {
 	case f.failed > 0 || f.dead > 0 || f.abandoned:
 		v.severity = Error
@@ -104,6 +116,35 @@ func judgePASV(f pasvFacts) pasvVerdict {
 		v.outcome = pasvAbandoned
 	case f.toAnnounced > 0:
 		v.outcome = pasvWorked
+	case f.transfers == 0:
+		v.outcome = pasvUnused
+	}
+	return v
+}
+
+// behindDNAT reports whether the facts show a capture behind a
+// destination NAT: a client outside private space reaches the server at an
+// unroutable address, which only a NAT in front of the server explains
+// (unless the capture was taken at the client, which then routes to the
+// private address itself, through a VPN for instance), and the server
+// announces a public address.
+func behindDNAT(f pasvFacts) bool {
+	return f.class == "public" && f.serverUnroutable && f.clientOutside && f.vantage != ftpflow.VantageClient
+}
+
+// judgeDNAT judges announcements of the NAT's public address seen behind
+// it: info, unless a transfer failed. A connection to the server's own
+// address with the announced port is the client's, forwarded by the NAT.
+func judgeDNAT(f pasvFacts) pasvVerdict {
+	v := pasvVerdict{severity: Info, shape: pasvBehindDNAT, outcome: pasvUnknown}
+	if f.failed > 0 || f.dead > 0 {
+		v.severity = Error
+	}
+	switch {
+	case f.failed > 0:
+		v.outcome = pasvFailed
+	case f.toControl > 0:
+		v.outcome = pasvForwarded
 	case f.transfers == 0:
 		v.outcome = pasvUnused
 	}
@@ -157,6 +198,8 @@ func gatherPASV(s *ftpflow.Session, announced netip.Addr, offers []*ftpflow.Offe
 	f.class = addressClass(announced)
 	f.sameAsServer = announced == s.Server.Addr()
 	f.serverUnroutable = unroutable(s.Server.Addr())
+	f.clientOutside = !unroutable(s.Client.Addr())
+	f.vantage = s.Control.Locate().Side
 	f.transfers, f.failed, f.dead = len(g.transfers), len(g.bad), len(g.dead)
 	return g
 }
@@ -182,13 +225,19 @@ func (d *diag) pasvAddress(s *ftpflow.Session, announced netip.Addr, offers []*f
 	if len(g.bad) > 0 {
 		tid = g.bad[0].ID
 	}
+	remedy := pasvRemedy
+	if v.shape == pasvBehindDNAT && v.severity == Info {
+		remedy = dnatRemedy
+	}
 	id := d.add(Finding{Kind: KindPASVAddressMismatch, Severity: v.severity, Session: s.ID, Transfer: tid,
-		Summary: g.summary(v), Explanation: g.explanation(v), Remediation: pasvRemedy,
+		Summary: g.summary(v), Explanation: g.explanation(v), Remediation: remedy,
 		Filter: g.filter()}, g.evidence())
 	d.explain(id, g.bad...)
 }
 
 const pasvRemedy = "Make the server announce the address clients reach it at: vsftpd pasv_address=<public address> (with pasv_addr_resolve), ProFTPD MasqueradeAddress, Pure-FTPd -P <address>, IIS/FileZilla \"external IP\" settings; or use EPSV, which carries no address; or enable the FTP helper on the NAT router for clear-text FTP on port 21. As a client-side workaround, clients can ignore the announced address (curl --ftp-skip-pasv-ip, lftp ftp:ignore-pasv-address)."
+
+const dnatRemedy = "Nothing to change for clients outside the NAT. Clients inside the server's own network that reach it by its private address get the public address too, and depend on the router reflecting (hairpinning) their data connections: give them EPSV, or a server address of their own."
 
 func (g *pasvGroup) evidence() *evidence {
 	s, f := g.s, g.facts
@@ -196,7 +245,7 @@ func (g *pasvGroup) evidence() *evidence {
 		"announced_address": g.announced.String(), "address_class": f.class,
 		"control_server": s.Server.String(), "control_client": s.Client.String(), "offers": len(g.offers),
 		"connections_to_announced": f.toAnnounced, "connections_to_control_address": f.toControl,
-		"failed_transfers": transferIDs(g.bad), "vantage": s.Control.Vantage().String(),
+		"failed_transfers": transferIDs(g.bad), "vantage": s.Control.Locate().Side.String(),
 	})
 	ev.firstOffer(g.offers[0])
 	ev.transfers(transferIDs(g.transfers))
@@ -215,8 +264,11 @@ func (g *pasvGroup) evidence() *evidence {
 
 func (g *pasvGroup) summary(v pasvVerdict) string {
 	s := g.s
-	if v.shape == pasvOwnAddress {
+	switch v.shape {
+	case pasvOwnAddress:
 		return fmt.Sprintf("server announces its %s address %s to client %s outside private space", g.facts.class, g.announced, s.Client.Addr())
+	case pasvBehindDNAT:
+		return fmt.Sprintf("server behind destination NAT announces the public address %s, as clients outside must use", g.announced)
 	}
 	return fmt.Sprintf("%d reply announces %s (%s) but the control connection goes to %s", passiveCode(g.offers[0].Kind), g.announced, g.facts.class, s.Server.Addr())
 }
@@ -228,7 +280,7 @@ func (g *pasvGroup) explanation(v pasvVerdict) string {
 	expl := fmt.Sprintf("In passive mode the server tells the client where to connect for data: the %d reply %q (frame %d) encodes an address and a port as h1,h2,h3,h4,p1,p2, the port being p1*256+p2 = %d. ",
 		passiveCode(first.Kind), truncate(first.Line, 90), first.Frame, first.Endpoint.Port())
 	expl += g.addressSentence(v.shape) + g.outcomeSentence(v.outcome)
-	if v.severity == Info {
+	if v.severity == Info && v.shape != pasvBehindDNAT {
 		expl += " A public address other than the server's that clients can reach may be a deliberate separate data host; nothing failed here."
 	}
 	return expl
@@ -244,6 +296,9 @@ func (g *pasvGroup) addressSentence(shape pasvShape) string {
 	switch shape {
 	case pasvInternal:
 		return expl + fmt.Sprintf("It is a %s address: the server is behind NAT and announces its internal address, which the client cannot reach. ", class)
+	case pasvBehindDNAT:
+		return expl + fmt.Sprintf("The client %s is outside private space yet reaches the server at its %s address: the capture was taken behind a destination NAT (port forwarding) that rewrites the public address to the server's. Announcing the public address is right for clients outside: they connect to it and the NAT forwards the connection. ",
+			s.Client.Addr(), addressClass(s.Server.Addr()))
 	case pasvHairpin:
 		return expl + "The client reaches the server by a private address while the server announces a public one: typical of a server configured with its public NAT address (pasv_address) used by clients inside the same network, who then depend on the router reflecting (hairpinning) the connection. "
 	}
@@ -262,6 +317,8 @@ func (g *pasvGroup) outcomeSentence(o pasvOutcome) string {
 		return "No connection to it reached this capture, no transfer command followed, and the session ended: a client obeying the announcement sends its SYNs to an address that does not lead here, then gives up without telling the server (curl and Python's ftplib connect before sending the command)."
 	case pasvWorked:
 		return "The client connected to the announced address and the transfer worked, so that address is reachable from the client."
+	case pasvForwarded:
+		return "The client's data connection arrives here at the server's own address with the announced port, as the NAT forwards it: the announcement worked."
 	case pasvUnused:
 		return "No transfer used these announcements in the capture."
 	}

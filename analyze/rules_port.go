@@ -178,7 +178,7 @@ func (g *portGroup) evidence() *evidence {
 		"announced_address": g.announced.String(), "address_class": f.class,
 		"control_client": s.Client.String(), "control_server": s.Server.String(), "offers": len(g.offers),
 		"failed_transfers": transferIDs(g.bad), "connections_to_announced": f.toAnnounced,
-		"connections_to_control_address": f.toControl, "vantage": s.Control.Vantage().String(),
+		"connections_to_control_address": f.toControl, "vantage": s.Control.Locate().Side.String(),
 	})
 	ev.firstOffer(g.offers[0])
 	ev.transfers(transferIDs(g.transfers))

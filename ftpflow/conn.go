@@ -148,6 +148,9 @@ type Conn struct {
 	Previous *PreviousIncarnation
 	// Duplicates counts packets seen twice by the capture (not by TCP).
 	Duplicates int
+	// TTL summarises, per side, the IP TTL of its first packets (see
+	// Locate).
+	TTL [2]TTLSeen
 
 	dir     [2]seqState
 	session *sessionState // the FTP session when this is a control connection
@@ -294,56 +297,4 @@ func (l *connList) touch(c *Conn) {
 	}
 	l.remove(c)
 	l.pushFront(c)
-}
-
-// Vantage says where along the path a capture was taken, as far as one
-// connection's handshake tells.
-type Vantage uint8
-
-// The vantage points.
-const (
-	// VantageUnknown: the handshake is missing or its delays are too small
-	// or too even to tell.
-	VantageUnknown Vantage = iota
-	// VantageClient: near the client (the SYN-ACK comes a round trip after
-	// the SYN, the ACK at once).
-	VantageClient
-	// VantageServer: near the server (the SYN-ACK at once, the ACK a round
-	// trip later).
-	VantageServer
-)
-
-// String returns "client_side", "server_side" or "unknown".
-func (v Vantage) String() string {
-	switch v {
-	case VantageClient:
-		return "client_side"
-	case VantageServer:
-		return "server_side"
-	}
-	return "unknown"
-}
-
-// MarshalText spells the vantage as String does.
-func (v Vantage) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
-
-// vantageMinDelay is the smallest round trip worth reasoning about.
-const vantageMinDelay = time.Millisecond
-
-// Vantage estimates where the capture was taken from the spacing of the
-// handshake: the side the capture is near answers or acknowledges at once,
-// the far side a round trip later.
-func (c *Conn) Vantage() Vantage {
-	if len(c.SYNs) == 0 || !c.SYNACK.Seen() || !c.HandshakeACK.Seen() {
-		return VantageUnknown
-	}
-	toServer := c.SYNACK.Time.Sub(c.SYNs[len(c.SYNs)-1].Time)
-	toClient := c.HandshakeACK.Time.Sub(c.SYNACK.Time)
-	switch {
-	case toServer >= vantageMinDelay && toServer > 4*toClient:
-		return VantageClient
-	case toClient >= vantageMinDelay && toClient > 4*toServer:
-		return VantageServer
-	}
-	return VantageUnknown
 }

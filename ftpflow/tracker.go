@@ -252,7 +252,7 @@ func (t *Tracker) Packet(p *pcap.Packet, d *pcap.Decoded) {
 		if len(d.TCP.Payload) < d.PayloadLen {
 			t.stats.TruncatedPayload++
 		}
-		t.tcp(ev, d)
+		t.tcp(p, ev, d)
 	case pcap.KindTooBig:
 		t.stats.ICMPTooBig++
 		t.tooBig(ev, d)
@@ -268,7 +268,7 @@ func (t *Tracker) Packet(p *pcap.Packet, d *pcap.Decoded) {
 	}
 }
 
-func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
+func (t *Tracker) tcp(p *pcap.Packet, ev Event, d *pcap.Decoded) {
 	tcp := d.TCP
 	src := netip.AddrPortFrom(d.Src, tcp.SrcPort)
 	dst := netip.AddrPortFrom(d.Dst, tcp.DstPort)
@@ -300,6 +300,9 @@ func (t *Tracker) tcp(ev Event, d *pcap.Decoded) {
 	}
 	t.lastKey, t.lastConn = k, c
 	side := c.Side(src)
+	// Before the duplicate check: a copy of the packet taken at another
+	// capture point (merged files) carries another TTL, which tells.
+	c.recordTTL(side, p, d.Src)
 	if c.duplicate(side, tcp, d, ev) {
 		c.Duplicates++
 		t.stats.Duplicates++

@@ -19,7 +19,10 @@ const Schema = "ftpdiag/v1"
 // ftpdiag/v1, documented in README.md and schema/ftpdiag-v1.schema.json).
 // Every text taken from the capture is escaped to valid UTF-8.
 type Document struct {
-	Schema   string    `json:"schema"`
+	Schema string `json:"schema"`
+	// Status, in a JSON Lines document of `ftpdiag --each`, is the exit
+	// status this input alone gives (0, 1 or 2); absent otherwise.
+	Status   *int      `json:"status,omitempty"`
 	Inputs   []Input   `json:"inputs"`
 	Stats    Stats     `json:"stats"`
 	Sessions []Session `json:"sessions"`
@@ -75,6 +78,8 @@ type Session struct {
 	Client     string `json:"client"`
 	Server     string `json:"server"`
 	DetectedBy string `json:"detected_by"`
+	// Vantage says where the capture of this session was taken.
+	Vantage Vantage `json:"vantage"`
 	// User is the first USER argument ("" when not seen).
 	User            string       `json:"user"`
 	Start           string       `json:"start"`
@@ -88,6 +93,14 @@ type Session struct {
 	EncryptedData   []Connection `json:"encrypted_data_connections"`
 	UnpairedReplies []Reply      `json:"unpaired_replies"`
 	Counts          Counts       `json:"counts"`
+}
+
+// Vantage is where along the path a session's capture was taken: Side is
+// "client", "server", "between" or "unknown", Reason what the packets
+// showed (TTLs against their usual initial values, handshake timing).
+type Vantage struct {
+	Side   string `json:"side"`
+	Reason string `json:"reason"`
 }
 
 // Control is the life of the control connection.
@@ -304,9 +317,11 @@ func buildInput(in pcap.Info) Input {
 
 func buildSession(s *ftpflow.Session) Session {
 	c := s.Control
+	v := c.Locate()
 	out := Session{
 		ID: s.ID, Client: s.Client.String(), Server: s.Server.String(), DetectedBy: s.DetectedBy,
-		User: Clean(s.User), Start: stamp(c.First.Time), End: stamp(c.Last.Time),
+		Vantage: Vantage{Side: v.Side.String(), Reason: v.Reason},
+		User:    Clean(s.User), Start: stamp(c.First.Time), End: stamp(c.Last.Time),
 		Control: Control{
 			FirstFrame: c.First.Frame, LastFrame: c.Last.Frame, Handshake: c.Handshake,
 			ClosedBy: closedBy(c), Gaps: s.Gaps, GapBytes: s.GapBytes,

@@ -25,7 +25,8 @@ func WriteLadders(w io.Writer, a *analyze.Analysis, opt TimelineOptions) error {
 			break
 		}
 		tl := BuildTimeline(s, a.Findings, opt)
-		fmt.Fprintf(ew, "\nSession %d: client %s, server %s\n\n", s.ID, s.Client, s.Server)
+		v := s.Control.Locate()
+		fmt.Fprintf(ew, "\nSession %d: client %s, server %s\nVantage: %s; %s\n\n", s.ID, s.Client, s.Server, v.Side, v.Reason)
 		writeLadder(ew, tl)
 	}
 	return ew.err

@@ -143,7 +143,7 @@ func (tw *textWriter) sessions(d *Document) {
 		return
 	}
 	t := tw.table()
-	t.AppendHeader(table.Row{"#", "Client", "Server", "User", "TLS", "Transfers", "OK", "Failed", "Control"})
+	t.AppendHeader(table.Row{"#", "Client", "Server", "User", "TLS", "Transfers", "OK", "Failed", "Control", "Seen from"})
 	for _, s := range d.Sessions {
 		tls := "no"
 		if s.TLS != nil {
@@ -162,7 +162,7 @@ func (tw *textWriter) sessions(d *Document) {
 		if s.DetectedBy == "content" {
 			ctl += ", found by content"
 		}
-		t.AppendRow(table.Row{s.ID, s.Client, s.Server, cell(s.User), cell(tls), s.Counts.Transfers, s.Counts.OK, s.Counts.Failed, ctl})
+		t.AppendRow(table.Row{s.ID, s.Client, s.Server, cell(s.User), cell(tls), s.Counts.Transfers, s.Counts.OK, s.Counts.Failed, ctl, s.Vantage.Side})
 	}
 	tw.render(t)
 }
