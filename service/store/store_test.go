@@ -1,0 +1,136 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"testing"
+	"time"
+)
+
+// open starts an embedded server in a temporary directory and opens the
+// store on it; both stop with the test.
+func open(t *testing.T, maxStore int64) *Store {
+	t.Helper()
+	e, err := StartEmbedded(EmbeddedConfig{Dir: t.TempDir(), MaxStore: maxStore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Shutdown)
+	nc, err := e.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := Open(ctx, nc, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestRecordLifecycle(t *testing.T) {
+	s := open(t, 0)
+	ctx := context.Background()
+	r := &Record{ID: NewID(), Tenant: "acme", Name: "x.pcap", Status: Queued, Created: time.Now().UTC()}
+	rev, err := s.CreateRecord(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRecord(ctx, r); err == nil {
+		t.Error("CreateRecord of an existing id succeeded")
+	}
+	if _, _, err := s.Record(ctx, "other", r.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another tenant's Record: err = %v, want ErrNotFound", err)
+	}
+	got, rev2, err := s.Record(ctx, "acme", r.ID)
+	if err != nil || got.Name != "x.pcap" || rev2 != rev {
+		t.Fatalf("Record = %+v, %d, %v", got, rev2, err)
+	}
+	got.Status = Running
+	if _, err := s.UpdateRecord(ctx, got, rev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateRecord(ctx, got, rev); !errors.Is(err, ErrConflict) {
+		t.Errorf("stale UpdateRecord: err = %v, want ErrConflict", err)
+	}
+	n := 0
+	if err := s.Records(ctx, "acme", func(*Record) bool { n++; return true }); err != nil || n != 1 {
+		t.Errorf("Records: %d, %v; want 1", n, err)
+	}
+	if err := s.DeleteRecord(ctx, "acme", r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Record(ctx, "acme", r.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted Record: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UpdateRecord(ctx, got, rev2); !errors.Is(err, ErrConflict) {
+		t.Errorf("UpdateRecord after delete: err = %v, want ErrConflict", err)
+	}
+}
+
+// failingReader yields n bytes, then an error: a client gone mid-upload.
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	k := min(len(p), f.n)
+	f.n -= k
+	return k, nil
+}
+
+func TestObjectsLeaveNothingBehind(t *testing.T) {
+	s := open(t, 0)
+	ctx := context.Background()
+	data := make([]byte, 1<<20+17)
+	rand.Read(data)
+	size, err := s.PutCapture(ctx, "c1", bytes.NewReader(data))
+	if err != nil || size != int64(len(data)) {
+		t.Fatalf("PutCapture = %d, %v", size, err)
+	}
+	rc, n, err := s.OpenCapture(ctx, "c1")
+	if err != nil || n != size {
+		t.Fatalf("OpenCapture = %d, %v", n, err)
+	}
+	back, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(back, data) {
+		t.Fatalf("read back %d bytes, %v", len(back), err)
+	}
+	if _, err := s.PutCapture(ctx, "c2", &failingReader{n: 600 << 10}); err == nil {
+		t.Error("PutCapture of a failing reader succeeded")
+	}
+	if err := s.DeleteCapture(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	objects, chunks, err := s.CountObjects(ctx, CapturesBucket)
+	if err != nil || objects != 0 || chunks != 0 {
+		t.Errorf("after delete and a failed upload: %d objects, %d chunks, %v; want none", objects, chunks, err)
+	}
+	if _, _, err := s.OpenCapture(ctx, "c1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("OpenCapture of a deleted capture: %v, want ErrNotFound", err)
+	}
+}
+
+func TestFullStorage(t *testing.T) {
+	s := open(t, 4<<20)
+	ctx := context.Background()
+	data := make([]byte, 8<<20)
+	_, err := s.PutCapture(ctx, "big", bytes.NewReader(data))
+	if !errors.Is(err, ErrFull) {
+		t.Fatalf("PutCapture beyond the store's limit: %v, want ErrFull", err)
+	}
+	objects, chunks, err := s.CountObjects(ctx, CapturesBucket)
+	if err != nil || objects != 0 || chunks != 0 {
+		t.Errorf("after a refused upload: %d objects, %d chunks, %v; want none", objects, chunks, err)
+	}
+	if _, err := s.PutCapture(ctx, "small", bytes.NewReader(data[:1<<20])); err != nil {
+		t.Errorf("a small capture after a refused one: %v", err)
+	}
+}

@@ -1,0 +1,470 @@
+// Package worker runs the triage service's analyses: a pool of workers
+// that take jobs from the JetStream work queue, stream each capture from
+// the object store into analyze.Run, store the reports and update the
+// record, and only then acknowledge the job.
+//
+// A worker that dies mid-job (a crash, SIGKILL) leaves the job
+// unacknowledged: JetStream delivers it again after the ack wait, and the
+// analysis runs again from the start, writing the same reports under the
+// same names. A job whose record is already final is acknowledged without
+// analysing again, so each capture is analysed to completion once.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"ftpdiag/analyze"
+	"ftpdiag/report"
+	"ftpdiag/service/metrics"
+	"ftpdiag/service/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultJobTimeout      = 30 * time.Minute
+	DefaultMaxCaptureBytes = 64 << 30
+	// progressEvery is how often a running job's record is updated.
+	progressEvery = time.Second
+	// retryDelay is how long a job waits after a failure of JetStream
+	// before it is delivered again.
+	retryDelay = 5 * time.Second
+	// storeTimeout bounds one store operation outside an analysis.
+	storeTimeout = 30 * time.Second
+	// fetchWait is how long a worker waits for a job before checking
+	// whether it should stop.
+	fetchWait = 5 * time.Second
+)
+
+// Config sets up the pool.
+type Config struct {
+	// Workers is the number of jobs analysed at once; default one per
+	// core.
+	Workers int
+	// JobTimeout bounds one analysis; default 30 minutes.
+	JobTimeout time.Duration
+	// MaxCaptureBytes bounds a job's captures once decompressed;
+	// default 64 GiB.
+	MaxCaptureBytes int64
+	// KeepCaptures keeps the captures after their analysis (for
+	// evidence extraction); otherwise they are deleted once analysed.
+	KeepCaptures bool
+	// Metrics, if set, are updated.
+	Metrics *metrics.Metrics
+	// Logf, if set, logs what goes wrong outside an analysis.
+	Logf func(format string, args ...any)
+	// HoldRunning, for fault tests only, keeps every job running this
+	// long before its analysis starts (while sending in-progress acks).
+	HoldRunning time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Workers <= 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = DefaultJobTimeout
+	}
+	if c.MaxCaptureBytes <= 0 {
+		c.MaxCaptureBytes = DefaultMaxCaptureBytes
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+}
+
+// Pool is a set of workers.
+type Pool struct {
+	st      *store.Store
+	cfg     Config
+	started atomic.Int32
+	wg      sync.WaitGroup
+}
+
+// Start starts the workers; they stop when ctx is done (a job being
+// analysed is then abandoned unacknowledged, and JetStream hands it out
+// again).
+func Start(ctx context.Context, st *store.Store, cfg Config) *Pool {
+	cfg.defaults()
+	p := &Pool{st: st, cfg: cfg}
+	for range cfg.Workers {
+		p.wg.Add(1)
+		go p.loop(ctx)
+	}
+	return p
+}
+
+// Ready reports whether every worker is waiting for jobs or working.
+func (p *Pool) Ready() bool { return int(p.started.Load()) == p.cfg.Workers }
+
+// Workers returns the number of workers.
+func (p *Pool) Workers() int { return p.cfg.Workers }
+
+// Wait waits for the workers to stop.
+func (p *Pool) Wait() { p.wg.Wait() }
+
+func (p *Pool) loop(ctx context.Context) {
+	defer p.wg.Done()
+	p.started.Add(1)
+	for ctx.Err() == nil {
+		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+		msg, job, err := p.st.NextJob(fctx)
+		cancel()
+		if err != nil {
+			if msg != nil { // a message that is not a job: drop it
+				msg.Term()
+			}
+			if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+				p.cfg.Logf("worker: waiting for a job: %v", err)
+				sleep(ctx, time.Second)
+			}
+			continue
+		}
+		p.handle(ctx, msg, job)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// handle runs one job and acknowledges it once its record is final.
+func (p *Pool) handle(ctx context.Context, msg jetstream.Msg, job store.Job) {
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	rec, rev, err := p.st.Record(sctx, job.Tenant, job.ID)
+	cancel()
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		msg.Term() // deleted (the API removed its capture) or expired
+		return
+	case err != nil:
+		p.cfg.Logf("worker: job %s: %v", job.ID, err)
+		msg.NakWithDelay(retryDelay)
+		return
+	case rec.Status.Final():
+		// Analysed before a crash that came before the ack: done once.
+		p.cleanup(ctx, rec)
+		ackCtx, cancel := context.WithTimeout(ctx, storeTimeout)
+		msg.DoubleAck(ackCtx)
+		cancel()
+		return
+	}
+	meta, _ := msg.Metadata()
+	lastTry := meta != nil && int(meta.NumDelivered) >= p.st.Config().MaxDeliver
+	j := &task{p: p, msg: msg, rec: rec, rev: rev}
+	err = j.run(ctx)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// Deleted while running: drop what was written.
+		p.dropReports(ctx, rec)
+		msg.Term()
+	case err != nil && ctx.Err() != nil:
+		// Shutting down: leave the job to be delivered again.
+	case err != nil && lastTry:
+		j.fail(ctx, "attempts", fmt.Sprintf("analysis failed %d times; last: %v", meta.NumDelivered, err))
+	case err != nil:
+		p.cfg.Logf("worker: job %s: %v (will retry)", job.ID, err)
+		msg.NakWithDelay(retryDelay)
+	}
+}
+
+// task is one job being worked on.
+type task struct {
+	p     *Pool
+	msg   jetstream.Msg
+	mu    sync.Mutex // guards rec and rev against the progress updates
+	rec   *store.Record
+	rev   uint64
+	start time.Time
+}
+
+// update writes the record, under the job's lock.
+func (j *task) update(ctx context.Context, change func(*store.Record)) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	change(j.rec)
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	rev, err := j.p.st.UpdateRecord(ctx, j.rec, j.rev)
+	if err != nil {
+		return err
+	}
+	j.rev = rev
+	return nil
+}
+
+// run analyses the job and, unless it returns an error, has made its
+// record final and acknowledged the message.
+func (j *task) run(ctx context.Context) error {
+	j.start = time.Now()
+	if m := j.p.cfg.Metrics; m != nil {
+		m.QueueSeconds.Observe(j.start.Sub(j.rec.Created).Seconds())
+	}
+	err := j.update(ctx, func(r *store.Record) {
+		now := time.Now().UTC()
+		r.Status, r.Started, r.Finished = store.Running, &now, nil
+		r.Attempts++
+		r.Progress = store.Progress{BytesTotal: r.Size}
+	})
+	if err != nil {
+		return err
+	}
+	budget := NewBudget(j.p.cfg.MaxCaptureBytes)
+	stopKeepAlive := j.keepAlive(ctx, budget)
+	defer stopKeepAlive()
+	if d := j.p.cfg.HoldRunning; d > 0 {
+		sleep(ctx, d)
+	}
+	actx, cancel := context.WithTimeout(ctx, j.p.cfg.JobTimeout)
+	defer cancel()
+	a, aerr, err := j.analyse(actx, budget)
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	stopKeepAlive()
+	return j.finish(ctx, a, aerr, budget, actx.Err() != nil)
+}
+
+// analyse runs the analysis. It returns the analysis and its error, or
+// an error of the store (the job should be tried again).
+func (j *task) analyse(ctx context.Context, b *Budget) (a *analyze.Analysis, aerr error, err error) {
+	inputs, closeAll, err := Captures(ctx, j.p.st, j.rec.Files, b)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) || ctx.Err() != nil {
+			// The capture is gone (deleted, or expired while queued).
+			return &analyze.Analysis{}, err, nil
+		}
+		return nil, nil, err
+	}
+	defer closeAll()
+	defer func() {
+		if r := recover(); r != nil {
+			a, aerr, err = &analyze.Analysis{}, fmt.Errorf("analysis panicked: %v\n%s", r, debug.Stack()), nil
+		}
+	}()
+	a, aerr = analyze.Run(ctx, inputs, Options())
+	return a, aerr, nil
+}
+
+// keepAlive tells JetStream the job is still being worked on, and updates
+// the record's progress, until the returned func is called.
+func (j *task) keepAlive(ctx context.Context, b *Budget) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ackEvery := j.p.st.Config().AckWait / 3
+		lastAck := time.Now()
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if time.Since(lastAck) >= ackEvery {
+				j.msg.InProgress()
+				lastAck = time.Now()
+			}
+			read := b.Read()
+			j.update(ctx, func(r *store.Record) { r.Progress.BytesRead = read })
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done); wg.Wait() })
+	}
+}
+
+// finish stores the reports and the final record, deletes the capture
+// unless kept, and acknowledges the job.
+func (j *task) finish(ctx context.Context, a *analyze.Analysis, aerr error, b *Budget, timedOut bool) error {
+	rec := j.rec
+	lines := errorLines(aerr)
+	nothing := errors.Is(aerr, analyze.ErrNothingRead)
+	status, reason := store.Done, ""
+	switch {
+	case b.Exceeded():
+		status, reason = store.Failed, "too_large"
+		lines = append(lines, fmt.Sprintf("the capture exceeds %d bytes once decompressed (--max-capture-bytes); the analysis stopped there", j.p.cfg.MaxCaptureBytes))
+	case timedOut:
+		status, reason = store.Failed, "timeout"
+		lines = append(lines, fmt.Sprintf("the analysis took longer than %v (--job-timeout) and was stopped", j.p.cfg.JobTimeout))
+	case errors.Is(aerr, store.ErrNotFound):
+		status, reason = store.Failed, "capture_missing"
+	case aerr != nil && strings.HasPrefix(aerr.Error(), "analysis panicked"):
+		status, reason = store.Failed, "panic"
+		lines = []string{strings.SplitN(aerr.Error(), "\n", 2)[0]}
+	case nothing:
+		status, reason = store.Failed, "nothing_read"
+	}
+	reports := status == store.Done || reason == "nothing_read"
+	if reports {
+		if err := j.storeReports(ctx, a, !nothing); err != nil {
+			return err
+		}
+	}
+	var summary *store.Summary
+	if reports {
+		summary = Summarize(a)
+	}
+	err := j.update(ctx, func(r *store.Record) {
+		now := time.Now().UTC()
+		r.Status, r.Finished, r.Reason, r.NothingRead = status, &now, reason, nothing
+		r.Error = strings.Join(lines, "\n")
+		r.Summary, r.Reports = summary, reports
+		r.Progress.BytesRead = b.Read()
+		r.Keep = j.p.cfg.KeepCaptures
+	})
+	if err != nil {
+		return err
+	}
+	if m := j.p.cfg.Metrics; m != nil {
+		m.AnalysisSeconds.Observe(time.Since(j.start).Seconds())
+		m.Jobs.WithLabelValues(string(status)).Inc()
+		if reason != "" {
+			m.Failures.WithLabelValues(reason).Inc()
+		}
+	}
+	j.p.cleanup(ctx, rec)
+	ackCtx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	if err := j.msg.DoubleAck(ackCtx); err != nil {
+		// Delivered again later: the record is final, so it is only
+		// acknowledged then.
+		j.p.cfg.Logf("worker: job %s: ack: %v", rec.ID, err)
+	}
+	return nil
+}
+
+// fail makes the record failed with a reason and acknowledges the job.
+func (j *task) fail(ctx context.Context, reason, msg string) {
+	err := j.update(ctx, func(r *store.Record) {
+		now := time.Now().UTC()
+		r.Status, r.Finished, r.Reason, r.Error = store.Failed, &now, reason, msg
+	})
+	if err != nil {
+		j.p.cfg.Logf("worker: job %s: %v", j.rec.ID, err)
+		j.msg.NakWithDelay(retryDelay)
+		return
+	}
+	if m := j.p.cfg.Metrics; m != nil {
+		m.Jobs.WithLabelValues(string(store.Failed)).Inc()
+		m.Failures.WithLabelValues(reason).Inc()
+	}
+	j.p.cleanup(ctx, j.rec)
+	j.msg.Term()
+}
+
+// storeReports writes the JSON, HTML and text reports. The text reports,
+// like the CLI's, are written only when something could be read.
+func (j *task) storeReports(ctx context.Context, a *analyze.Analysis, readSome bool) error {
+	tl := Timeline()
+	writers := map[store.ReportKind]func(io.Writer) error{
+		store.ReportJSON: func(w io.Writer) error { return report.WriteJSON(w, a, false) },
+		store.ReportHTML: func(w io.Writer) error {
+			return report.WriteHTML(w, a, report.HTMLOptions{Timeline: tl})
+		},
+		store.ReportText: func(w io.Writer) error {
+			if !readSome {
+				return nil
+			}
+			return report.WriteText(w, a, report.TextOptions{Timeline: tl})
+		},
+		store.ReportExplain: func(w io.Writer) error {
+			if !readSome {
+				return nil
+			}
+			return report.WriteText(w, a, report.TextOptions{Explain: true, Timeline: tl})
+		},
+	}
+	for _, kind := range store.ReportKinds() {
+		if err := putReport(ctx, j.p.st, j.rec, kind, writers[kind]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putReport streams what write writes into the reports bucket.
+func putReport(ctx context.Context, st *store.Store, rec *store.Record, kind store.ReportKind, write func(io.Writer) error) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(write(pw)) }()
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	_, err := st.PutReport(ctx, rec.Tenant, rec.ID, kind, pr)
+	pr.CloseWithError(io.ErrClosedPipe) // ends the writer if Put stopped early
+	if err != nil {
+		return fmt.Errorf("storing the %s report: %w", kind, err)
+	}
+	return nil
+}
+
+// cleanup deletes a record's captures unless they are kept.
+func (p *Pool) cleanup(ctx context.Context, rec *store.Record) {
+	if p.cfg.KeepCaptures {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	for _, f := range rec.Files {
+		if err := p.st.DeleteCapture(ctx, f.Object); err != nil {
+			p.cfg.Logf("worker: job %s: %v", rec.ID, err)
+		}
+	}
+}
+
+// dropReports deletes the reports of a record deleted while it ran.
+func (p *Pool) dropReports(ctx context.Context, rec *store.Record) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := p.st.DeleteReports(ctx, rec.Tenant, rec.ID); err != nil {
+		p.cfg.Logf("worker: job %s: %v", rec.ID, err)
+	}
+	for _, f := range rec.Files {
+		p.st.DeleteCapture(ctx, f.Object)
+	}
+}
+
+// errorLines returns one line per problem of an analysis's error, as the
+// CLI prints them (without its "ftpdiag: " prefix), leaving out
+// ErrNothingRead, which the status says.
+func errorLines(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range joined.Unwrap() {
+			out = append(out, errorLines(e)...)
+		}
+		return out
+	}
+	if errors.Is(err, analyze.ErrNothingRead) {
+		return nil
+	}
+	return []string{err.Error()}
+}
