@@ -42,7 +42,12 @@ type JSONStream struct {
 	nFinding int
 	err      error
 	closed   bool
+	status   *int // see SetStatus
 }
+
+// SetStatus gives the document a "status" member (after "schema"): the
+// exit status of its input alone, for the JSON Lines of ftpdiag --each.
+func (js *JSONStream) SetStatus(status int) { js.status = &status }
 
 // chunk locates one session's encoded text.
 type chunk struct {
@@ -162,6 +167,9 @@ func (js *JSONStream) Finish(w io.Writer, a *analyze.Analysis) error {
 	jw := &jsonWriter{w: bufio.NewWriterSize(w, 64<<10), oneLine: js.oneLine}
 	jw.raw("{")
 	jw.field(1, "schema", doc.Schema)
+	if js.status != nil {
+		jw.field(1, "status", *js.status)
+	}
 	jw.field(1, "inputs", doc.Inputs)
 	jw.field(1, "stats", doc.Stats)
 	jw.key(1, "sessions")

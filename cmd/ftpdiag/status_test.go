@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -162,5 +164,34 @@ func TestFileNameEscapedOnStderr(t *testing.T) {
 	_, errOut, code := runCLI(t, name)
 	if code != exitUsage || strings.ContainsRune(errOut, '\x1b') || !strings.Contains(errOut, `evil\x1b[2Jname.pcap`) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestEachJSONLinesStatus: with --each, each JSON Lines document carries
+// the status its input alone gives, with or without --html beside it.
+func TestEachJSONLinesStatus(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.pcap")
+	for _, extra := range [][]string{nil, {"--html", t.TempDir()}} {
+		args := append([]string{"--each", "--format", "json"}, extra...)
+		args = append(args, missing, failingCapture, healthyCapture)
+		out, errOut, code := runCLI(t, args...)
+		if code != exitFindings {
+			t.Fatalf("%v: exit %d; stderr:\n%s", extra, code, errOut)
+		}
+		var got []int
+		dec := json.NewDecoder(strings.NewReader(out))
+		for dec.More() {
+			var doc struct{ Status *int }
+			if err := dec.Decode(&doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc.Status == nil {
+				t.Fatalf("%v: a document without status", extra)
+			}
+			got = append(got, *doc.Status)
+		}
+		if !slices.Equal(got, []int{exitUsage, exitFindings, exitOK}) {
+			t.Errorf("%v: statuses %v, want [2 1 0]", extra, got)
+		}
 	}
 }
