@@ -1,0 +1,202 @@
+package service
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"ftpdiag/service/api"
+	"ftpdiag/service/metrics"
+	"ftpdiag/service/store"
+	"ftpdiag/service/worker"
+)
+
+// HTTP server bounds (slowloris and idle connections).
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	IdleTimeout       = 120 * time.Second
+	shutdownTimeout   = 10 * time.Second
+	openTimeout       = 30 * time.Second
+)
+
+// Config is everything `ftpdiag serve` sets up.
+type Config struct {
+	// Listen is the HTTP address ("127.0.0.1:8080"); port 0 picks one.
+	Listen string
+	// Dir holds JetStream's files (and temporary copies for evidence
+	// extraction, under Dir/tmp).
+	Dir string
+	// NATSListen, if set, opens the embedded NATS server's client port.
+	NATSListen string
+	// MaxStore bounds JetStream's storage (0: NATS's default, three
+	// quarters of the free disk space).
+	MaxStore int64
+	// TLSCert and TLSKey, if set, serve HTTPS.
+	TLSCert, TLSKey string
+	// Tokens, if set, are required; without, Listen must be loopback.
+	Tokens *api.Tokens
+	Store  store.Config
+	Worker worker.Config
+	API    api.Config
+}
+
+// Service is a running triage service.
+type Service struct {
+	cfg      Config
+	emb      *store.Embedded
+	nc       *nats.Conn
+	st       *store.Store
+	pool     *worker.Pool
+	http     *http.Server
+	ln       net.Listener
+	scheme   string
+	stop     context.CancelFunc
+	served   chan error
+	stopOnce sync.Once
+}
+
+// IsLoopback reports whether a listen address binds only loopback
+// interfaces ("127.0.0.1:8080", "[::1]:80", "localhost:8080").
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Start starts the embedded NATS server, the store, the workers and the
+// HTTP server. Stop stops them.
+func Start(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Tokens == nil && !IsLoopback(cfg.Listen) {
+		return nil, fmt.Errorf("listening on %s, beyond this machine, needs --tokens: captures hold customers' traffic", cfg.Listen)
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	tmp := filepath.Join(cfg.Dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	s := &Service{cfg: cfg, served: make(chan error, 1)}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+	var err error
+	s.emb, err = store.StartEmbedded(store.EmbeddedConfig{Dir: filepath.Join(cfg.Dir, "jetstream"), MaxStore: cfg.MaxStore, Listen: cfg.NATSListen})
+	if err != nil {
+		return nil, err
+	}
+	if s.nc, err = s.emb.Connect(); err != nil {
+		return nil, err
+	}
+	octx, cancel := context.WithTimeout(ctx, openTimeout)
+	defer cancel()
+	if s.st, err = store.Open(octx, s.nc, cfg.Store); err != nil {
+		return nil, err
+	}
+	m := metrics.New(s.st.QueueDepth)
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	wcfg := cfg.Worker
+	wcfg.Metrics = m
+	s.pool = worker.Start(wctx, s.st, wcfg)
+	acfg := cfg.API
+	acfg.Store, acfg.Metrics, acfg.Tokens, acfg.TempDir = s.st, m, cfg.Tokens, tmp
+	acfg.KeepCaptures = cfg.Worker.KeepCaptures
+	acfg.Ready = s.pool.Ready
+	if acfg.Logf == nil {
+		acfg.Logf = cfg.Worker.Logf
+	}
+	h, err := api.New(octx, acfg)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	s.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	s.http, s.scheme = srv, "http"
+	if srv.TLSConfig != nil {
+		s.scheme = "https"
+	}
+	go func() {
+		var err error
+		if s.scheme == "https" {
+			err = s.http.ServeTLS(s.ln, "", "")
+		} else {
+			err = s.http.Serve(s.ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.served <- err
+	}()
+	ok = true
+	return s, nil
+}
+
+// URL is the address the page is served at.
+func (s *Service) URL() string {
+	return s.scheme + "://" + s.ln.Addr().String() + "/"
+}
+
+// NATSURL is the embedded NATS server's client address, "" when closed.
+func (s *Service) NATSURL() string { return s.emb.ClientURL() }
+
+// Store is the service's store (for tests).
+func (s *Service) Store() *store.Store { return s.st }
+
+// Workers returns the number of analysis workers.
+func (s *Service) Workers() int { return s.pool.Workers() }
+
+// Done receives the HTTP server's error when it stops on its own.
+func (s *Service) Done() <-chan error { return s.served }
+
+// Stop stops the HTTP server (letting requests finish, for a while), the
+// workers (a job in progress is left to be delivered again) and NATS.
+func (s *Service) Stop() {
+	s.stopOnce.Do(func() {
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			s.http.Shutdown(ctx)
+			cancel()
+		}
+		if s.stop != nil {
+			s.stop()
+		}
+		if s.pool != nil {
+			s.pool.Wait()
+		}
+		if s.nc != nil {
+			s.nc.Close()
+		}
+		if s.emb != nil {
+			s.emb.Shutdown()
+		}
+	})
+}
