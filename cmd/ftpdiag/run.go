@@ -250,13 +250,26 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix strin
 		chosen := extract.Failing(append(kept, a.Findings...), targets)
 		written = extractGroup(ctx, cfg, a.Inputs, chosen, prefix, stderr)
 	}
+	if js == nil && cfg.format == "json" {
+		// With --html the analysis was kept whole; its JSON goes through
+		// a stream all the same.
+		js = report.NewJSONStream(cfg.each, 0)
+		defer js.Close()
+		for _, s := range a.Sessions {
+			js.Session(s, nil)
+		}
+	}
+	if !writeReports(cfg, a, !nothing, prefix, stdout, stderr) {
+		written = false
+	}
 	if js != nil {
+		if cfg.each {
+			js.SetStatus(exitStatus([]outcome{{readNothing: nothing, failed: failed}}))
+		}
 		if err := js.Finish(stdout, a); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
 			written = false
 		}
-	} else if !writeReports(cfg, a, !nothing, prefix, stdout, stderr) {
-		written = false
 	}
 	return outcome{readNothing: nothing, failed: failed, notWritten: !written}
 }
@@ -349,8 +362,9 @@ func startProgress(cfg *config, files []string, stderr io.Writer) *progressBar {
 	return newProgressBar(stderr, size)
 }
 
-// writeReports writes the report in the chosen format, and the HTML file
-// when asked for, and reports whether every write succeeded. The text
+// writeReports writes the text or HTML report when chosen (JSON is
+// written from a stream), and the HTML file when asked for, and reports
+// whether every write succeeded. The text
 // report is written only when something could be read.
 func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string, stdout, stderr io.Writer) bool {
 	timeline := report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}
@@ -368,11 +382,9 @@ func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string
 	}
 	var err error
 	switch cfg.format {
-	case "json":
-		err = report.WriteJSON(stdout, a, cfg.each)
 	case "html":
 		err = report.WriteHTML(stdout, a, htmlOpt)
-	default:
+	case "text":
 		if readSome {
 			err = report.WriteText(stdout, a, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout), Timeline: timeline})
 		}
