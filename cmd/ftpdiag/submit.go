@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -163,7 +164,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			o.failed = worstReaches(rec.Summary.WorstSeverity, threshold)
 		}
 		if rec.Status == store.Done || (rec.Summary != nil && rec.Status == store.Failed) {
-			if err := s.printReport(ctx, a, stdout); err != nil {
+			if err := s.printReport(ctx, a, exitStatus([]outcome{o}), stdout); err != nil {
 				fmt.Fprintln(stderr, "ftpdiag submit:", err)
 				o.notWritten = true
 			}
@@ -411,8 +412,8 @@ func (s *submitter) record(ctx context.Context, path string) (*api.Capture, erro
 
 // printReport fetches the report in the format asked for and writes it.
 // With --each, JSON documents are written on one line each, as the CLI
-// writes JSON Lines.
-func (s *submitter) printReport(ctx context.Context, a api.Accepted, stdout io.Writer) error {
+// writes JSON Lines, with status, the exit status of the capture alone.
+func (s *submitter) printReport(ctx context.Context, a api.Accepted, status int, stdout io.Writer) error {
 	q := url.Values{}
 	switch s.cfg.format {
 	case "text":
@@ -448,8 +449,12 @@ func (s *submitter) printReport(ctx context.Context, a api.Accepted, stdout io.W
 		if err := json.Compact(&line, b); err != nil {
 			return fmt.Errorf("the report: %w", err)
 		}
-		line.WriteByte('\n')
-		_, err = stdout.Write(line.Bytes())
+		// As the CLI's JSON Lines, each document says its exit status.
+		doc, schema := line.Bytes(), []byte(`{"schema":"ftpdiag/v1"`)
+		if bytes.HasPrefix(doc, schema) {
+			doc = slices.Concat(schema, []byte(fmt.Sprintf(`,"status":%d`, status)), doc[len(schema):])
+		}
+		_, err = stdout.Write(append(doc, '\n'))
 		return writeErr(err)
 	}
 	if _, err := io.Copy(stdout, &readErrMarker{r: resp.Body}); err != nil {
