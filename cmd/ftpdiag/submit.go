@@ -88,6 +88,8 @@ func parseSubmitFlags(args []string, stderr io.Writer) (*submitConfig, error) {
 		return nil, errors.New("--server URL is required (or FTPDIAG_SERVER)")
 	case c.format != "text" && c.format != "json" && c.format != "html":
 		return nil, fmt.Errorf("--format %q: want text, json or html", c.format)
+	case c.each && c.format == "html":
+		return nil, errors.New("--each --format html would write several pages into one stream: use --each with text or json, or one submit per file")
 	case c.timeout <= 0:
 		return nil, fmt.Errorf("--timeout %v: must be positive", c.timeout)
 	}

@@ -113,6 +113,7 @@ func TestSubmitFailures(t *testing.T) {
 		{"bad server", []string{"submit", "--server", "ftp://x", nat}, exitUsage, "want http://HOST:PORT"},
 		{"bad format", []string{"submit", "--server", url, "--format", "xml", nat}, exitUsage, `--format "xml"`},
 		{"no file", []string{"submit", "--server", url}, exitUsage, "no capture file given"},
+		{"each html", []string{"submit", "--server", url, "--each", "--format", "html", nat}, exitUsage, "--each --format html"},
 		{"server gone", []string{"submit", "--server", "http://127.0.0.1:1", nat}, exitUsage, "uploading to"},
 		{"good token", []string{"submit", "--server", url, "--token-file", good, "-q", "--tag", "ci", nat}, exitFindings, ""},
 	} {
