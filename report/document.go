@@ -27,6 +27,11 @@ type Document struct {
 	Stats    Stats     `json:"stats"`
 	Sessions []Session `json:"sessions"`
 	Findings []Finding `json:"findings"`
+	// Views and Correlation compare the inputs packet by packet (package
+	// correlate): present when they saw the same traffic from different
+	// places, or when asked for (ftpdiag --views). See views.go.
+	Views       []View       `json:"views,omitempty"`
+	Correlation *Correlation `json:"correlation,omitempty"`
 }
 
 // Stats counts what was read and what a bound dropped. It is the report's

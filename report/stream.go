@@ -43,6 +43,8 @@ type JSONStream struct {
 	err      error
 	closed   bool
 	status   *int // see SetStatus
+	// after writes members after "findings" (see SetViews).
+	after func(*jsonWriter)
 }
 
 // SetStatus gives the document a "status" member (after "schema"): the
@@ -196,6 +198,9 @@ func (js *JSONStream) Finish(w io.Writer, a *analyze.Analysis) error {
 		jw.copy(js.findings.section(0, js.findings.size))
 		jw.newline(1)
 		jw.raw("]")
+	}
+	if js.after != nil {
+		js.after(jw)
 	}
 	jw.newline(0)
 	jw.raw("}\n")

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"ftpdiag/analyze"
+	"ftpdiag/correlate"
 	"io"
 	"slices"
 	"strconv"
@@ -21,6 +22,9 @@ type TextOptions struct {
 	Color bool
 	// Timeline options for the ladders that Explain adds.
 	Timeline TimelineOptions
+	// Views, when not nil, adds the "Two views" section: what comparing
+	// the inputs packet by packet found.
+	Views *correlate.Result
 }
 
 // maxCell bounds capture text shown in one table cell.
@@ -36,6 +40,7 @@ func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
 	tw.inputs(d)
 	tw.sessions(d)
 	tw.transfers(d)
+	tw.views(opt.Views)
 	if opt.Explain && len(a.Sessions) > 0 {
 		tw.heading("Ladder diagrams (time runs down; X marks a packet that got no answer)")
 		if err := WriteLadders(ew, a, opt.Timeline); err != nil {
