@@ -90,9 +90,10 @@ func formatSize(n int64) string {
 // serveConfig is what the serve command line asked for.
 type serveConfig struct {
 	listen, data, tokens, tlsCert, tlsKey, natsListen string
-	workers, uploadsPerTenant                         int
+	workers, uploadsPerTenant, maxDeliver             int
 	maxUpload, maxCapture, maxStore                   byteSize
 	jobTimeout, retention, bodyIdle, holdRunning      time.Duration
+	ackWait                                           time.Duration
 	keepCaptures                                      bool
 }
 
@@ -113,6 +114,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.IntVar(&c.uploadsPerTenant, "uploads-per-tenant", api.DefaultUploadsPerTenant, "uploads a tenant may send at once")
 	fs.DurationVar(&c.retention, "retention", store.DefaultRetention, "how long records, reports and kept captures live")
 	fs.DurationVar(&c.bodyIdle, "body-idle-timeout", api.DefaultBodyIdleTimeout, "end an upload whose body stalls this long")
+	fs.DurationVar(&c.ackWait, "ack-wait", store.DefaultAckWait, "how long a job whose worker stopped answering (a crash) waits before another worker takes it")
+	fs.IntVar(&c.maxDeliver, "max-deliveries", store.DefaultMaxDeliver, "deliveries of one job before it is failed")
 	fs.BoolVar(&c.keepCaptures, "keep-captures", false, "keep captures after their analysis (needed for evidence extraction)")
 	fs.StringVar(&c.natsListen, "nats-listen", "", "open the embedded NATS server's client port on this `address` (default: none)")
 	fs.DurationVar(&c.holdRunning, "debug-hold-running", 0, "fault tests: hold each job this long before analysing it")
@@ -136,6 +139,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 		return nil, errors.New("--max-upload and --max-capture-bytes must be positive")
 	case c.jobTimeout <= 0 || c.retention <= 0 || c.bodyIdle <= 0:
 		return nil, errors.New("--job-timeout, --retention and --body-idle-timeout must be positive")
+	case c.ackWait < time.Second:
+		return nil, fmt.Errorf("--ack-wait %v: must be at least 1s", c.ackWait)
+	case c.maxDeliver < 1:
+		return nil, fmt.Errorf("--max-deliveries %d: must be at least 1", c.maxDeliver)
 	case (c.tlsCert == "") != (c.tlsKey == ""):
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
@@ -158,7 +165,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cfg := service.Config{
 		Listen: c.listen, Dir: c.data, NATSListen: c.natsListen, MaxStore: int64(c.maxStore),
 		TLSCert: c.tlsCert, TLSKey: c.tlsKey,
-		Store: store.Config{Retention: c.retention},
+		Store: store.Config{Retention: c.retention, AckWait: c.ackWait, MaxDeliver: c.maxDeliver},
 		Worker: worker.Config{
 			Workers: c.workers, JobTimeout: c.jobTimeout, MaxCaptureBytes: int64(c.maxCapture),
 			KeepCaptures: c.keepCaptures, Logf: logf, HoldRunning: c.holdRunning,

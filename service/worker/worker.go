@@ -275,7 +275,7 @@ func (j *task) keepAlive(ctx context.Context, b *Budget) func() {
 		defer wg.Done()
 		ackEvery := j.p.st.Config().AckWait / 3
 		lastAck := time.Now()
-		t := time.NewTicker(progressEvery)
+		t := time.NewTicker(min(progressEvery, ackEvery))
 		defer t.Stop()
 		for {
 			select {
