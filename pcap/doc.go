@@ -19,6 +19,11 @@
 // (maxRecordLen and the block limits in reader.go), and nothing is allocated
 // in proportion to a length read from the file.
 //
+// Each packet also says which of its file's interfaces captured it and
+// carries its pcapng comments, and Reader.Interface describes the
+// interfaces, so that NgWriter can write packets again as they were: same
+// bytes, link types, timestamps to the last digit, comments kept.
+//
 // Damage is reported, never guessed around: Next returns every packet before
 // the damage, then a *FormatError whose one-line text names the file, the
 // record and the offset ("capture.pcap: record 5123 at offset 8813202:

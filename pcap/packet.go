@@ -27,6 +27,45 @@ type Packet struct {
 	// Input is the index of the file the packet came from among the files
 	// being merged (0 when there is one).
 	Input int
+	// Interface is the index, in the file's list of interfaces (see
+	// Reader.Interface), of the interface the packet was captured on:
+	// always 0 for classic pcap.
+	Interface int
+	// Comments are the packet's own comments (pcapng opt_comment options
+	// of an enhanced or obsolete packet block), in file order; nil when it
+	// has none. The slice is valid until the next call to Next; the
+	// strings are the caller's to keep.
+	Comments []string
+}
+
+// Interface describes one capture interface of a file: what a pcapng
+// interface description block declares, or what a classic pcap file
+// header does for all of its packets.
+type Interface struct {
+	LinkType layers.LinkType
+	// Snaplen is the snapshot length (0: none declared).
+	Snaplen uint32
+	// Resolution is the timestamp unit as pcapng's if_tsresol spells it:
+	// 10^-n seconds, or 2^-(n&0x7f) seconds when the high bit is set.
+	// Classic pcap gives 6 (microseconds) or 9 (nanoseconds); a pcapng
+	// interface that says nothing, or gives a unit the reader cannot use,
+	// gives 6.
+	Resolution uint8
+	// Offset is pcapng's if_tsoffset: seconds added to every timestamp
+	// the interface's packets carry (Packet.Timestamp includes it).
+	Offset int64
+	// Options are the interface's options that mean the same in either
+	// byte order, kept so that a writer can describe the interface again:
+	// comments, name, description, addresses, string filter, OS, FCS
+	// length, hardware. At most maxKeptOptions of them, each of at most
+	// maxKeptOptionLen bytes.
+	Options []Option
+}
+
+// Option is one pcapng option: its code and value, unpadded.
+type Option struct {
+	Code  uint16
+	Value []byte
 }
 
 // Format names a capture file format.

@@ -77,6 +77,11 @@ func (r *Reader) readPcapHeader(be, nano, modified bool) error {
 	r.snaplen = snaplen
 	r.linkType = layers.LinkType(lt)
 	r.addLinkType(r.linkType, snaplen)
+	res := uint8(6)
+	if nano {
+		res = 9
+	}
+	r.interfaces = []Interface{{LinkType: r.linkType, Snaplen: snaplen, Resolution: res}}
 	r.br.Discard(pcapHeaderLen)
 	r.off = pcapHeaderLen
 	return nil

@@ -1,6 +1,7 @@
 package pcap
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ const (
 	byteOrderMagic = 0x1a2b3c4d
 
 	optEnd      = 0
+	optComment  = 1
 	optTsresol  = 9
 	optTsoffset = 14
 
@@ -45,6 +47,7 @@ type iface struct {
 	div      uint64 // decimal: 10^exp
 	scale    uint64 // decimal: 10^(9-exp), or 10^(exp-9) when exp > 9
 	offset   int64  // if_tsoffset, seconds added to every timestamp
+	global   int    // index in Reader.interfaces
 }
 
 // setResolution applies an if_tsresol value; it reports false, leaving
@@ -331,6 +334,7 @@ func (r *Reader) readIDB(total uint32, start int64) error {
 	}
 	f := iface{linkType: layers.LinkType(r.u16(b[8:])), snaplen: r.u32(b[12:])}
 	res := uint8(defaultRes)
+	var kept []Option
 	opts := b[16 : n-4]
 	for len(opts) >= 4 {
 		code, olen := r.u16(opts), int(r.u16(opts[2:]))
@@ -352,11 +356,18 @@ func (r *Reader) readIDB(total uint32, start int64) error {
 			} else {
 				f.offset = int64(binary.LittleEndian.Uint64(v))
 			}
+		case keepOption(code, v) && len(kept) < maxKeptOptions && len(r.interfaces) < maxDescribedInterfaces:
+			kept = append(kept, Option{Code: code, Value: bytes.Clone(v)})
 		}
 		opts = opts[4+padded:]
 	}
 	if !f.setResolution(res) {
 		r.warns.add(warnTsresol, uint64(res), 0, start)
+		res = defaultRes
+	}
+	desc := Interface{LinkType: f.linkType, Snaplen: f.snaplen, Resolution: res, Offset: f.offset, Options: kept}
+	if f.global, err = r.addInterface(len(r.ifaces), desc); err != nil {
+		return r.fail(0, where, start, err)
 	}
 	r.ifaces = append(r.ifaces, f)
 	r.addLinkType(f.linkType, f.snaplen)
@@ -366,6 +377,74 @@ func (r *Reader) readIDB(total uint32, start int64) error {
 	r.br.Discard(n)
 	r.off = start + int64(n)
 	return nil
+}
+
+// keepOption tells whether an interface option is kept in
+// Interface.Options: those whose value reads the same in either byte
+// order and that a writer would describe the interface with (opt_comment,
+// if_name, if_description, if_IPv4addr, if_IPv6addr, if_MACaddr,
+// if_EUIaddr, if_filter as a string, if_os, if_fcslen, if_hardware).
+func keepOption(code uint16, v []byte) bool {
+	if len(v) > maxKeptOptionLen {
+		return false
+	}
+	switch code {
+	case optComment, 2, 3, 4, 5, 6, 7, 12, 13, 15:
+		return true
+	case 11: // if_filter: a type byte, 0 for a filter string
+		return len(v) > 0 && v[0] == 0
+	}
+	return false
+}
+
+// addInterface numbers an interface described at position pos of its
+// section: a description seen before, at the same position of an earlier
+// section, keeps its number.
+func (r *Reader) addInterface(pos int, desc Interface) (int, error) {
+	key := make([]byte, 0, 64)
+	key = binary.LittleEndian.AppendUint32(key, uint32(pos))
+	key = binary.LittleEndian.AppendUint16(key, uint16(desc.LinkType))
+	key = binary.LittleEndian.AppendUint32(key, desc.Snaplen)
+	key = append(key, desc.Resolution)
+	key = binary.LittleEndian.AppendUint64(key, uint64(desc.Offset))
+	for _, o := range desc.Options {
+		key = binary.LittleEndian.AppendUint16(key, o.Code)
+		key = binary.LittleEndian.AppendUint16(key, uint16(len(o.Value)))
+		key = append(key, o.Value...)
+	}
+	if i, ok := r.ifaceIndex[string(key)]; ok {
+		return i, nil
+	}
+	if len(r.interfaces) >= maxInterfaces {
+		return 0, fmt.Errorf("more than %d distinct interfaces in one file", maxInterfaces)
+	}
+	if r.ifaceIndex == nil {
+		r.ifaceIndex = map[string]int{}
+	}
+	r.ifaceIndex[string(key)] = len(r.interfaces)
+	r.interfaces = append(r.interfaces, desc)
+	return len(r.interfaces) - 1, nil
+}
+
+// packetComments returns the opt_comment values among a packet block's
+// options, in order, or nil when there is none. Malformed options end the
+// list quietly: the packet matters more than its comments.
+func (r *Reader) packetComments(opts []byte) []string {
+	r.comments = r.comments[:0]
+	for len(opts) >= 4 {
+		code, olen := r.u16(opts), int(r.u16(opts[2:]))
+		if code == optEnd || 4+olen > len(opts) {
+			break
+		}
+		if code == optComment {
+			r.comments = append(r.comments, string(opts[4:4+olen]))
+		}
+		opts = opts[min(4+(olen+3)&^3, len(opts)):]
+	}
+	if len(r.comments) == 0 {
+		return nil
+	}
+	return r.comments
 }
 
 // readPacketBlock reads an enhanced, simple or obsolete packet block. It
@@ -431,8 +510,15 @@ func (r *Reader) readPacketBlock(typ, total uint32, start int64) (*Packet, error
 	}
 	end := dataOff + int(caplen)
 	if typ == blockSPB {
-		return r.emit(r.prevSec, r.prevNs, b[dataOff:end:end], orig, f.linkType, r.timed), nil
+		p := r.emit(r.prevSec, r.prevNs, b[dataOff:end:end], orig, f.linkType, r.timed)
+		p.Interface, p.Comments = f.global, nil
+		return p, nil
 	}
 	sec, ns := f.time(ts)
-	return r.emit(sec, ns, b[dataOff:end:end], orig, f.linkType, true), nil
+	p := r.emit(sec, ns, b[dataOff:end:end], orig, f.linkType, true)
+	p.Interface, p.Comments = f.global, nil
+	if opts := dataOff + (int(caplen)+3)&^3; opts < n-4 {
+		p.Comments = r.packetComments(b[opts : n-4])
+	}
+	return p, nil
 }

@@ -35,8 +35,16 @@ const (
 	// maxSkipBlockLen bounds a pcapng block that is skipped by discarding;
 	// anything larger is taken as damage rather than skipped silently.
 	maxSkipBlockLen = 64 << 20
-	// maxInterfaces bounds the interfaces described in one pcapng section.
+	// maxInterfaces bounds the interfaces described in one pcapng section,
+	// and the distinct interfaces of a whole file (see Reader.Interface).
 	maxInterfaces = 1 << 16
+	// maxDescribedInterfaces bounds the interfaces whose options are kept
+	// (Interface.Options); later ones are kept without them.
+	maxDescribedInterfaces = 1 << 10
+	// maxKeptOptions and maxKeptOptionLen bound the options kept per
+	// interface; longer options are left out.
+	maxKeptOptions   = 16
+	maxKeptOptionLen = 256
 	// maxWarnings bounds the distinct warnings kept per file; further kinds
 	// are only counted.
 	maxWarnings = 20
@@ -73,6 +81,13 @@ type Reader struct {
 
 	// pcapng
 	ifaces []iface
+
+	// interfaces describes every distinct interface of the file, the
+	// index Packet.Interface refers to; ifaceIndex finds one again when a
+	// later section describes it the same way.
+	interfaces []Interface
+	ifaceIndex map[string]int
+	comments   []string // Packet.Comments, reused from packet to packet
 
 	// what Info reports
 	packets           int
@@ -219,6 +234,15 @@ func open(path string, prefetch int) (*Reader, error) {
 	r.file = f
 	return r, nil
 }
+
+// Interface describes the file's interface i, as Packet.Interface numbers
+// them: a classic pcap file has one, interface 0; a pcapng file's
+// interfaces are numbered in order of description across its sections,
+// an interface described again the same way, at the same place, by a later
+// section keeping its number. Every packet's interface is described by the
+// time Next returns the packet. The Options slice is shared: do not modify
+// it.
+func (r *Reader) Interface(i int) Interface { return r.interfaces[i] }
 
 // Consumed returns how many bytes of the input have been read so far (of
 // the compressed file, for gzip), for progress reports.

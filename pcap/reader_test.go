@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -208,7 +209,8 @@ type testCapture struct {
 // copies.
 func allCaptures(t testing.TB) []testCapture {
 	cs := pcapCaptures()
-	cs = append(cs, ngCapture("le.pcapng", binary.LittleEndian), ngCapture("be.pcapng", binary.BigEndian), ngSectionsCapture())
+	comments, _, _ := ngCommentsCapture()
+	cs = append(cs, ngCapture("le.pcapng", binary.LittleEndian), ngCapture("be.pcapng", binary.BigEndian), ngSectionsCapture(), comments)
 	for _, c := range cs[:len(cs):len(cs)] {
 		z := c
 		z.name += ".gz"
@@ -786,6 +788,7 @@ func FuzzReader(f *testing.F) {
 		defer r.Close()
 		n, last := 0, 0
 		var end error
+		rt := newRoundTrip(t)
 		for {
 			p, err := r.Next()
 			if err != nil {
@@ -800,6 +803,13 @@ func FuzzReader(f *testing.F) {
 				t.Fatalf("frame %d after frame %d", p.Frame, last)
 			}
 			last = p.Frame
+			if p.Interface < 0 || p.Interface >= len(r.interfaces) || r.Interface(p.Interface).LinkType != p.LinkType {
+				t.Fatalf("frame %d: interface %d of %d", p.Frame, p.Interface, len(r.interfaces))
+			}
+			if p.Comments != nil && len(p.Comments) == 0 {
+				t.Fatalf("frame %d: empty, not nil, Comments", p.Frame)
+			}
+			rt.write(r, p)
 			// Each record takes at least 16 bytes of the (decompressed) file,
 			// and deflate expands at most about 1032 times.
 			if n > 1+len(data)*1100/16 {
@@ -819,7 +829,88 @@ func FuzzReader(f *testing.F) {
 		if info.Bytes < int64(n)*16 {
 			t.Fatalf("Info().Bytes = %d for %d packets", info.Bytes, n)
 		}
+		rt.check()
 	})
+}
+
+// roundTrip writes the packets a reader returns with NgWriter and checks
+// that reading the result gives them back: data, lengths, link types and
+// comments exactly, timestamps to within one unit of the interface (a
+// simple packet block borrows another interface's time).
+type roundTrip struct {
+	t     *testing.T
+	buf   bytes.Buffer
+	w     *NgWriter
+	ids   map[int]int
+	units []time.Duration // per interface written
+	want  []roundTripPacket
+}
+
+type roundTripPacket struct {
+	gotPacket
+	comments []string
+	unit     time.Duration
+}
+
+func newRoundTrip(t *testing.T) *roundTrip {
+	rt := &roundTrip{t: t, ids: map[int]int{}}
+	var err error
+	if rt.w, err = NewNgWriter(&rt.buf, SectionHeader{Comments: []string{"fuzz"}}); err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+func (rt *roundTrip) write(r *Reader, p *Packet) {
+	id, ok := rt.ids[p.Interface]
+	if !ok {
+		ifc := r.Interface(p.Interface)
+		var err error
+		if id, err = rt.w.AddInterface(ifc); err != nil {
+			rt.t.Fatal(err)
+		}
+		rt.ids[p.Interface] = id
+		res := writableResolution(ifc.Resolution)
+		unit := time.Second / time.Duration(pow10(min(res, 9)))
+		if res&0x80 != 0 {
+			unit = time.Second >> (res & 0x7f)
+		}
+		rt.units = append(rt.units, max(unit, 1))
+	}
+	if err := rt.w.WritePacket(id, p.Timestamp, p.Data, p.OriginalLength, p.Comments...); err != nil {
+		rt.t.Fatal(err)
+	}
+	g := copyPacket(p)
+	g.Orig = max(g.Orig, len(g.Data))
+	g.Frame = len(rt.want) + 1
+	rt.want = append(rt.want, roundTripPacket{g, slices.Clone(p.Comments), rt.units[id]})
+}
+
+func (rt *roundTrip) check() {
+	t := rt.t
+	if err := rt.w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(bytes.NewReader(rt.buf.Bytes()), "written")
+	if err != nil {
+		t.Fatalf("reading our own output: %v", err)
+	}
+	for i, w := range rt.want {
+		p, err := r.Next()
+		if err != nil {
+			t.Fatalf("reading our own output, packet %d of %d: %v", i+1, len(rt.want), err)
+		}
+		g := copyPacket(p)
+		if d := g.Timestamp.Sub(w.Timestamp).Abs(); d <= w.unit && d > 0 && w.Timestamp.Unix() > minSec && w.Timestamp.Unix() < maxSec {
+			g.Timestamp = w.Timestamp
+		}
+		if !reflect.DeepEqual(g, w.gotPacket) || !slices.Equal(p.Comments, w.comments) {
+			t.Fatalf("packet %d written and read back as\n\t%+v %q\nwant\n\t%+v %q", i+1, g, p.Comments, w.gotPacket, w.comments)
+		}
+	}
+	if _, err := r.Next(); err != io.EOF {
+		t.Fatalf("reading our own output: %v after the last packet", err)
+	}
 }
 
 var updateSeeds = flag.Bool("update-seeds", false, "rewrite the seed corpus in testdata/fuzz/FuzzReader")
@@ -834,7 +925,7 @@ func TestUpdateFuzzSeeds(t *testing.T) {
 	seeds := map[string][]byte{}
 	for _, c := range allCaptures(t) {
 		switch c.name {
-		case "le-micro.pcap", "be-nano.pcap", "le-modified.pcap", "le.pcapng", "be.pcapng", "sections.pcapng", "le-micro.pcap.gz", "be.pcapng.gz":
+		case "le-micro.pcap", "be-nano.pcap", "le-modified.pcap", "le.pcapng", "be.pcapng", "sections.pcapng", "comments.pcapng", "le-micro.pcap.gz", "be.pcapng.gz":
 			seeds["valid-"+c.name] = c.data
 		}
 		switch c.name {
