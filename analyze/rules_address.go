@@ -75,6 +75,20 @@ var refusalTexts = []struct{ phrase, meaning string }{
 // exhaustionTexts are replies that say the server's passive ports ran out.
 var exhaustionTexts = []string{"vsf_sysutil_bind", "Try later", "data connection in use", "no more passive ports", "Address already in use"}
 
+// attemptFailed reports whether the transfer's data connection was
+// attempted and never established.
+func attemptFailed(t *ftpflow.Transfer) bool {
+	if len(t.Attempts) == 0 {
+		return false
+	}
+	for _, c := range t.Attempts {
+		if c.Established() {
+			return false
+		}
+	}
+	return true
+}
+
 func matchRefusal(text string) (string, bool) {
 	for _, r := range refusalTexts {
 		if strings.Contains(strings.ToLower(text), strings.ToLower(r.phrase)) {
@@ -108,7 +122,11 @@ func (d *diag) serverRefusals(s *ftpflow.Session) {
 			reply, frame = &t.Refusal.Reply, t.Refusal.Frame
 		case t.Offer != nil && t.Offer.Answer != nil && t.Offer.Answer.Code >= 400:
 			reply, frame = t.Offer.Answer, t.Offer.Frame
-		case t.Final() != nil && t.Final().Code == 425:
+		case t.Final() != nil && t.Final().Code == 425 && !attemptFailed(t):
+			// After a data SYN that was refused or unanswered, the 425
+			// reports how that attempt ended ("Unable to build data
+			// connection: Connection refused"): the connection's own
+			// rules explain it, not a refusal before any attempt.
 			if _, ok := matchRefusal(t.Final().Text); ok || exhaustionText(t.Final().Text) {
 				reply, frame = t.Final(), t.Frame
 			}

@@ -93,6 +93,7 @@ func Packets(ctx context.Context, src PacketSource, opt Options) (*Analysis, err
 	a := &Analysis{}
 	emit := opt.Sessions
 	dropped := 0
+	var hidden hiddenFindings
 	if emit == nil {
 		limit := opt.Tracker.MaxSessions
 		if limit <= 0 {
@@ -101,6 +102,7 @@ func Packets(ctx context.Context, src PacketSource, opt Options) (*Analysis, err
 		emit = func(s *ftpflow.Session, fs []Finding) {
 			if len(a.Sessions) >= limit {
 				dropped++
+				hidden.add(s, fs)
 				return
 			}
 			a.Sessions = append(a.Sessions, s)
@@ -119,6 +121,7 @@ func Packets(ctx context.Context, src PacketSource, opt Options) (*Analysis, err
 	a.Stats.DroppedSessions += dropped
 	slices.SortFunc(a.Sessions, func(x, y *ftpflow.Session) int { return x.ID - y.ID })
 	a.Findings = append(a.Findings, d.finish()...)
+	a.Findings = append(a.Findings, d.boundsFindings(&hidden)...)
 	a.nextFinding = d.nextID
 	return a, err
 }

@@ -12,21 +12,24 @@ import (
 // encrypted control session.
 func (t *Tracker) link(c *Conn, src, dst netip.AddrPort, tcp *pcap.TCP) {
 	if o := t.offerFor(c); o != nil {
-		t.attach(c, o)
+		if !t.ambiguous(c, o.session) {
+			t.attach(c, o)
+		}
 		return
 	}
 	if !c.Handshake && !(tcp.SYN && tcp.ACK) {
 		// Caught mid-way: the roles are a guess, so try the other way too.
 		if o := t.offers[c.Client]; o != nil && o.accepts(c.Client, c.Server.Addr()) {
-			c.Client, c.Server = c.Server, c.Client
-			t.attach(c, o)
+			if !t.ambiguous(c, o.session) {
+				c.Client, c.Server = c.Server, c.Client
+				t.attach(c, o)
+			}
 			return
 		}
 	}
 	if len(t.tlsHosts) > 0 {
-		if s := t.tlsHosts[makeHostPair(src.Addr(), dst.Addr())]; s != nil && s.encryptedDataCandidate(c) {
-			s.EncryptedData = append(s.EncryptedData, c)
-			t.pin(c)
+		if s := t.tlsHosts[makeHostPair(src.Addr(), dst.Addr())]; s != nil && s.encryptedDataCandidate(c) && !t.ambiguous(c, s) {
+			t.pairEncrypted(s, c)
 			return
 		}
 	}
@@ -101,7 +104,7 @@ func (t *Tracker) addOffer(o *Offer) {
 			continue
 		}
 		if c.Server == o.Endpoint || c.Server == alt {
-			if o.accepts(c.Server, c.Client.Addr()) {
+			if o.accepts(c.Server, c.Client.Addr()) && !t.ambiguous(c, o.session) {
 				t.attach(c, o)
 				c.inRecent = false
 				t.recent = append(t.recent[:i], t.recent[i+1:]...)
@@ -148,6 +151,9 @@ const controlPort = 21
 // (confirmed later by the client's first command).
 func (t *Tracker) probe(c *Conn, side Side, tcp *pcap.TCP, payload int) {
 	if c.Server.Port() == controlPort {
+		if deferControl(c, payload) {
+			return // half-open so far: no session slot (see HalfOpen)
+		}
 		c.probed = true
 		t.startSession(c, "port")
 		return
@@ -168,8 +174,9 @@ func looksLikeGreeting(b []byte) bool {
 
 // startSession makes c an FTP control connection.
 func (t *Tracker) startSession(c *Conn, by string) {
-	if len(t.sessions)+len(t.settled)+len(t.done) >= t.cfg.MaxSessions {
+	if !t.roomForSession() {
 		t.stats.DroppedSessions++
+		t.untrack(c)
 		return
 	}
 	st := newSession(t, c, by)
@@ -179,6 +186,18 @@ func (t *Tracker) startSession(c *Conn, by string) {
 	c.session = st
 	t.pin(c)
 	t.sessions = append(t.sessions, st)
+}
+
+// pairEncrypted pairs c with encrypted session s, within
+// MaxEncryptedDataKept: beyond, c is counted and left like any other
+// connection (evictable, not pinned).
+func (t *Tracker) pairEncrypted(s *Session, c *Conn) {
+	if len(s.EncryptedData) >= MaxEncryptedDataKept {
+		s.Dropped.EncryptedData++
+		return
+	}
+	s.EncryptedData = append(s.EncryptedData, c)
+	t.pin(c)
 }
 
 // tlsStarted registers an encrypted session for fallback pairing.

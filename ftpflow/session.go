@@ -237,6 +237,8 @@ type Session struct {
 	// lacks); GapBytes sums their sizes when known.
 	Gaps     [2]int
 	GapBytes [2]int64
+	// Dropped counts what the per-session bounds kept out (see Dropped).
+	Dropped Dropped
 }
 
 // LogEntry is one command or reply of the control dialogue.

@@ -161,6 +161,7 @@ func (t *Tracker) settle(st *sessionState) {
 	st.release()
 	s.finish(t.now)
 	st.activeUntil = s.lastActivity()
+	t.bounds.noteDropped(s)
 	for _, o := range s.Offers {
 		for _, ep := range o.linkEndpoints() {
 			if t.offers[ep] == o {

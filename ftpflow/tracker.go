@@ -198,6 +198,8 @@ type Tracker struct {
 	firstNs          int64
 	stats            Stats
 	fullTCP          layers.TCP // a control segment, decoded for the reassembler
+	// bounds records what the bounds dropped (bounds.go).
+	bounds boundsState
 }
 
 type hostPair struct{ a, b netip.Addr }
@@ -317,7 +319,7 @@ func (t *Tracker) tcp(p *pcap.Packet, ev Event, d *pcap.Decoded) {
 		}
 		t.closed.pushFront(c)
 	}
-	if c.session == nil && !c.probed && (tcp.SYN || d.PayloadLen > 0) && c.offer == nil {
+	if c.session == nil && !c.probed && (tcp.SYN || d.PayloadLen > 0 || c.Server.Port() == controlPort) && c.offer == nil {
 		t.probe(c, side, tcp, d.PayloadLen)
 	}
 	if st := c.session; st != nil && !st.dropped && !st.released && !st.settled {
@@ -383,6 +385,7 @@ func serverGuess(src, dst netip.AddrPort) bool {
 // drop removes a connection from the table; the Conn itself lives on in
 // the sessions that refer to it.
 func (t *Tracker) drop(k connKey, c *Conn) {
+	t.leftTable(k, c)
 	if c.inList != nil {
 		c.inList.remove(c)
 	}
