@@ -3,14 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"html"
+	"image"
+	"image/color/palette"
+	"image/draw"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"ftpdiag/internal/gen"
 	"ftpdiag/internal/simtrace"
 )
 
@@ -145,6 +154,191 @@ func TestHTMLInBrowser(t *testing.T) {
 			}
 		})
 	}
+}
+
+// browserReport is one of the reports looked at in Chromium at 1400 px.
+type browserReport struct {
+	name   string   // screenshot name under testdata/screenshots
+	path   string   // capture
+	keys   []string // what the drawings must say in text, not only in tooltips
+	height int      // of the screenshot window
+}
+
+// TestHTMLReportsTellTheStory renders in headless Chromium, 1400 px wide,
+// the five reports of issue 13 (a NAT failure, a healthy capture, passive
+// port exhaustion, a session of 687 transfers, 100 generated sessions) and
+// checks what a reader needs at a glance: the key address written on the
+// timeline, every finding's ID pinned on a drawing, findings grouped by
+// kind, the legend once, the ladder of a failed session open, long
+// transfer tables folded, and several sessions on one time axis. It
+// writes a screenshot of each, to testdata/screenshots with -update (to be
+// looked at in review), else to $FTPDIAG_SCREENSHOTS or a temporary
+// directory.
+func TestHTMLReportsTellTheStory(t *testing.T) {
+	browser := findChromium()
+	if browser == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but chromium is not installed (.ci/run installs it)")
+		}
+		t.Skip("skipping: chromium is not installed (apt-get install chromium)")
+	}
+	shots := os.Getenv("FTPDIAG_SCREENSHOTS")
+	switch {
+	case *update:
+		shots = "testdata/screenshots"
+	case shots == "":
+		shots = t.TempDir()
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fixtures := filepath.Join(repoRoot, "fixtures/captures")
+	reports := []browserReport{
+		{"nat-pasv", filepath.Join(fixtures, "02-nat-pasv-curl-follow-client.pcap"), []string{"172.16.40.222:30004"}, 1300},
+		{"healthy", filepath.Join(fixtures, "01-passive-vsftpd-curl-client.pcap"), []string{"203.0.113.10:30005", "RETR data.bin"}, 1500},
+		{"port-exhaustion", filepath.Join(fixtures, "12-synthetic-pasv-in-use-425.pcap"), []string{":50000", ":50001", "425 Try later"}, 1700},
+		{"687-transfers", filepath.Join(corpusDir, "zeek/cwd-navigation.pcap"), []string{"205.167.25.101", "687 transfer(s) without failure"}, 1600},
+		{"100-sessions", generated(t), nil, 2000},
+	}
+	if _, err := os.Stat(reports[3].path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but the shared corpus is missing: %v", err)
+		}
+		t.Logf("skipping %s: the shared capture corpus is not beside the project", reports[3].name)
+		reports = slices.Delete(reports, 3, 4)
+	}
+	for _, r := range reports {
+		t.Run(r.name, func(t *testing.T) {
+			page, _, _ := runCLI(t, "--format", "html", r.path)
+			doc, _, _ := runCLI(t, "--format", "json", r.path)
+			var d struct {
+				Sessions []struct {
+					ID        int
+					Transfers []struct{ ID int }
+				}
+				Findings []struct {
+					ID, Kind, Severity string
+					Session            int
+				}
+			}
+			if err := json.Unmarshal([]byte(doc), &d); err != nil {
+				t.Fatal(err)
+			}
+			htmlPath := filepath.Join(t.TempDir(), r.name+".html")
+			if err := os.WriteFile(htmlPath, []byte(page), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dom, console := chromium(t, browser, htmlPath, "--dump-dom", "--window-size=1400,900")
+			if console != "" {
+				t.Errorf("console messages: %s", console)
+			}
+			drawn := svgText(dom)
+			for _, k := range r.keys {
+				if !strings.Contains(drawn, k) && !strings.Contains(dom, k) {
+					t.Errorf("the page never shows %q", k)
+				} else if !strings.Contains(drawn, k) && !strings.Contains(k, "transfer(s)") {
+					t.Errorf("%q is not written on any drawing (tooltips do not count)", k)
+				}
+			}
+			kinds := map[string]int{}
+			for _, f := range d.Findings {
+				kinds[f.Kind]++
+				if f.Session != 0 && !regexp.MustCompile(`\b`+f.ID+`\b`).MatchString(drawn) {
+					t.Errorf("finding %s (%s, session %d) is not marked on any drawing", f.ID, f.Kind, f.Session)
+				}
+			}
+			for kind, n := range kinds {
+				if got := strings.Count(dom, `id="kind-`+kind+`"`); got != 1 {
+					t.Errorf("%d groups for the %d %s findings, want 1", got, n, kind)
+				}
+			}
+			if n := strings.Count(dom, `class="legend"`); n != 1 && len(d.Sessions) > 0 {
+				t.Errorf("the legend is shown %d times, want once", n)
+			}
+			if len(d.Sessions) > 1 && !strings.Contains(dom, `class="timeline overview"`) {
+				t.Error("several sessions but no shared time axis")
+			}
+			for _, f := range d.Findings {
+				if f.Severity != "error" || f.Session == 0 {
+					continue
+				}
+				_, sess, _ := strings.Cut(dom, `id="session-`+strconv.Itoa(f.Session)+`"`)
+				sess, _, _ = strings.Cut(sess, `<details class="session"`)
+				if !strings.HasPrefix(sess, ` open=""`) || !strings.Contains(sess, `<details class="folded" open=""><summary>Ladder`) {
+					t.Errorf("session %d has error %s but its ladder is not shown open", f.Session, f.ID)
+				}
+			}
+			shot := filepath.Join(shots, r.name+".png")
+			chromium(t, browser, htmlPath, "--screenshot="+shot, "--window-size=1400,"+strconv.Itoa(r.height), "--hide-scrollbars")
+			if png, err := os.ReadFile(shot); err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) || len(png) < 10000 {
+				t.Errorf("screenshot %s missing or empty: %v", shot, err)
+			}
+			if *update {
+				shrinkPNG(t, shot)
+			}
+		})
+	}
+}
+
+// shrinkPNG rewrites a screenshot with a 216-colour palette, best
+// compressed, so that the committed ones stay small.
+func shrinkPNG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pal := image.NewPaletted(img.Bounds(), palette.WebSafe)
+	draw.Draw(pal, pal.Rect, img, img.Bounds().Min, draw.Src)
+	var b bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&b, pal); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// generated writes, in a temporary directory, a capture of about 100 FTP
+// sessions (of many kinds of failure) made by ftpdiag-gen's generator.
+func generated(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "generated.pcap")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	size, err := gen.ParseSize("56MB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen.Write(f, gen.Config{Seed: 1, Size: size, FTPShare: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// svgText returns the text the page's drawings write: their text
+// elements, without hover titles, unescaped.
+func svgText(dom string) string {
+	var b strings.Builder
+	for _, svg := range regexp.MustCompile(`(?s)<svg.*?</svg>`).FindAllString(dom, -1) {
+		svg = regexp.MustCompile(`(?s)<title>.*?</title>`).ReplaceAllString(svg, "")
+		for _, m := range regexp.MustCompile(`(?s)<text[^>]*>(.*?)</text>`).FindAllStringSubmatch(svg, -1) {
+			b.WriteString(html.UnescapeString(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(m[1], "")))
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }
 
 func findChromium() string {
