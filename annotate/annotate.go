@@ -1,10 +1,3 @@
-// Package annotate writes annotated captures: the inputs of an analysis,
-// merged in time order as the analysis read them, as one pcapng file whose
-// packets carry the diagnosis as comments, for Wireshark's Packet Comments
-// pane, its frame.comment field and Expert Info.
-//
-// In the pipeline it stands beside report and extract: it takes what
-// analyze found and reads the captures a second time through pcap.
 package annotate
 
 import (
