@@ -56,6 +56,8 @@ type config struct {
 	maxSessions   int
 	quiet         bool
 	extract       string
+	annotate      string
+	lesson        bool
 	threads       int
 	htmlFile      string
 	files         []string
@@ -77,6 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
 	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "goroutines: with 2 or more, files are read (and decompressed) ahead, and the JSON report encoded, on another core")
 	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
+	fs.StringVar(&cfg.annotate, "annotate", "", "write the capture with the diagnosis as packet comments to `FILE`.pcapng, for Wireshark (reads the files twice; with --each: into directory FILE)")
+	fs.BoolVar(&cfg.lesson, "annotate-lesson", false, "with --annotate, also comment the key frames of every session as --explain does")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -96,6 +100,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if _, ok := severityThreshold(cfg.failOn); !ok {
 		return nil, fmt.Errorf("--fail-on %q: want error, warning, info or never", cfg.failOn)
+	}
+	if cfg.lesson && cfg.annotate == "" {
+		return nil, errors.New("--annotate-lesson needs --annotate FILE")
 	}
 	if cfg.timeWait <= 0 {
 		return nil, fmt.Errorf("--time-wait %v: must be positive", cfg.timeWait)
@@ -205,14 +212,14 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix strin
 		TimeWait:  cfg.timeWait,
 		ReadAhead: cfg.threads > 1,
 		Tracker: ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait,
-			KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html"},
+			KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html" || cfg.lesson},
 	}
 	failed := false
 	var js *report.JSONStream
 	var targets []extract.Target // with a stream: what --extract needs of every session
 	var kept []analyze.Finding   // and their error findings
 	waitEncoded := func() {}
-	if cfg.format == "json" && cfg.htmlFile == "" {
+	if cfg.format == "json" && cfg.htmlFile == "" && cfg.annotate == "" {
 		js = report.NewJSONStream(cfg.each, 0)
 		defer js.Close()
 		encode := js.Session
@@ -249,6 +256,9 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix strin
 		}
 		chosen := extract.Failing(append(kept, a.Findings...), targets)
 		written = extractGroup(ctx, cfg, a.Inputs, chosen, prefix, stderr)
+	}
+	if cfg.annotate != "" && !nothing && !annotateGroup(ctx, cfg, files, a, prefix, stdin, stderr) {
+		written = false
 	}
 	if js == nil && cfg.format == "json" {
 		// With --html the analysis was kept whole; its JSON goes through
