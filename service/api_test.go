@@ -217,8 +217,18 @@ func excluding(ids []string, drop string) []string {
 func TestReportFormatsAndShareLinks(t *testing.T) {
 	ts := startService(t, nil)
 	acc := ts.uploadFile(acmeToken, "02-nat-pasv-curl-follow-client.pcap")
-	ts.wait(acmeToken, acc.ID)
-
+	// A long poll answers once the analysis is final.
+	if r := ts.do("GET", acc.StatusURL+"?wait=20s", acmeToken, nil); r.code != http.StatusOK || !strings.Contains(string(r.body), `"status": "done"`) {
+		t.Errorf("GET ?wait=20s: %v", r)
+	}
+	for q, want := range map[string]int{"?wait=1h": 400, "?wait=soon": 400} {
+		if r := ts.do("GET", acc.StatusURL+q, acmeToken, nil); r.code != want {
+			t.Errorf("GET %s: %v, want %d", q, r, want)
+		}
+	}
+	if r := ts.do("GET", acc.StatusURL+"?wait=5s", globexToken, nil); r.code != http.StatusNotFound {
+		t.Errorf("another tenant's GET ?wait: %v, want 404", r)
+	}
 	text := ts.do("GET", acc.ReportURL+"?format=text", acmeToken, nil)
 	explain := ts.do("GET", acc.ReportURL+"?format=text&explain=true", acmeToken, nil)
 	if text.code != 200 || !strings.Contains(string(text.body), "pasv_address_mismatch") ||

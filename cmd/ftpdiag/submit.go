@@ -42,6 +42,7 @@ Flags:
 const (
 	pollFirst       = 100 * time.Millisecond
 	pollMax         = 2 * time.Second
+	longPoll        = 30 * time.Second
 	defaultWait     = time.Hour
 	maxErrorBody    = 64 << 10
 	submitBarPeriod = 200 * time.Millisecond
@@ -369,7 +370,11 @@ func (s *submitter) wait(ctx context.Context, a api.Accepted) (*api.Capture, err
 	defer func() { stop() }()
 	delay := pollFirst
 	for {
-		rec, err := s.record(ctx, a.StatusURL)
+		path := a.StatusURL
+		if !s.bars {
+			path += "?wait=" + longPoll.String() // no bar to draw: wait on the server
+		}
+		rec, err := s.record(ctx, path)
 		if err != nil {
 			return nil, err
 		}

@@ -112,9 +112,38 @@ func (a *API) record(w http.ResponseWriter, r *http.Request, allowKey bool) (*st
 	return rec, true
 }
 
+// maxWait bounds the wait a GET of a record may ask for.
+const maxWait = 60 * time.Second
+
+// get answers a record; with ?wait=DURATION (at most a minute), once its
+// analysis is final or the wait is over, whichever comes first.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.record(w, r, false)
+	var wait time.Duration
+	if v := r.URL.Query().Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > maxWait {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("wait=%q: want a duration up to %v, such as 30s", v, maxWait))
+			return
+		}
+		wait = d
+	}
+	if wait == 0 {
+		rec, ok := a.record(w, r, false)
+		if ok {
+			writeJSON(w, http.StatusOK, a.view(rec))
+		}
+		return
+	}
+	tenant, ok := a.bearer(r)
 	if !ok {
+		unauthorized(w)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	rec, err := a.cfg.Store.WaitRecord(ctx, tenant, r.PathValue("id"), func(rec *store.Record) bool { return rec.Status.Final() })
+	if err != nil {
+		a.storeError(w, "reading the record", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, a.view(rec))

@@ -285,6 +285,57 @@ func (s *Store) DeleteRecord(ctx context.Context, tenant, id string) error {
 	return nil
 }
 
+// WaitRecord watches a record until until returns true for it, ctx ends,
+// or the record is deleted, and returns the last value seen (ErrNotFound
+// if none). It answers at once when the record already satisfies until.
+func (s *Store) WaitRecord(ctx context.Context, tenant, id string, until func(*Record) bool) (*Record, error) {
+	if !ValidTenant(tenant) || !ValidID(id) {
+		return nil, ErrNotFound
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.records.Watch(wctx, recordKey(tenant, id))
+	if err != nil {
+		return nil, fmt.Errorf("watching record %s: %w", id, err)
+	}
+	defer w.Stop()
+	var last *Record
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return s.orNotFound(last)
+			}
+			if e == nil {
+				if last == nil {
+					return nil, ErrNotFound // caught up: there is none
+				}
+				continue
+			}
+			if e.Operation() != jetstream.KeyValuePut {
+				return nil, ErrNotFound // deleted meanwhile
+			}
+			r := &Record{}
+			if err := json.Unmarshal(e.Value(), r); err != nil {
+				return nil, fmt.Errorf("record %s: %w", id, err)
+			}
+			last = r
+			if until(r) {
+				return r, nil
+			}
+		case <-ctx.Done():
+			return s.orNotFound(last)
+		}
+	}
+}
+
+func (s *Store) orNotFound(r *Record) (*Record, error) {
+	if r == nil {
+		return nil, ErrNotFound
+	}
+	return r, nil
+}
+
 // listPageWait bounds the wait for the next record of a listing.
 const listPageWait = 30 * time.Second
 

@@ -65,8 +65,9 @@ func (b *Budget) add(n int) bool {
 	return true
 }
 
-// guardBuffer is the read buffer in front of each stored capture.
-const guardBuffer = 256 << 10
+// guardBuffer is the read buffer in front of each stored capture: only
+// for sniffing gzip; larger reads pass through it.
+const guardBuffer = 4 << 10
 
 // Guard wraps the stored capture r: it counts what is read, and the bytes
 // it decompresses to, against the budget, and fails with ErrTooLarge as

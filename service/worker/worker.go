@@ -401,12 +401,16 @@ func (j *task) storeReports(ctx context.Context, a *analyze.Analysis, readSome b
 			return report.WriteText(w, a, report.TextOptions{Explain: true, Timeline: tl})
 		},
 	}
-	for _, kind := range store.ReportKinds() {
-		if err := putReport(ctx, j.p.st, j.rec, kind, writers[kind]); err != nil {
-			return err
-		}
+	// The reports are written side by side: each waits on JetStream's
+	// acknowledgements more than on the CPU.
+	kinds := store.ReportKinds()
+	errs := make([]error, len(kinds))
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
+		wg.Go(func() { errs[i] = putReport(ctx, j.p.st, j.rec, kind, writers[kind]) })
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // putReport streams what write writes into the reports bucket.
