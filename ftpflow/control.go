@@ -220,6 +220,11 @@ func (st *sessionState) drop() {
 // newTransfer records a transfer command and links it to the newest offer.
 func (st *sessionState) newTransfer(cmd Command, ev Event) *Transfer {
 	s := st.s
+	if len(s.Transfers) >= MaxTransfersKept {
+		s.Dropped.Transfers++ // not kept; what it would have used is spent
+		st.current, st.refusal, st.restart, st.active = nil, nil, -1, nil
+		return nil
+	}
 	tr := &Transfer{
 		ID:           len(s.Transfers) + 1,
 		Command:      cmd.Verb,

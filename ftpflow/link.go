@@ -89,6 +89,16 @@ func (t *Tracker) attach(c *Conn, o *Offer) {
 // announced port. Connections opened shortly before the announcement was
 // read (the reassembler may deliver it late) are linked at once.
 func (t *Tracker) addOffer(o *Offer) {
+	if s := o.session; len(s.Offers) > MaxOffersKept {
+		// Beyond the bound the announcement is counted, not kept nor
+		// linked, and no transfer takes it as the newest.
+		s.Offers = s.Offers[:MaxOffersKept]
+		s.Dropped.Offers++
+		if st := s.Control.session; st != nil && st.current == o {
+			st.current = nil
+		}
+		return
+	}
 	eps := o.linkEndpoints()
 	alt := eps[1]
 	for _, ep := range eps {
