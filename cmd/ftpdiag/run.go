@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"ftpdiag/analyze"
+	"ftpdiag/correlate"
 	"ftpdiag/extract"
 	"ftpdiag/ftpflow"
 	"ftpdiag/pcap"
@@ -61,6 +62,10 @@ type config struct {
 	threads       int
 	htmlFile      string
 	files         []string
+	// views and noViews force or forbid comparing the files as views of
+	// the same traffic; correlation is the current group's comparison.
+	views, noViews bool
+	correlation    *correlate.Result
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -79,6 +84,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
 	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "goroutines: with 2 or more, files are read (and decompressed) ahead, and the JSON report encoded, on another core")
 	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
+	fs.BoolVar(&cfg.views, "views", false, "compare the files packet by packet as views of the same traffic from different places (NAT, packets lost between, rewritten payload)")
+	fs.BoolVar(&cfg.noViews, "no-views", false, "only merge the files in time order (the default for now)")
 	fs.StringVar(&cfg.annotate, "annotate", "", "write the capture with the diagnosis as packet comments to `FILE`.pcapng, for Wireshark (reads the files twice; with --each: into directory FILE)")
 	fs.BoolVar(&cfg.lesson, "annotate-lesson", false, "with --annotate, also comment the key frames of every session as --explain does")
 	fs.Usage = func() {
@@ -109,6 +116,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if cfg.each && cfg.format == "html" {
 		return nil, errors.New("--each --format html would write several pages into one stream: use --each --html DIR for one page per input")
+	}
+	if cfg.views && (cfg.noViews || cfg.each) {
+		return nil, errors.New("--views compares the files with each other: not with --no-views or --each")
 	}
 	for _, b := range []struct {
 		flag  string
@@ -241,6 +251,7 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix strin
 	if bar != nil {
 		opt.Progress = bar.update
 	}
+	cfg.correlation = correlateGroup(ctx, cfg, files, stdin)
 	a, err := analyze.Run(ctx, inputsOf(files, stdin), opt)
 	if bar != nil {
 		bar.stop()
@@ -276,6 +287,7 @@ func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix strin
 		if cfg.each {
 			js.SetStatus(exitStatus([]outcome{{readNothing: nothing, failed: failed}}))
 		}
+		js.SetViews(cfg.correlation)
 		if err := js.Finish(stdout, a); err != nil {
 			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
 			written = false
@@ -396,7 +408,7 @@ func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string
 		err = report.WriteHTML(stdout, a, htmlOpt)
 	case "text":
 		if readSome {
-			err = report.WriteText(stdout, a, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout), Timeline: timeline})
+			err = report.WriteText(stdout, a, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout), Timeline: timeline, Views: cfg.correlation})
 		}
 	}
 	if err != nil {

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestViewsFlags runs the CLI on capture pairs: with --views a client and
+// server pair is reported as two views, unrelated files as sharing
+// nothing; without it (or with --no-views) the files are merged as before.
+func TestViewsFlags(t *testing.T) {
+	const dir = "../../fixtures/captures/"
+	pair := []string{dir + "02-nat-pasv-helper-curl-follow-client.pcap", dir + "02-nat-pasv-helper-curl-follow-server.pcap"}
+	unrelated := []string{dir + "01-passive-vsftpd-curl-client.pcap", dir + "03-pasv-dropped-curl-server.pcap"}
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		// mode is the JSON correlation's mode, "" when absent.
+		mode string
+		// text must (or, with a leading !, must not) be in the output.
+		text []string
+	}{
+		{name: "pair/text", args: append([]string{"--views"}, pair...), text: []string{"Two views (the same traffic captured at two places)", "destination", `"227 Entering Passive Mode (172,16,40,222,117,54)."`}},
+		{name: "pair/json", args: append([]string{"--views", "--format", "json"}, pair...), mode: "views"},
+		{name: "pair/default", args: pair, text: []string{"!Two views"}},
+		{name: "pair/default/json", args: append([]string{"--format", "json"}, pair...)},
+		{name: "pair/no-views", args: append([]string{"--no-views"}, pair...), text: []string{"!Two views"}},
+		{name: "pair/no-views/json", args: append([]string{"--no-views", "--format", "json"}, pair...)},
+		{name: "unrelated/text", args: unrelated, text: []string{"!Two views"}},
+		{name: "unrelated/json", args: append([]string{"--format", "json"}, unrelated...)},
+		{name: "unrelated/forced", args: append([]string{"--views", "--format", "json"}, unrelated...), mode: "separate"},
+		{name: "unrelated/forced/text", args: append([]string{"--views"}, unrelated...), text: []string{"share no packet"}},
+		{name: "one file", args: append([]string{"--views"}, pair[0]), text: []string{"!Two views"}},
+		{name: "views and each", args: append([]string{"--views", "--each"}, pair...), status: 2},
+		{name: "views and no-views", args: append([]string{"--views", "--no-views"}, pair...), status: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if got := run(context.Background(), append([]string{"-q"}, tt.args...), strings.NewReader(""), &stdout, &stderr); got != tt.status {
+				t.Fatalf("exit status %d; want %d (stderr %q)", got, tt.status, stderr.String())
+			}
+			if tt.status == 2 {
+				return
+			}
+			out := stdout.String()
+			if strings.Contains(strings.Join(tt.args, " "), "json") {
+				var doc struct {
+					Views       []json.RawMessage `json:"views"`
+					Correlation *struct {
+						Mode string `json:"mode"`
+					} `json:"correlation"`
+				}
+				if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+					t.Fatalf("not JSON: %v", err)
+				}
+				mode := ""
+				if doc.Correlation != nil {
+					mode = doc.Correlation.Mode
+				}
+				if mode != tt.mode || (mode == "views") != (len(doc.Views) == 2) {
+					t.Errorf("correlation mode %q with %d views; want %q", mode, len(doc.Views), tt.mode)
+				}
+			}
+			for _, s := range tt.text {
+				if want := !strings.HasPrefix(s, "!"); strings.Contains(out, strings.TrimPrefix(s, "!")) != want {
+					t.Errorf("output contains %q: %v; want %v", strings.TrimPrefix(s, "!"), !want, want)
+				}
+			}
+		})
+	}
+}
