@@ -378,6 +378,7 @@ func (s *submitter) wait(ctx context.Context, a api.Accepted) (*api.Capture, err
 		if err != nil {
 			return nil, err
 		}
+		progress.Store(rec.Progress.BytesRead)
 		if rec.Status.Final() {
 			return rec, nil
 		}
@@ -385,7 +386,6 @@ func (s *submitter) wait(ctx context.Context, a api.Accepted) (*api.Capture, err
 			total.Store(rec.Progress.BytesTotal)
 			stop = s.showProgress("analysing", rec.Progress.BytesTotal, func() int64 { return progress.Load() })
 		}
-		progress.Store(rec.Progress.BytesRead)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
