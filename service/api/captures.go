@@ -8,14 +8,17 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"ftpdiag/analyze"
+	"ftpdiag/annotate"
 	"ftpdiag/extract"
 	"ftpdiag/ftpflow"
 	"ftpdiag/service/store"
@@ -396,8 +399,19 @@ func (a *API) serveReport(w http.ResponseWriter, r *http.Request, rec *store.Rec
 // backLink is put at the top of the HTML report: the way back to the list.
 const backLink = `<nav style="background:#1b2b3d;padding:8px 28px;font:14px system-ui,sans-serif"><a href="/" style="color:#fff">&larr; All captures</a></nav>`
 
-// withBackLink copies an HTML report, inserting backLink after <body>.
-func withBackLink(w io.Writer, r io.Reader) error {
+// navWithAnnotated is backLink with a button for the annotated capture,
+// which opens it in Wireshark; key carries a share link's key on.
+func navWithAnnotated(id, key string) string {
+	href := "/api/v1/captures/" + id + "/annotated"
+	if key != "" {
+		href += "?key=" + url.QueryEscape(key)
+	}
+	button := `<a href="` + html.EscapeString(href) + `" style="color:#fff;margin-left:24px">Annotated capture for Wireshark (pcapng)</a>`
+	return strings.Replace(backLink, "</nav>", button+"</nav>", 1)
+}
+
+// withNav copies an HTML report, inserting nav after <body>.
+func withNav(w io.Writer, r io.Reader, nav string) error {
 	br := bufio.NewReaderSize(r, sniffLen)
 	head, _ := br.Peek(sniffLen)
 	if i := bytes.Index(head, []byte("<body>")); i >= 0 {
@@ -405,7 +419,7 @@ func withBackLink(w io.Writer, r io.Reader) error {
 		if _, err := w.Write(head[:i]); err != nil {
 			return err
 		}
-		if _, err := io.WriteString(w, backLink); err != nil {
+		if _, err := io.WriteString(w, nav); err != nil {
 			return err
 		}
 		br.Discard(i)
@@ -426,7 +440,11 @@ func (a *API) html(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Security-Policy", reportContentSecurityPolicy)
-	a.serveReport(w, r, rec, store.ReportHTML, "text/html; charset=utf-8", withBackLink)
+	nav := backLink
+	if rec.Keep {
+		nav = navWithAnnotated(rec.ID, r.URL.Query().Get("key"))
+	}
+	a.serveReport(w, r, rec, store.ReportHTML, "text/html; charset=utf-8", func(w io.Writer, r io.Reader) error { return withNav(w, r, nav) })
 }
 
 // extract answers a session's evidence capture (pcapng), made from the
@@ -473,22 +491,95 @@ func (a *API) extract(w http.ResponseWriter, r *http.Request) {
 
 var errNoSession = errors.New("no such session, or it has no packets")
 
-// evidence writes session n's evidence capture to a temporary file.
-func (a *API) evidence(ctx context.Context, rec *store.Record, n int) (*os.File, string, error) {
-	var inputs []analyze.Input
-	defer func() {
+// annotated answers the capture as one pcapng whose packets carry the
+// diagnosis as comments (ftpdiag --annotate; with ?lesson=true, also
+// --annotate-lesson's teaching notes), made from the kept capture.
+func (a *API) annotated(w http.ResponseWriter, r *http.Request) {
+	rec, ok := a.record(w, r, true)
+	if !ok {
+		return
+	}
+	switch {
+	case rec.Status != store.Done:
+		notReady(w, rec)
+		return
+	case !rec.Keep:
+		writeError(w, http.StatusConflict, "the capture was not kept after its analysis (the service runs without --keep-captures)")
+		return
+	}
+	out, err := a.annotate(r.Context(), rec, r.URL.Query().Get("lesson") == "true")
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		a.cfg.Logf("annotate %s: %v", rec.ID, err)
+		writeError(w, http.StatusInternalServerError, "the annotated capture could not be made: "+err.Error())
+		return
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	name := "capture-" + rec.ID + "-annotated.pcapng"
+	w.Header().Set("Content-Type", "application/x-pcapng")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	st, _ := out.Stat()
+	http.ServeContent(w, r, name, st.ModTime(), out)
+}
+
+// annotate writes the annotated capture to a temporary file. Passwords
+// stay masked in its comments.
+func (a *API) annotate(ctx context.Context, rec *store.Record, lesson bool) (*os.File, error) {
+	inputs, remove, err := a.keptInputs(ctx, rec)
+	defer remove()
+	if err != nil {
+		return nil, err
+	}
+	an, err := analyze.Run(ctx, inputs, worker.Options())
+	if errors.Is(err, analyze.ErrNothingRead) {
+		return nil, err
+	}
+	out, err := os.CreateTemp(a.cfg.TempDir, "annotated-*.pcapng")
+	if err != nil {
+		return nil, err
+	}
+	if _, err = annotate.Write(ctx, inputs, an, out, annotate.Options{Lesson: lesson}); err == nil {
+		_, err = out.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		out.Close()
+		os.Remove(out.Name())
+		return nil, err
+	}
+	return out, nil
+}
+
+// keptInputs copies a kept capture's files to temporary files, which the
+// evidence and annotated captures read twice; remove deletes them.
+func (a *API) keptInputs(ctx context.Context, rec *store.Record) (inputs []analyze.Input, remove func(), err error) {
+	remove = func() {
 		for _, in := range inputs {
 			f := in.Reader.(*os.File)
 			f.Close()
 			os.Remove(f.Name())
 		}
-	}()
+	}
 	for _, file := range rec.Files {
 		f, err := a.copyCapture(ctx, file.Object)
 		if err != nil {
-			return nil, "", err
+			remove()
+			return nil, func() {}, err
 		}
 		inputs = append(inputs, analyze.Input{Name: file.Name, Reader: f})
+	}
+	return inputs, remove, nil
+}
+
+// evidence writes session n's evidence capture to a temporary file.
+func (a *API) evidence(ctx context.Context, rec *store.Record, n int) (*os.File, string, error) {
+	inputs, remove, err := a.keptInputs(ctx, rec)
+	defer remove()
+	if err != nil {
+		return nil, "", err
 	}
 	an, err := analyze.Run(ctx, inputs, worker.Options())
 	if errors.Is(err, analyze.ErrNothingRead) {
