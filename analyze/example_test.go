@@ -49,7 +49,7 @@ func ExamplePackets() {
 	fmt.Println(a.Stats.Packets, "packets,", len(a.Findings), "finding(s) about the whole capture")
 	// Output:
 	// session 1: 198.51.100.21:40112 > 203.0.113.10:21, 1 transfer(s)
-	//   F1 warning data_fin_without_data
+	//   F1 info data_fin_without_data
 	// session 2: 198.51.100.22:52001 > 203.0.113.10:21, 1 transfer(s)
 	//   F2 info capture_incomplete
 	// session 3: 198.51.100.10:44870 > 203.0.113.10:21, 1 transfer(s)

@@ -10,6 +10,9 @@ type Finding struct {
 	// Kind is one of the Kind constants.
 	Kind     string
 	Severity Severity
+	// Confidence says how sure the finding's cause is; severity says how
+	// much it matters, whatever the certainty.
+	Confidence Confidence
 	// Session and Transfer are the IDs the finding belongs to (0: none).
 	Session, Transfer int
 	// Summary says in one line what happened; Explanation explains the
@@ -105,3 +108,29 @@ func (s Severity) String() string {
 
 // MarshalText spells the severity as String does.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Confidence says how sure a finding is of its cause: the capture shows it
+// (certain, the zero value), the evidence points to it without proving it
+// (likely), or it is one explanation among others (possible).
+type Confidence uint8
+
+// The confidences, from most to least sure.
+const (
+	Certain Confidence = iota
+	Likely
+	Possible
+)
+
+// String returns "certain", "likely" or "possible".
+func (c Confidence) String() string {
+	switch c {
+	case Likely:
+		return "likely"
+	case Possible:
+		return "possible"
+	}
+	return "certain"
+}
+
+// MarshalText spells the confidence as String does.
+func (c Confidence) MarshalText() ([]byte, error) { return []byte(c.String()), nil }

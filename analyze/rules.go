@@ -22,6 +22,7 @@ const (
 	KindSlowDataConnect       = "slow_data_connect"
 	KindTimeWaitReuse         = "timewait_tuple_reuse"
 	KindPassivePortExhaustion = "passive_port_exhaustion"
+	KindPassivePortRange      = "passive_port_range"
 	KindMTUBlackhole          = "mtu_blackhole"
 	KindControlEncrypted      = "control_channel_encrypted"
 	KindNonstandardPort       = "nonstandard_control_port"
@@ -215,6 +216,9 @@ func (d *diag) transfer(s *ftpflow.Session, t *ftpflow.Transfer) {
 	if _, done := d.explained[t]; !done && t.Status == ftpflow.StatusFailed {
 		d.failedReply(s, t)
 	}
+	if _, done := d.explained[t]; !done && t.Status == ftpflow.StatusOK {
+		d.okReplyFailure(s, t)
+	}
 	if c != nil && c.Established() && !failed(t) {
 		d.slowConnect(s, t, c)
 	}
@@ -280,7 +284,14 @@ func (d *diag) abandonedOffer(s *ftpflow.Session, o *ftpflow.Offer) {
 	default:
 		expl += "From this capture alone it cannot be told whether the client tried: a capture at the client would show its SYNs."
 	}
-	d.add(Finding{Kind: KindDataNotAttempted, Severity: Warning, Session: s.ID,
+	conf := Possible
+	switch v {
+	case ftpflow.VantageClient:
+		conf = Certain
+	case ftpflow.VantageServer:
+		conf = Likely
+	}
+	d.add(Finding{Kind: KindDataNotAttempted, Severity: Warning, Confidence: conf, Session: s.ID,
 		Summary:     fmt.Sprintf("no connection to the announced %s reached the capture, and the session ended without a transfer", o.Endpoint),
 		Explanation: expl,
 		Remediation: "Capture at the client too; check the firewalls between client and server for the passive port range, and the client's own log or verbose output."}, ev)
@@ -390,7 +401,7 @@ func (d *diag) finWithoutData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflo
 	rem := "Read the server's log for this transfer; check the file's permissions and size on the server; retry the transfer directly, without any FTP proxy or inspection device in between."
 	sev := Error
 	if t.Aborted {
-		sev = Warning
+		sev = Info
 		expl += " Here the client sent ABOR during the transfer: it cancelled the transfer itself, and the server closed the data connection as asked."
 		rem = "Nothing failed in the network: the client or its user cancelled the transfer. If it was cancelled for being slow, look at the data path's throughput."
 		ev.set("aborted_by_client", true)
@@ -429,7 +440,9 @@ func (d *diag) reset(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 	rem := "Look at the side that sent the RST (" + c.Reset.From.String() + " of the data connection, " + c.Reset.From.String() + " address " + endpointOf(c, c.Reset.From).String() + "): its logs, resource limits and any security device next to it."
 	sev := Error
 	if t.Aborted {
-		sev = Warning
+		sev = Info
+		summary = "the client cancelled " + describeTransfer(t) + " (ABOR): " + summary
+		rem = "Nothing failed in the network: the client or its user cancelled the transfer. If it was cancelled for being slow, look at the data path's throughput."
 	}
 	id := d.add(Finding{Kind: KindDataReset, Severity: sev, Session: s.ID, Transfer: t.ID,
 		Summary: summary, Explanation: expl, Remediation: rem}, ev)
@@ -472,7 +485,11 @@ func (d *diag) notAttempted(s *ftpflow.Session, t *ftpflow.Transfer) {
 		expl += "From this capture alone it cannot be told whether the SYN was never sent or was lost on the way: a capture at the other end would tell."
 	}
 	rem := "Capture at both ends of the path at the same time to see where the SYN disappears; check the firewalls between them for the data port, and the client's log for why it did not connect."
-	id := d.add(Finding{Kind: KindDataNotAttempted, Severity: Error, Session: s.ID, Transfer: t.ID,
+	conf := Certain
+	if v == ftpflow.VantageUnknown || v == ftpflow.VantageBetween {
+		conf = Likely // whether the SYN was sent, and lost where, is not seen
+	}
+	id := d.add(Finding{Kind: KindDataNotAttempted, Severity: Error, Confidence: conf, Session: s.ID, Transfer: t.ID,
 		Summary: summary, Explanation: expl, Remediation: rem}, ev)
 	d.explain(id, t)
 }

@@ -63,7 +63,7 @@ func (d *diag) portMismatch(s *ftpflow.Session) {
 // refusalTexts are phrases with which real servers refuse a data endpoint or
 // connection, mapped to what they mean.
 var refusalTexts = []struct{ phrase, meaning string }{
-	{"Illegal PORT command", "vsftpd refuses a PORT address other than the control connection's client (port_promiscuous=NO)"},
+	{"Illegal PORT command", "the server refuses the PORT endpoint"},
 	{"Security: Bad IP connecting", "vsftpd refused a passive data connection that came from an address other than the control client's (pasv_promiscuous=NO): a NAT or proxy on the data path changed the source address"},
 	{"I won't open a connection to", "Pure-FTPd refuses to connect to an address other than the control client's (anti-bounce protection)"},
 	{"Unable to build data connection", "ProFTPD could not set up the data connection; its text says why"},
@@ -87,6 +87,49 @@ func attemptFailed(t *ftpflow.Transfer) bool {
 		}
 	}
 	return true
+}
+
+// serverNames are what greetings call the servers whose refusals the
+// explanations know.
+var serverNames = []struct{ match, name string }{
+	{"vsftpd", "vsftpd"}, {"proftpd", "ProFTPD"}, {"pure-ftpd", "Pure-FTPd"},
+	{"wu-", "wu-ftpd"}, {"wu ftp", "wu-ftpd"}, {"filezilla", "FileZilla Server"}, {"microsoft ftp", "IIS"},
+}
+
+// serverName names the server from its greeting, "" when it does not say.
+func serverName(s *ftpflow.Session) string {
+	if s.Greeting == nil {
+		return ""
+	}
+	low := strings.ToLower(s.Greeting.Text)
+	for _, n := range serverNames {
+		if strings.Contains(low, n.match) {
+			return n.name
+		}
+	}
+	return ""
+}
+
+// portRefusalMeaning explains a refused PORT/EPRT from what it named:
+// port 0, a privileged port of the client's own address (wu-ftpd, ProFTPD
+// and vsftpd refuse ports below 1024, as a bounce-attack guard, RFC 2577),
+// or an address other than the control connection's client.
+func portRefusalMeaning(s *ftpflow.Session, o *ftpflow.Offer) string {
+	who := serverName(s)
+	if who == "" {
+		who = "the server"
+	}
+	p, a := o.Endpoint.Port(), o.Endpoint.Addr()
+	switch {
+	case p == 0:
+		return fmt.Sprintf("%s names port 0, which no server connects to", o.Kind)
+	case a != s.Client.Addr():
+		what := map[string]string{"vsftpd": " (port_promiscuous=NO)", "ProFTPD": " (AllowForeignAddress off)"}[who]
+		return fmt.Sprintf("%s refuses a %s address (%s) other than the control connection's client (%s)%s, the guard against bounce attacks (RFC 2577)", who, o.Kind, a, s.Client.Addr(), what)
+	case p < 1024:
+		return fmt.Sprintf("%s names port %d of the client's own address, a privileged port (below 1024), which %s refuses as a guard against bounce attacks on well-known services (RFC 2577)", o.Kind, p, who)
+	}
+	return fmt.Sprintf("%s refused the %s endpoint %s, which is the client's own address and an ordinary port: its log says why", who, o.Kind, o.Endpoint)
 }
 
 func matchRefusal(text string) (string, bool) {
@@ -142,6 +185,9 @@ func (d *diag) serverRefusals(s *ftpflow.Session) {
 		if !known {
 			meaning = "the server refused the request"
 		}
+		if o := t.Offer; o != nil && !o.Passive() && reply == o.Answer {
+			meaning = portRefusalMeaning(s, o)
+		}
 		ev := newEvidence(nil)
 		ev.reply("server_reply", reply)
 		ev.request(frame)
@@ -191,6 +237,30 @@ func (d *diag) unusedRefusals(s *ftpflow.Session) {
 			Remediation: "Read the server's log for the reason; check its passive port range and its limits on sessions."}, ev)
 	}
 	d.unusedPORTRefusals(s)
+	d.refusedInvalidPORTs(s)
+}
+
+// refusedInvalidPORTs reports the active announcements that could not be
+// read (port 0, a malformed address) and that the server refused: no data
+// connection can follow, and the reply alone does not say why.
+func (d *diag) refusedInvalidPORTs(s *ftpflow.Session) {
+	for _, b := range s.InvalidOffers {
+		if b.Kind.Passive() || b.Answer == nil || b.Answer.Code < 400 {
+			continue
+		}
+		ev := newEvidence(map[string]any{"command": b.Kind.String() + " " + b.Line, "parse_error": b.Err})
+		ev.reply("server_reply", b.Answer)
+		ev.request(b.Frame)
+		why := fmt.Sprintf("it cannot be read as an endpoint (%s)", b.Err)
+		if strings.HasSuffix(b.Err, "port 0") {
+			why = "it names port 0, which no server connects to"
+		}
+		d.add(Finding{Kind: KindServerRefusedEndpoint, Severity: Error, Session: s.ID,
+			Summary: fmt.Sprintf("server refused %s %s: %d %s", b.Kind, truncate(b.Line, 40), b.Answer.Code, truncate(b.Answer.Text, 60)),
+			Explanation: fmt.Sprintf("The client sent %s %s (frame %d), and %s; the server answered %d %q. No data connection could follow.",
+				b.Kind, b.Line, b.Frame, why, b.Answer.Code, b.Answer.Text),
+			Remediation: "The client sent an endpoint no server accepts: check the client (or whatever rewrites its commands, such as an FTP helper on a NAT router); or use passive mode."}, ev)
+	}
 }
 
 // unusedPORTRefusals reports refused active announcements that no transfer
@@ -200,10 +270,7 @@ func (d *diag) unusedPORTRefusals(s *ftpflow.Session) {
 		if o.Passive() || len(o.Transfers) > 0 || o.Answer == nil || o.Answer.Code < 400 || d.offerExplained[o] {
 			continue
 		}
-		meaning, known := matchRefusal(o.Answer.Text)
-		if !known {
-			meaning = "the server refused the announced endpoint"
-		}
+		meaning := portRefusalMeaning(s, o)
 		ev := newEvidence(nil)
 		ev.reply("server_reply", o.Answer)
 		ev.offer(o)

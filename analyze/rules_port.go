@@ -208,14 +208,14 @@ func (g *portGroup) summary(shape portShape) string {
 // with this address, what the server said and what came of it.
 func (g *portGroup) explanation(v portVerdict) string {
 	s, first := g.s, g.offers[0]
-	expl := fmt.Sprintf("In active mode the client tells the server where to connect for data: %s %s (frame %d) names %s, the port being p1*256+p2 = %d for PORT. ",
-		first.Kind, truncate(first.Line, 60), first.Frame, first.Endpoint, first.Endpoint.Port())
+	expl := fmt.Sprintf("In active mode the client tells the server where to connect for data: %s %s (frame %d) names %s, %s. ",
+		first.Kind, truncate(first.Line, 60), first.Frame, first.Endpoint, portEncoding(first))
 	expl += g.addressSentence(v.shape)
 	if s.Server.Port() != 21 {
 		expl += fmt.Sprintf("The control connection uses port %d, which NAT helpers do not watch. ", s.Server.Port())
 	}
 	if r := g.refused; r != nil {
-		expl += fmt.Sprintf("The server refused it with %d %q: servers such as vsftpd reject a PORT address other than the control peer's, precisely to prevent bounce attacks. ", r.Code, r.Text)
+		expl += fmt.Sprintf("The server refused it with %d %q: %s. ", r.Code, r.Text, portRefusalMeaning(s, first))
 	}
 	switch v.outcome {
 	case portFailed:
@@ -230,6 +230,18 @@ func (g *portGroup) explanation(v portVerdict) string {
 	return expl
 }
 
+// portEncoding says how an active announcement spells its port.
+func portEncoding(o *ftpflow.Offer) string {
+	p := o.Endpoint.Port()
+	switch o.Kind {
+	case ftpflow.OfferPORT:
+		return fmt.Sprintf("the port being p1*256+p2 = %d*256+%d = %d", p/256, p%256, p)
+	case ftpflow.OfferEPRT:
+		return fmt.Sprintf("EPRT's |protocol|address|port| form giving the port, %d, in decimal", p)
+	}
+	return fmt.Sprintf("the port being %d", p)
+}
+
 func (g *portGroup) addressSentence(shape portShape) string {
 	switch shape {
 	case portOwnAddress:
@@ -242,12 +254,34 @@ func (g *portGroup) addressSentence(shape portShape) string {
 	return fmt.Sprintf("The announced address is %s, not the address the server sees the client at: the client is behind NAT and no FTP helper rewrote the command (helpers only watch port 21, and cannot read an encrypted control channel). ", g.facts.class)
 }
 
+// activeAddrField names the tshark field holding the address of the
+// announcements, when they are all of one kind it decodes: ftp.active.cip
+// for PORT, ftp.eprt.ip or ftp.eprt.ipv6 for EPRT (tshark leaves
+// ftp.active.cip empty for EPRT).
+func activeAddrField(offers []*ftpflow.Offer, a netip.Addr) string {
+	kind := offers[0].Kind
+	for _, o := range offers {
+		if o.Kind != kind {
+			return ""
+		}
+	}
+	switch {
+	case kind == ftpflow.OfferPORT && a.Is4():
+		return "ftp.active.cip"
+	case kind == ftpflow.OfferEPRT && a.Is4():
+		return "ftp.eprt.ip"
+	case kind == ftpflow.OfferEPRT && a.Is6():
+		return "ftp.eprt.ipv6"
+	}
+	return ""
+}
+
 // filter shows the announcements and the server's refusal.
 func (g *portGroup) filter() string {
 	first := g.offers[0]
 	filter := fmt.Sprintf("frame.number == %d", first.Frame)
-	if g.announced.Is4() {
-		filter = fmt.Sprintf("ftp.active.cip == %s || frame.number == %d", g.announced, first.Frame)
+	if field := activeAddrField(g.offers, g.announced); field != "" {
+		filter = fmt.Sprintf("%s == %s || frame.number == %d", field, g.announced, first.Frame)
 	}
 	if r := g.refused; r != nil {
 		filter += fmt.Sprintf(" || frame.number == %d", r.Frame)

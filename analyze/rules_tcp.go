@@ -211,7 +211,7 @@ func (d *diag) mtu(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.Conn) {
 	if fail {
 		sev = Error
 	}
-	id := d.add(Finding{Kind: KindMTUBlackhole, Severity: sev, Session: s.ID, Transfer: t.ID,
+	id := d.add(Finding{Kind: KindMTUBlackhole, Severity: sev, Confidence: Likely, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("%d-byte data segments retransmitted without acknowledgement while small packets pass: path MTU black hole", c.MaxSegment[sender]),
 		Explanation: expl, Remediation: rem}, ev)
 	if fail {
@@ -251,7 +251,8 @@ func (d *diag) stalledData(s *ftpflow.Session, t *ftpflow.Transfer, c *ftpflow.C
 	ev.frame("synack_frame", c.SYNACK.Frame)
 	expectedSize(ev, t)
 	ev.transfer(t)
-	id := d.add(Finding{Kind: KindMTUBlackhole, Severity: Warning, Session: s.ID, Transfer: t.ID,
+	// The transfer failed: an error, whose cause this side cannot prove.
+	id := d.add(Finding{Kind: KindMTUBlackhole, Severity: Error, Confidence: Possible, Session: s.ID, Transfer: t.ID,
 		Summary: fmt.Sprintf("data connection open for %s but not one byte arrived while the server was sending: suspected MTU black hole", silent.Round(time.Millisecond)),
 		Explanation: fmt.Sprintf("The data connection's handshake (small packets) completed and the server announced the transfer (%d), yet in %s not a single data segment reached this side. "+
 			"This is how a path MTU black hole looks from the receiving end: the sender's full-size segments (up to the MSS of %d announced here) are too big for a link on the path, and the ICMP messages that should shrink them are dropped, so they vanish, while the small handshake and control packets pass. "+
@@ -324,7 +325,7 @@ func (d *diag) outOfRange(s *ftpflow.Session) {
 			"server": server.String(), "inferred_range": fmt.Sprintf("%d-%d", lo, hi), "ports_held": len(busy),
 		})
 		ev.heldOffer(h)
-		d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: s.ID,
+		d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Confidence: Likely, Session: s.ID,
 			Summary: fmt.Sprintf("server %s announced port %d, far outside the ports %d-%d it had been using, all held at that moment", server, p, lo, hi),
 			Explanation: fmt.Sprintf("When the server announced %s (frame %d), its passive ports %s were all taken by earlier announcements still in use, so its configured range, apparently %d-%d, was full. "+
 				"Instead of refusing, it picked a port outside the range, as ProFTPD does when its PassivePorts are exhausted (its log says \"unable to find open port in PassivePorts range\"). "+
@@ -442,6 +443,9 @@ func (d *diag) portExhaustion() {
 			continue
 		}
 		if float64(r.peak) < exhaustionWarnRatio*float64(r.span()) || r.peak < 2 {
+			if len(d.servers[server].refusals) == 0 {
+				d.passiveRange(server, uses, r)
+			}
 			continue
 		}
 		d.rangeNearlyFull(server, r)
@@ -495,7 +499,7 @@ func (d *diag) rangeNearlyFull(server netip.Addr, r rangeUse) {
 		"peak_ports_held": r.peak, "peak_time": stamp(r.peakAt), "time_wait_seconds": d.opt.TimeWait.Seconds(),
 		"capacity_per_second": capacity, "sessions": r.sessions,
 	})
-	d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Session: r.sessions[0],
+	d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Warning, Confidence: Likely, Session: r.sessions[0],
 		Summary: fmt.Sprintf("server %s holds %d of its %d passive ports (%d-%d) at once: its range is nearly exhausted",
 			server, r.peak, span, lo, hi),
 		Explanation: fmt.Sprintf("Every PASV reply reserves a port of the server's passive range until the client has connected and the transfer ends; an announcement nobody uses holds its port until the session moves on. "+

@@ -70,6 +70,9 @@ type pendingCommand struct {
 	ev       Event
 	transfer *Transfer
 	offer    *Offer
+	// invalid is the 1-based index in InvalidOffers of the announcement
+	// this command made that could not be read (0: none).
+	invalid int
 	// waiting is the transfer command sent before this PASV/EPSV/LPSV's
 	// reply was read (the reply may be delayed by a hole in the capture):
 	// the reply's endpoint is for it.
@@ -160,15 +163,15 @@ func (st *sessionState) act(pc *pendingCommand, cmd Command) {
 	case "PORT":
 		st.current = nil
 		ap, err := ParsePORT(cmd.Arg)
-		pc.offer = st.announce(OfferPORT, ap, err, cmd.Arg, pc.ev)
+		pc.offer, pc.invalid = st.announce(OfferPORT, ap, err, cmd.Arg, pc.ev)
 	case "EPRT":
 		st.current = nil
 		ap, err := ParseEPRT(cmd.Arg)
-		pc.offer = st.announce(OfferEPRT, ap, err, cmd.Arg, pc.ev)
+		pc.offer, pc.invalid = st.announce(OfferEPRT, ap, err, cmd.Arg, pc.ev)
 	case "LPRT":
 		st.current = nil
 		ap, err := ParseLPRT(cmd.Arg)
-		pc.offer = st.announce(OfferLPRT, ap, err, cmd.Arg, pc.ev)
+		pc.offer, pc.invalid = st.announce(OfferLPRT, ap, err, cmd.Arg, pc.ev)
 	case "REST":
 		if n, err := strconv.ParseInt(strings.TrimSpace(cmd.Arg), 10, 64); err == nil && n >= 0 {
 			st.restart = n
@@ -278,14 +281,16 @@ func (st *sessionState) pendingPassive() int {
 	return -1
 }
 
-// announce records an endpoint announcement, or why it could not be read.
-func (st *sessionState) announce(kind OfferKind, ap netip.AddrPort, err error, line string, ev Event) *Offer {
+// announce records an endpoint announcement, or why it could not be read
+// (then returning its 1-based index in InvalidOffers, 0 when not kept).
+func (st *sessionState) announce(kind OfferKind, ap netip.AddrPort, err error, line string, ev Event) (*Offer, int) {
 	s := st.s
 	if err != nil {
-		if len(s.InvalidOffers) < maxInvalidOffers {
-			s.InvalidOffers = append(s.InvalidOffers, InvalidOffer{Kind: kind, Line: clip(line), Err: err.Error(), Event: ev})
+		if len(s.InvalidOffers) >= maxInvalidOffers {
+			return nil, 0
 		}
-		return nil
+		s.InvalidOffers = append(s.InvalidOffers, InvalidOffer{Kind: kind, Line: clip(line), Err: err.Error(), Event: ev})
+		return nil, len(s.InvalidOffers)
 	}
 	o := &Offer{ID: len(s.Offers) + 1, Kind: kind, Endpoint: ap, Line: clip(line), Event: ev, session: s}
 	s.Offers = append(s.Offers, o)
@@ -294,7 +299,7 @@ func (st *sessionState) announce(kind OfferKind, ap netip.AddrPort, err error, l
 	}
 	st.current = o
 	st.tracker.addOffer(o)
-	return o
+	return o, 0
 }
 
 // maxKeptText bounds the capture text kept per reply or argument.
@@ -428,6 +433,11 @@ func (st *sessionState) answer(pc *pendingCommand, rec ReplyRecord, full string)
 			r := rec
 			pc.offer.Answer = &r
 		}
+	case pc.invalid > 0:
+		if bad := &st.s.InvalidOffers[pc.invalid-1]; bad.Answer == nil {
+			r := rec
+			bad.Answer = &r
+		}
 	case pc.verb == "AUTH":
 		if tls := st.s.TLS; rec.Code == 234 && tls != nil && !tls.Accepted.Seen() {
 			tls.Accepted = rec.Event
@@ -497,7 +507,8 @@ func (st *sessionState) passiveReply(kind OfferKind, rec ReplyRecord, full strin
 		port, err = ParseEPSV(full)
 		ap = netip.AddrPortFrom(st.s.Server.Addr(), port)
 	}
-	return st.announce(kind, ap, err, rec.Text, rec.Event)
+	o, _ := st.announce(kind, ap, err, rec.Text, rec.Event)
+	return o
 }
 
 // expectedVerbs lists, for reply codes that answer only some commands, the

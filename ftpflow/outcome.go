@@ -211,3 +211,32 @@ func (s *Session) Ended() Event {
 	}
 	return first
 }
+
+// Outcome says what became of a data connection judged on its own, as
+// for an announcement no transfer command followed: no control reply
+// tells what data was expected, so a connection closed without data is
+// closed_without_data and one that carried data and closed is completed.
+func (c *Conn) Outcome() Outcome {
+	sender := Server
+	if c.Bytes[Client] > c.Bytes[Server] {
+		sender = Client
+	}
+	switch {
+	case c.Handshake && !c.SYNACK.Seen():
+		if c.Reset != nil && c.Reset.From == Server {
+			return OutcomeSYNRefused
+		}
+		return OutcomeSYNUnanswered
+	case c.Reset != nil && !c.FIN[sender].Seen():
+		if c.Bytes[sender] == 0 && c.Reset.From == Server && !c.Established() {
+			return OutcomeSYNRefused
+		}
+		return OutcomeReset
+	case c.FIN[sender].Seen():
+		if c.Bytes[sender] == 0 {
+			return OutcomeClosedWithoutData
+		}
+		return OutcomeCompleted
+	}
+	return OutcomeIncomplete
+}

@@ -95,6 +95,9 @@ type InvalidOffer struct {
 	Kind OfferKind
 	Line string
 	Err  string
+	// Answer is the server's reply to an unreadable PORT, EPRT or LPRT
+	// (nil for a passive reply, or when none came).
+	Answer *ReplyRecord
 	Event
 }
 

@@ -167,6 +167,10 @@ type Offer struct {
 	Connections int `json:"connections"`
 	// Transfers lists the IDs of the transfers that used it.
 	Transfers []int `json:"transfers"`
+	// DataConnections are the TCP connections made to the endpoint, as
+	// transfers[].data_connection shows them; the outcome of one that no
+	// transfer used is judged from the connection alone.
+	DataConnections []Connection `json:"data_connections"`
 }
 
 // OfferRef is a transfer's reference to its offer.
@@ -186,6 +190,8 @@ type BadOffer struct {
 	Error string `json:"error"`
 	Frame int    `json:"frame"`
 	Input int    `json:"input,omitempty"`
+	// Answer is the server's reply to an unreadable PORT, EPRT or LPRT.
+	Answer *Reply `json:"answer,omitempty"`
 }
 
 // Transfer is one data-moving command.
@@ -254,9 +260,11 @@ type Reset struct {
 
 // Finding is one diagnosis.
 type Finding struct {
-	ID          string         `json:"id"`
-	Kind        string         `json:"kind"`
-	Severity    string         `json:"severity"`
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	// Confidence is "certain", "likely" or "possible".
+	Confidence  string         `json:"confidence"`
 	Session     int            `json:"session"`
 	Transfer    int            `json:"transfer"`
 	Summary     string         `json:"summary"`
@@ -295,7 +303,7 @@ func buildStats(s ftpflow.Stats) Stats {
 
 func buildFinding(f analyze.Finding) Finding {
 	return Finding{
-		ID: f.ID, Kind: f.Kind, Severity: f.Severity.String(),
+		ID: f.ID, Kind: f.Kind, Severity: f.Severity.String(), Confidence: f.Confidence.String(),
 		Session: f.Session, Transfer: f.Transfer,
 		Summary: Clean(f.Summary), Explanation: Clean(f.Explanation), Remediation: Clean(f.Remediation),
 		Evidence: cleanEvidence(f.Evidence), Filter: Clean(f.Filter),
@@ -355,10 +363,16 @@ func buildSession(s *ftpflow.Session) Session {
 		for _, t := range o.Transfers {
 			bo.Transfers = append(bo.Transfers, t.ID)
 		}
+		bo.DataConnections = offerConns(o)
 		out.Offers = append(out.Offers, bo)
 	}
 	for _, b := range s.InvalidOffers {
-		out.InvalidOffers = append(out.InvalidOffers, BadOffer{Kind: b.Kind.String(), Text: Clean(b.Line), Error: Clean(b.Err), Frame: b.Frame, Input: b.Input})
+		bo := BadOffer{Kind: b.Kind.String(), Text: Clean(b.Line), Error: Clean(b.Err), Frame: b.Frame, Input: b.Input}
+		if b.Answer != nil {
+			r := buildReply(*b.Answer)
+			bo.Answer = &r
+		}
+		out.InvalidOffers = append(out.InvalidOffers, bo)
 	}
 	for _, t := range s.Transfers {
 		bt := buildTransfer(t)
@@ -413,6 +427,33 @@ func buildTransfer(t *ftpflow.Transfer) Transfer {
 		out.Duration = &d
 	}
 	return out
+}
+
+// offerConns builds the connections made to an announced endpoint: as its
+// transfer shows one a transfer used, judged on its own otherwise.
+func offerConns(o *ftpflow.Offer) []Connection {
+	out := make([]Connection, 0, len(o.Conns))
+	for _, c := range o.Conns {
+		out = append(out, offerConn(o, c))
+	}
+	return out
+}
+
+func offerConn(o *ftpflow.Offer, c *ftpflow.Conn) Connection {
+	for _, t := range o.Transfers {
+		if t.Data == c {
+			bc := buildConn(c, t.DataSender())
+			bc.Outcome = t.Outcome.String()
+			return bc
+		}
+	}
+	sender := ftpflow.Server
+	if c.Bytes[ftpflow.Client] > c.Bytes[ftpflow.Server] {
+		sender = ftpflow.Client
+	}
+	bc := buildConn(c, sender)
+	bc.Outcome = c.Outcome().String()
+	return bc
 }
 
 func buildConn(c *ftpflow.Conn, sender ftpflow.Side) Connection {

@@ -95,7 +95,7 @@ func ExampleNewJSONStream() {
 	// session 1 transfer 1: RETR passive closed_without_data
 	// session 2 transfer 1: RETR passive incomplete
 	// session 3 transfer 1: RETR passive completed
-	// F1 warning data_fin_without_data
+	// F1 info data_fin_without_data
 	// F2 info capture_incomplete
 	// F3 error passive_port_exhaustion
 }

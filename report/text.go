@@ -222,11 +222,32 @@ func (tw *textWriter) orphanOffers(d *Document) {
 	for _, s := range d.Sessions {
 		for _, o := range s.Offers {
 			if o.Connections > 0 && len(o.Transfers) == 0 {
-				fmt.Fprintf(tw.w, "  session %d: %s %s (frame %d): %d data connection attempt(s), no transfer command followed\n",
-					s.ID, o.Kind, hostPort(o.IP, o.Port), o.Frame, o.Connections)
+				fmt.Fprintf(tw.w, "  session %d: %s %s (frame %d): %d data connection attempt(s) (%s), no transfer command followed\n",
+					s.ID, o.Kind, hostPort(o.IP, o.Port), o.Frame, o.Connections, connOutcomes(o.DataConnections))
 			}
 		}
 	}
+}
+
+// connOutcomes lists the outcomes of connections, counted: "syn_unanswered"
+// or "2 syn_refused, completed".
+func connOutcomes(cs []Connection) string {
+	var order []string
+	n := map[string]int{}
+	for _, c := range cs {
+		if n[c.Outcome] == 0 {
+			order = append(order, c.Outcome)
+		}
+		n[c.Outcome]++
+	}
+	parts := make([]string, 0, len(order))
+	for _, o := range order {
+		if n[o] > 1 {
+			o = strconv.Itoa(n[o]) + " " + o
+		}
+		parts = append(parts, o)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // transferFrames lists the frames to look at in Wireshark: the offer, the
@@ -287,6 +308,9 @@ func (tw *textWriter) findings(d *Document) {
 			default:
 				sev = text.FgCyan.Sprint(sev)
 			}
+		}
+		if f.Confidence != "certain" {
+			sev += " (" + f.Confidence + ")"
 		}
 		fmt.Fprintf(tw.w, "%s %s %s%s: %s\n", f.ID, sev, f.Kind, where, f.Summary)
 		if f.Filter != "" {

@@ -119,8 +119,10 @@ func (b *timelineBuilder) control() {
 		offerAt[o.Frame] = o
 	}
 	var current *ftpflow.Transfer
+	verb := "" // the last command, which the next reply answers
 	for _, e := range s.Log {
 		if e.From == ftpflow.Client {
+			verb = strings.ToUpper(e.Verb)
 			st := Step{Kind: StepControl, At: e.Event, From: 0, To: 1, Label: Clean(strings.TrimSpace(e.Verb + " " + b.arg(e)))}
 			if o := offerAt[e.Frame]; o != nil && !o.Passive() {
 				st.Note = "client announces " + o.Endpoint.String() + portArithmetic(o)
@@ -134,7 +136,7 @@ func (b *timelineBuilder) control() {
 			continue
 		}
 		st := Step{Kind: StepControl, At: e.Event, From: 1, To: 0, Label: Clean(fmt.Sprintf("%d %s", e.Code, firstLine(e.Text)))}
-		st.Note = replyWords(e.Code)
+		st.Note = replyWords(e.Code, verb)
 		if o := offerAt[e.Frame]; o != nil && o.Passive() {
 			st.Note = "server announces " + o.Endpoint.String() + portArithmetic(o)
 		}
@@ -389,7 +391,15 @@ func transferWords(t *ftpflow.Transfer) string {
 	return Clean(what)
 }
 
-func replyWords(code int) string {
+// replyWords says in a few words what a reply means, knowing the command
+// it answers: a 530 refuses a login only after USER or PASS.
+func replyWords(code int, verb string) string {
+	if code == 530 && verb != "USER" && verb != "PASS" {
+		if verb == "AUTH" {
+			return "server refuses AUTH: no TLS here, or not before login"
+		}
+		return "not logged in"
+	}
 	switch code {
 	case 220:
 		return "greeting"
