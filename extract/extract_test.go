@@ -3,8 +3,10 @@ package extract
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -205,3 +207,33 @@ func TestWriteSessions(t *testing.T) {
 		t.Errorf("Write gave %d bytes, WriteTargets %d", bySession.Len(), byTarget.Len())
 	}
 }
+
+// TestWriteErrorIsReported: a writer that fails (a full disk) gives an
+// error naming the session, and the capture is not listed as written.
+func TestWriteErrorIsReported(t *testing.T) {
+	const path = "../fixtures/captures/12-synthetic-pasv-in-use-425.pcap"
+	a, err := analyze.Run(context.Background(), analyze.Files(path), analyze.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := Failing(a.Findings, Targets(a.Sessions))
+	calls := 0
+	create := func(Target) (io.Writer, error) {
+		calls++
+		if calls == 2 {
+			return fullDisk{}, nil
+		}
+		return io.Discard, nil
+	}
+	files, err := WriteTargets(context.Background(), analyze.Files(path), targets, create, Options{})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("session %d", targets[1].Session)) {
+		t.Fatalf("error %v, want one naming session %d", err, targets[1].Session)
+	}
+	if len(files) != 1 || files[0].Session != targets[0].Session {
+		t.Errorf("listed as written: %+v, want only session %d", files, targets[0].Session)
+	}
+}
+
+type fullDisk struct{}
+
+func (fullDisk) Write([]byte) (int, error) { return 0, syscall.ENOSPC }

@@ -111,13 +111,13 @@ func (x *extractor) emit(create func(Target) (io.Writer, error)) ([]File, error)
 		}
 		f := File{Session: t.Session, Name: t.FileName("")}
 		n, err := x.emitOne(t, x.index[i], create)
-		if n > 0 {
-			f.Packets = n
-			files = append(files, f)
-		}
 		if err != nil {
+			// Not listed as written: a capture cut by a full disk is no
+			// evidence to attach.
 			return files, fmt.Errorf("session %d: %s: %w", t.Session, f.Name, err)
 		}
+		f.Packets = n
+		files = append(files, f)
 	}
 	return files, nil
 }
