@@ -5,6 +5,7 @@ import (
 	"ftpdiag/analyze"
 	"ftpdiag/correlate"
 	"io"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,10 +158,7 @@ func (tw *textWriter) sessions(d *Document) {
 				tls += " (refused)"
 			}
 		}
-		ctl := "closed by " + s.Control.ClosedBy
-		if s.Control.ClosedBy == "open" {
-			ctl = "open at end"
-		}
+		ctl := closedWords(s.Control.ClosedBy)
 		if !s.Control.Handshake {
 			ctl += ", started before capture"
 		}
@@ -207,7 +205,7 @@ func (tw *textWriter) transfers(d *Document) {
 			}
 			took := "-"
 			if tr.Duration != nil {
-				took = (time.Duration(*tr.Duration * float64(time.Second))).Round(time.Millisecond).String()
+				took = tookWords(time.Duration(*tr.Duration * float64(time.Second)))
 			}
 			t.AppendRow(table.Row{fmt.Sprintf("%d/%d", s.ID, tr.ID), cell(cmd), tr.Mode, announced, dataConn,
 				tw.outcome(tr.Outcome), bytes, reply, took, transferFrames(tr)})
@@ -351,9 +349,39 @@ func evidenceLine(ev map[string]any) string {
 	slices.Sort(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%v", k, ev[k]))
+		parts = append(parts, strings.ReplaceAll(k, "_", " ")+": "+readable(reflect.ValueOf(ev[k])))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// readable renders an evidence value for a person: a reply as
+// "(code 425, frame 20, text ...)", a list as "71, 72", never Go's map
+// syntax.
+func readable(v reflect.Value) string {
+	switch v.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if v.IsNil() {
+			return "none"
+		}
+		return readable(v.Elem())
+	case reflect.Map:
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = strings.ReplaceAll(fmt.Sprint(k), "_", " ") + " " + readable(v.MapIndex(k))
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	case reflect.Slice, reflect.Array:
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = readable(v.Index(i))
+		}
+		return strings.Join(parts, ", ")
+	case reflect.Invalid:
+		return "none"
+	}
+	return fmt.Sprint(v.Interface())
 }
 
 func hostPort(ip string, port int) string {
@@ -382,7 +410,28 @@ func shortSpan(first, last string) string {
 	if err1 != nil || err2 != nil {
 		return ""
 	}
-	return fmt.Sprintf("%s +%s", f.Format("2006-01-02 15:04:05"), l.Sub(f).Round(time.Millisecond))
+	return fmt.Sprintf("%s UTC +%s", f.UTC().Format("2006-01-02 15:04:05"), l.Sub(f).Round(time.Millisecond))
+}
+
+// closedWords says how a control connection ended: "closed by both",
+// "reset by the server", "open at end".
+func closedWords(closedBy string) string {
+	switch {
+	case closedBy == "open":
+		return "open at end"
+	case strings.HasPrefix(closedBy, "reset_by_"):
+		return "reset by the " + strings.TrimPrefix(closedBy, "reset_by_")
+	}
+	return "closed by " + closedBy
+}
+
+// tookWords rounds a transfer's duration to the millisecond, saying
+// "<1ms" rather than "0s" for a quicker one.
+func tookWords(d time.Duration) string {
+	if d < time.Millisecond {
+		return "<1ms"
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 // wrap breaks s into lines of at most width runes at spaces.
