@@ -26,9 +26,12 @@ func ExampleWriteText() {
 	if err := report.WriteText(&out, a, report.TextOptions{}); err != nil {
 		log.Fatal(err)
 	}
-	_, findings, _ := strings.Cut(out.String(), "\nFindings")
-	fmt.Print("Findings" + findings)
+	// The verdict and the findings come first; the details follow.
+	head, _, _ := strings.Cut(out.String(), "\nInputs")
+	fmt.Print(strings.TrimSpace(head) + "\n")
 	// Output:
+	// Verdict: ERROR: 1 error, 0 warnings, 0 info in 1 FTP session (0 transfers, 0 failed)
+	//
 	// Findings (1)
 	// F1 ERROR pasv_address_mismatch (session 1): 227 reply announces 172.16.40.222 (private (RFC 1918)) but the control connection goes to 203.0.113.10
 	//     Wireshark: ftp.passive.ip == 172.16.40.222 || ftp.response.code == 227 && frame.number == 14

@@ -26,18 +26,29 @@ type TextOptions struct {
 	// Views, when not nil, adds the "Two views" section: what comparing
 	// the inputs packet by packet found.
 	Views *correlate.Result
+	// AllTransfers lists every transfer; by default, past
+	// FoldTransfers transfers, only those that did not end "ok" are
+	// listed, with a count of the others.
+	AllTransfers bool
 }
+
+// FoldTransfers is the number of transfers past which the transfers table
+// lists only those that did not end well, unless AllTransfers.
+const FoldTransfers = 20
 
 // maxCell bounds capture text shown in one table cell.
 const maxCell = 48
 
-// WriteText writes the human-readable report: the inputs, the sessions,
-// the transfers, with Explain each session's ladder diagram, and the
-// findings, most severe first. It returns the first write error.
+// WriteText writes the human-readable report: first the verdict and the
+// findings, most severe first, then the details: the inputs, the
+// sessions, the transfers and, with Explain, each session's ladder
+// diagram. It returns the first write error.
 func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
 	ew := &errWriter{w: w}
 	d := Build(a)
 	tw := &textWriter{w: ew, opt: opt}
+	tw.verdict(d)
+	tw.findings(d)
 	tw.inputs(d)
 	tw.sessions(d)
 	tw.transfers(d)
@@ -48,8 +59,31 @@ func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
 			return err
 		}
 	}
-	tw.findings(d)
 	return ew.err
+}
+
+// verdict writes the report's first line: the worst severity found and
+// what the capture held.
+func (tw *textWriter) verdict(d *Document) {
+	bySeverity := map[string]int{}
+	for _, f := range d.Findings {
+		bySeverity[f.Severity]++
+	}
+	transfers, failed := 0, 0
+	for _, s := range d.Sessions {
+		transfers += s.Counts.Transfers
+		failed += s.Counts.Failed
+	}
+	word := "OK"
+	switch {
+	case bySeverity["error"] > 0:
+		word = "ERROR"
+	case bySeverity["warning"] > 0:
+		word = "WARNING"
+	}
+	fmt.Fprintf(tw.w, "\nVerdict: %s: %s, %s, %d info in %s (%s, %d failed)\n", word,
+		count(bySeverity["error"], "error"), count(bySeverity["warning"], "warning"), bySeverity["info"],
+		count(len(d.Sessions), "FTP session"), count(transfers, "transfer"), failed)
 }
 
 type textWriter struct {
@@ -183,8 +217,19 @@ func (tw *textWriter) transfers(d *Document) {
 	}
 	t := tw.table()
 	t.AppendHeader(table.Row{"S/T", "Command", "Mode", "Announced", "Data connection", "Outcome", "Bytes", "Reply", "Took", "Frames"})
+	fold := n > FoldTransfers && !tw.opt.AllTransfers
+	folded := 0
+	defer func() {
+		if folded > 0 {
+			fmt.Fprintf(tw.w, "  %s that ended ok not shown (--all lists every transfer)\n", count(folded, "transfer"))
+		}
+	}()
 	for _, s := range d.Sessions {
 		for _, tr := range s.Transfers {
+			if fold && tr.Status == "ok" {
+				folded++
+				continue
+			}
 			cmd := tr.Command
 			if tr.Arg != "" {
 				cmd += " " + tr.Arg
@@ -211,7 +256,9 @@ func (tw *textWriter) transfers(d *Document) {
 				tw.outcome(tr.Outcome), bytes, reply, took, transferFrames(tr)})
 		}
 	}
-	tw.render(t)
+	if t.Length() > 0 {
+		tw.render(t)
+	}
 }
 
 // orphanOffers notes announcements that data connections used while no
@@ -457,4 +504,9 @@ func wrap(s string, width int) string {
 
 func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
+
+// count says "1 error", "2 errors".
+func count(n int, noun string) string {
+	return fmt.Sprintf("%d %s%s", n, noun, plural(n))
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,6 +29,39 @@ func TestTextWords(t *testing.T) {
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+// TestTransfersFold: past FoldTransfers transfers, the table lists those
+// that did not end ok and counts the others, unless AllTransfers; the
+// verdict line comes first and names the worst severity.
+func TestTransfersFold(t *testing.T) {
+	d := &Document{Sessions: []Session{{ID: 1}}, Findings: []Finding{{ID: "F1", Severity: "warning", Kind: "k"}}}
+	for i := 1; i <= FoldTransfers+5; i++ {
+		status := "ok"
+		if i == 7 {
+			status = "failed"
+		}
+		d.Sessions[0].Transfers = append(d.Sessions[0].Transfers, Transfer{ID: i, Command: "RETR", Status: status})
+	}
+	d.Sessions[0].Counts.Transfers = FoldTransfers + 5
+	for _, all := range []bool{false, true} {
+		var b strings.Builder
+		tw := &textWriter{w: &b, opt: TextOptions{AllTransfers: all}}
+		tw.verdict(d)
+		tw.transfers(d)
+		out := b.String()
+		rows := strings.Count(out, "│ 1/")
+		want := 1
+		if all {
+			want = FoldTransfers + 5
+		}
+		if rows != want || strings.Contains(out, "not shown") == all {
+			t.Errorf("AllTransfers %v: %d rows, want %d:\n%s", all, rows, want, out)
+		}
+		if !strings.HasPrefix(out, "\nVerdict: WARNING: 0 errors, 1 warning, 0 info in 1 FTP session (25 transfers, 0 failed)") {
+			t.Errorf("verdict line: %q", strings.SplitN(out, "\n", 3)[1])
 		}
 	}
 }

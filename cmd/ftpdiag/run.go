@@ -51,6 +51,7 @@ type config struct {
 	each          bool
 	failOn        string
 	explain       bool
+	all           bool
 	showPasswords bool
 	timeWait      time.Duration
 	maxConns      int
@@ -77,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.each, "each", false, "analyse each file on its own (JSON: one document per line)")
 	fs.StringVar(&cfg.failOn, "fail-on", "error", `exit 1 when a finding is at least this severe: "error", "warning", "info" or "never"`)
 	fs.BoolVar(&cfg.explain, "explain", false, "print each finding's explanation and remediation")
+	fs.BoolVar(&cfg.all, "all", false, "list every transfer in the terminal report (past 20, only those that did not end ok are listed)")
 	fs.BoolVar(&cfg.showPasswords, "show-passwords", false, "show PASS arguments instead of masking them")
 	fs.DurationVar(&cfg.timeWait, "time-wait", ftpflow.DefaultTimeWait, "TIME-WAIT (2*MSL) used to judge 5-tuple reuse (Linux: 60s)")
 	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
@@ -408,7 +410,7 @@ func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string
 		err = report.WriteHTML(stdout, a, htmlOpt)
 	case "text":
 		if readSome {
-			err = report.WriteText(stdout, a, report.TextOptions{Explain: cfg.explain, Color: isTerminal(stdout), Timeline: timeline, Views: cfg.correlation})
+			err = report.WriteText(stdout, a, report.TextOptions{Explain: cfg.explain, AllTransfers: cfg.all, Color: isTerminal(stdout), Timeline: timeline, Views: cfg.correlation})
 		}
 	}
 	if err != nil {
