@@ -137,16 +137,12 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	s := &submitter{cfg: c, client: &http.Client{}, stderr: stderr, bars: !c.quiet && isTerminal(stderr)}
-	acc, err := s.upload(ctx)
+	ids, err := s.uploadAll(ctx)
 	if err != nil {
 		if !errors.Is(err, errNoReport) {
 			fmt.Fprintln(stderr, "ftpdiag submit:", err)
 		}
 		return exitUsage
-	}
-	ids := []api.Accepted{acc}
-	if len(acc.Captures) > 0 {
-		ids = acc.Captures
 	}
 	threshold, _ := severityThreshold(c.failOn)
 	var outs []outcome
@@ -220,6 +216,32 @@ func apiError(resp *http.Response) error {
 }
 
 // upload sends every file in one multipart request, streamed from disk.
+// uploadAll uploads the files, with --each in batches of at most
+// api.MaxFilesPerUpload, and returns one capture per analysis, in order.
+func (s *submitter) uploadAll(ctx context.Context) ([]api.Accepted, error) {
+	all := s.cfg.files
+	defer func() { s.cfg.files = all }()
+	batch := len(all)
+	if s.cfg.each {
+		batch = api.MaxFilesPerUpload
+	}
+	var ids []api.Accepted
+	for len(all) > 0 {
+		n := min(batch, len(all))
+		s.cfg.files, all = all[:n], all[n:]
+		acc, err := s.upload(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(acc.Captures) > 0 {
+			ids = append(ids, acc.Captures...)
+		} else {
+			ids = append(ids, acc)
+		}
+	}
+	return ids, nil
+}
+
 func (s *submitter) upload(ctx context.Context) (api.Accepted, error) {
 	var files []*os.File
 	defer func() {

@@ -27,6 +27,10 @@ import (
 )
 
 // Defaults of Config.
+// MaxFilesPerUpload bounds the files of one upload; ftpdiag submit --each
+// sends more in several uploads.
+const MaxFilesPerUpload = 64
+
 const (
 	DefaultMaxUpload            = 4 << 30
 	DefaultUploadsPerTenant     = 4
@@ -39,7 +43,6 @@ const (
 	maxNameLen                  = 512
 	maxTags                     = 16
 	maxTagLen                   = 64
-	maxFiles                    = 64
 	sniffLen                    = 64 << 10
 	reportContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )

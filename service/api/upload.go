@@ -304,8 +304,8 @@ func (up *upload) read(r *http.Request, body io.Reader) error {
 		}
 		switch part.FormName() {
 		case "file":
-			if len(up.files) >= maxFiles {
-				return badRequest("at most %d files in one upload", maxFiles)
+			if len(up.files) >= MaxFilesPerUpload {
+				return badRequest("at most %d files in one upload", MaxFilesPerUpload)
 			}
 			err = up.addFile(r.Context(), fileName(part), part)
 		case "name", "tags", "tag", "each":
