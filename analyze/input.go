@@ -83,6 +83,36 @@ func Run(ctx context.Context, inputs []Input, opt Options) (*Analysis, error) {
 	return a, errors.Join(errs...)
 }
 
+// Reopen opens each input again from its start, for a second pass over
+// the packets (evidence and annotated captures): a file is opened anew,
+// a Reader must be an io.Seeker and is rewound. On an error it returns the
+// readers opened so far, for the caller to close.
+func Reopen(inputs []Input) ([]*pcap.Reader, error) {
+	var readers []*pcap.Reader
+	for _, in := range inputs {
+		r, err := reopenOne(in)
+		if err != nil {
+			return readers, err
+		}
+		readers = append(readers, r)
+	}
+	return readers, nil
+}
+
+func reopenOne(in Input) (*pcap.Reader, error) {
+	if in.Reader == nil {
+		return pcap.OpenSequential(in.Name)
+	}
+	s, ok := in.Reader.(io.Seeker)
+	if !ok {
+		return nil, fmt.Errorf("%s: a second pass reads the input again, so it must be a file, not a stream", in.Name)
+	}
+	if _, err := s.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%s: %w", in.Name, err)
+	}
+	return pcap.NewReader(in.Reader, in.Name)
+}
+
 // KindCaptureDamaged is the finding about an input that could not be read
 // to its end, or not at all, while others were.
 const KindCaptureDamaged = "capture_damaged"

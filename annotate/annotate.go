@@ -74,7 +74,7 @@ const (
 func Write(ctx context.Context, inputs []analyze.Input, a *analyze.Analysis, w io.Writer, opt Options) (Result, error) {
 	var res Result
 	used, complete := opened(inputs, a)
-	readers, err := reopen(used)
+	readers, err := analyze.Reopen(used)
 	defer func() {
 		for _, r := range readers {
 			r.Close()
@@ -174,34 +174,6 @@ func damagedBefore(err error, used []analyze.Input, complete []bool) bool {
 		}
 	}
 	return false
-}
-
-// reopen opens every input again from its start.
-func reopen(inputs []analyze.Input) ([]*pcap.Reader, error) {
-	var readers []*pcap.Reader
-	for _, in := range inputs {
-		if in.Reader == nil {
-			r, err := pcap.OpenSequential(in.Name)
-			if err != nil {
-				return readers, err
-			}
-			readers = append(readers, r)
-			continue
-		}
-		s, ok := in.Reader.(io.Seeker)
-		if !ok {
-			return readers, fmt.Errorf("%s: the annotated capture reads the input a second time, so it must be a file, not a stream", in.Name)
-		}
-		if _, err := s.Seek(0, io.SeekStart); err != nil {
-			return readers, fmt.Errorf("%s: %w", in.Name, err)
-		}
-		r, err := pcap.NewReader(in.Reader, in.Name)
-		if err != nil {
-			return readers, err
-		}
-		readers = append(readers, r)
-	}
-	return readers, nil
 }
 
 // fit returns a packet's own comments followed by ours, ours cut so that

@@ -20,7 +20,6 @@ import (
 
 	"ftpdiag/analyze"
 	"ftpdiag/ftpflow"
-	"ftpdiag/pcap"
 )
 
 // File is one evidence capture written.
@@ -156,7 +155,7 @@ func Write(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Sess
 // damaged, a writer that cannot be created or written; the captures
 // written before it are complete.
 func WriteTargets(ctx context.Context, inputs []analyze.Input, targets []Target, create func(Target) (io.Writer, error), opt Options) ([]File, error) {
-	readers, err := reopen(inputs)
+	readers, err := analyze.Reopen(inputs)
 	defer func() {
 		for _, r := range readers {
 			r.Close()
@@ -173,34 +172,6 @@ func WriteTargets(ctx context.Context, inputs []analyze.Input, targets []Target,
 	}
 	files, writeErr := x.emit(create)
 	return files, errors.Join(readErr, writeErr)
-}
-
-// reopen opens every input again from its start.
-func reopen(inputs []analyze.Input) ([]*pcap.Reader, error) {
-	var readers []*pcap.Reader
-	for _, in := range inputs {
-		if in.Reader == nil {
-			r, err := pcap.OpenSequential(in.Name)
-			if err != nil {
-				return readers, err
-			}
-			readers = append(readers, r)
-			continue
-		}
-		s, ok := in.Reader.(io.Seeker)
-		if !ok {
-			return readers, fmt.Errorf("%s: evidence captures read the input a second time, so it must be a file, not a stream", in.Name)
-		}
-		if _, err := s.Seek(0, io.SeekStart); err != nil {
-			return readers, fmt.Errorf("%s: %w", in.Name, err)
-		}
-		r, err := pcap.NewReader(in.Reader, in.Name)
-		if err != nil {
-			return readers, err
-		}
-		readers = append(readers, r)
-	}
-	return readers, nil
 }
 
 // connPair names a TCP connection whichever way a packet travels.
