@@ -1,6 +1,7 @@
 package ftpflow
 
 import (
+	"ftpdiag/pcap"
 	"net/netip"
 	"testing"
 
@@ -105,9 +106,9 @@ func TestIPTTL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ttl, ok := ipTTL(tt.lt, tt.data, tt.src)
+			ttl, ok := pcap.IPTTL(tt.lt, tt.data, tt.src)
 			if ok != tt.ok || (ok && ttl != tt.ttl) {
-				t.Errorf("ipTTL = %d, %v; want %d, %v", ttl, ok, tt.ttl, tt.ok)
+				t.Errorf("IPTTL = %d, %v; want %d, %v", ttl, ok, tt.ttl, tt.ok)
 			}
 		})
 	}
