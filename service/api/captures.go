@@ -451,21 +451,14 @@ func (a *API) html(w http.ResponseWriter, r *http.Request) {
 // kept capture: its files are copied to temporary files (the extraction
 // reads them twice), analysed again, and the session's packets written.
 func (a *API) extract(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.record(w, r, true)
+	rec, ok := a.keptRecord(w, r)
 	if !ok {
 		return
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))
-	if err != nil || n < 1 {
-		writeError(w, http.StatusBadRequest, "session number: want a positive integer")
-		return
-	}
 	switch {
-	case rec.Status != store.Done:
-		notReady(w, rec)
-		return
-	case !rec.Keep:
-		writeError(w, http.StatusConflict, "the capture was not kept after its analysis (the service runs without --keep-captures)")
+	case err != nil || n < 1:
+		writeError(w, http.StatusBadRequest, "session number: want a positive integer")
 		return
 	case rec.Summary != nil && n > rec.Summary.Sessions:
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no session %d: the capture has %d", n, rec.Summary.Sessions))
@@ -473,12 +466,38 @@ func (a *API) extract(w http.ResponseWriter, r *http.Request) {
 	}
 	out, name, err := a.evidence(r.Context(), rec, n)
 	if err != nil {
+		a.cfg.Logf("extract %s session %d: %v", rec.ID, n, err)
+	}
+	a.serveCapture(w, r, out, name, "the evidence capture", err)
+}
+
+// keptRecord finds the record of a request's capture, and answers (and
+// returns false) unless its analysis is done and the capture kept.
+func (a *API) keptRecord(w http.ResponseWriter, r *http.Request) (*store.Record, bool) {
+	rec, ok := a.record(w, r, true)
+	switch {
+	case !ok:
+		return nil, false
+	case rec.Status != store.Done:
+		notReady(w, rec)
+		return nil, false
+	case !rec.Keep:
+		writeError(w, http.StatusConflict, "the capture was not kept after its analysis (the service runs without --keep-captures)")
+		return nil, false
+	}
+	return rec, true
+}
+
+// serveCapture answers a capture made in a temporary file as an
+// attachment, and removes the file; err, when not nil, says why it could
+// not be made (404 for what does not exist).
+func (a *API) serveCapture(w http.ResponseWriter, r *http.Request, out *os.File, name, what string, err error) {
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, errNoSession) {
 			writeError(w, http.StatusNotFound, err.Error())
 			return
 		}
-		a.cfg.Logf("extract %s session %d: %v", rec.ID, n, err)
-		writeError(w, http.StatusInternalServerError, "the evidence capture could not be made: "+err.Error())
+		writeError(w, http.StatusInternalServerError, what+" could not be made: "+err.Error())
 		return
 	}
 	defer os.Remove(out.Name())
@@ -495,35 +514,15 @@ var errNoSession = errors.New("no such session, or it has no packets")
 // diagnosis as comments (ftpdiag --annotate; with ?lesson=true, also
 // --annotate-lesson's teaching notes), made from the kept capture.
 func (a *API) annotated(w http.ResponseWriter, r *http.Request) {
-	rec, ok := a.record(w, r, true)
+	rec, ok := a.keptRecord(w, r)
 	if !ok {
-		return
-	}
-	switch {
-	case rec.Status != store.Done:
-		notReady(w, rec)
-		return
-	case !rec.Keep:
-		writeError(w, http.StatusConflict, "the capture was not kept after its analysis (the service runs without --keep-captures)")
 		return
 	}
 	out, err := a.annotate(r.Context(), rec, r.URL.Query().Get("lesson") == "true")
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusNotFound, err.Error())
-			return
-		}
 		a.cfg.Logf("annotate %s: %v", rec.ID, err)
-		writeError(w, http.StatusInternalServerError, "the annotated capture could not be made: "+err.Error())
-		return
 	}
-	defer os.Remove(out.Name())
-	defer out.Close()
-	name := "capture-" + rec.ID + "-annotated.pcapng"
-	w.Header().Set("Content-Type", "application/x-pcapng")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
-	st, _ := out.Stat()
-	http.ServeContent(w, r, name, st.ModTime(), out)
+	a.serveCapture(w, r, out, "capture-"+rec.ID+"-annotated.pcapng", "the annotated capture", err)
 }
 
 // annotate writes the annotated capture to a temporary file. Passwords
