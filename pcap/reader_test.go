@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -843,6 +844,7 @@ type roundTrip struct {
 	w     *NgWriter
 	ids   map[int]int
 	units []time.Duration // per interface written
+	span  [][2]time.Time  // per interface written: the earliest and latest times it can hold
 	want  []roundTripPacket
 }
 
@@ -850,6 +852,7 @@ type roundTripPacket struct {
 	gotPacket
 	comments []string
 	unit     time.Duration
+	span     [2]time.Time
 }
 
 func newRoundTrip(t *testing.T) *roundTrip {
@@ -876,6 +879,7 @@ func (rt *roundTrip) write(r *Reader, p *Packet) {
 			unit = time.Second >> (res & 0x7f)
 		}
 		rt.units = append(rt.units, max(unit, 1))
+		rt.span = append(rt.span, [2]time.Time{unitsTime(0, res, ifc.Offset), unitsTime(math.MaxUint64, res, ifc.Offset)})
 	}
 	if err := rt.w.WritePacket(id, p.Timestamp, p.Data, p.OriginalLength, p.Comments...); err != nil {
 		rt.t.Fatal(err)
@@ -883,7 +887,20 @@ func (rt *roundTrip) write(r *Reader, p *Packet) {
 	g := copyPacket(p)
 	g.Orig = max(g.Orig, len(g.Data))
 	g.Frame = len(rt.want) + 1
-	rt.want = append(rt.want, roundTripPacket{g, slices.Clone(p.Comments), rt.units[id]})
+	rt.want = append(rt.want, roundTripPacket{g, slices.Clone(p.Comments), rt.units[id], rt.span[id]})
+}
+
+// unitsTime is the time a count of an interface's units reads back as,
+// clamped as the reader clamps. The writer writes a time before the count 0
+// or after the largest count as that count (a nanosecond count ends in 2554).
+func unitsTime(units uint64, res uint8, offset int64) time.Time {
+	f := iface{offset: offset}
+	f.setResolution(res)
+	sec, ns := f.time(units)
+	if sec < minSec || sec > maxSec {
+		sec, ns = min(max(sec, minSec), maxSec), 0
+	}
+	return time.Unix(sec, ns).UTC()
 }
 
 func (rt *roundTrip) check() {
@@ -901,6 +918,9 @@ func (rt *roundTrip) check() {
 			t.Fatalf("reading our own output, packet %d of %d: %v", i+1, len(rt.want), err)
 		}
 		g := copyPacket(p)
+		if w.Timestamp.Before(w.span[0]) && g.Timestamp.Equal(w.span[0]) || w.Timestamp.After(w.span[1]) && g.Timestamp.Equal(w.span[1]) {
+			g.Timestamp = w.Timestamp // saturated, as NgWriter documents
+		}
 		if d := g.Timestamp.Sub(w.Timestamp).Abs(); d <= w.unit && d > 0 && w.Timestamp.Unix() > minSec && w.Timestamp.Unix() < maxSec {
 			g.Timestamp = w.Timestamp
 		}
