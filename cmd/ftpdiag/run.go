@@ -156,6 +156,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return runServe(ctx, args[1:], stdout, stderr)
 		case "submit":
 			return runSubmit(ctx, args[1:], stdin, stdout, stderr)
+		case "worker":
+			return runWorker(ctx, args[1:], stdout, stderr)
 		}
 	}
 	cfg, err := parseFlags(args, stderr)
