@@ -26,6 +26,7 @@ const (
 	IdleTimeout       = 120 * time.Second
 	shutdownTimeout   = 10 * time.Second
 	openTimeout       = 30 * time.Second
+	flushTimeout      = 5 * time.Second
 )
 
 // Config is everything `ftpdiag serve` sets up.
@@ -37,6 +38,12 @@ type Config struct {
 	Dir string
 	// NATSListen, if set, opens the embedded NATS server's client port.
 	NATSListen string
+	// NATS, if set, is the external NATS cluster to use instead of the
+	// embedded server (NATSListen and MaxStore then do not apply).
+	NATS *store.ClientConfig
+	// DrainTimeout is how long Stop lets the workers finish the jobs
+	// they hold before handing them back; 0 hands them back at once.
+	DrainTimeout time.Duration
 	// MaxStore bounds JetStream's storage (0: NATS's default, three
 	// quarters of the free disk space).
 	MaxStore int64
@@ -45,6 +52,8 @@ type Config struct {
 	// Tokens, if set, are required; without, Listen must be loopback.
 	Tokens *api.Tokens
 	Store  store.Config
+	// Worker sets up the analysis workers; Worker.Workers 0 runs none
+	// (a front end of workers on other machines).
 	Worker worker.Config
 	API    api.Config
 }
@@ -99,11 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 		}
 	}()
 	var err error
-	s.emb, err = store.StartEmbedded(store.EmbeddedConfig{Dir: filepath.Join(cfg.Dir, "jetstream"), MaxStore: cfg.MaxStore, Listen: cfg.NATSListen})
-	if err != nil {
-		return nil, err
-	}
-	if s.nc, err = s.emb.Connect(); err != nil {
+	if err := s.connect(); err != nil {
 		return nil, err
 	}
 	octx, cancel := context.WithTimeout(ctx, openTimeout)
@@ -114,13 +119,16 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 	m := metrics.New(s.st.QueueDepth)
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	wcfg := cfg.Worker
-	wcfg.Metrics = m
-	s.pool = worker.Start(wctx, s.st, wcfg)
 	acfg := cfg.API
+	acfg.Ready = func() bool { return true }
+	if cfg.Worker.Workers > 0 {
+		wcfg := cfg.Worker
+		wcfg.Metrics = m
+		s.pool = worker.Start(wctx, s.st, wcfg)
+		acfg.Ready = s.pool.Ready
+	}
 	acfg.Store, acfg.Metrics, acfg.Tokens, acfg.TempDir = s.st, m, cfg.Tokens, tmp
 	acfg.KeepCaptures = cfg.Worker.KeepCaptures
-	acfg.Ready = s.pool.Ready
 	if acfg.Logf == nil {
 		acfg.Logf = cfg.Worker.Logf
 	}
@@ -160,25 +168,53 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// connect starts the embedded NATS server and connects to it, or
+// connects to the external cluster.
+func (s *Service) connect() error {
+	var err error
+	if s.cfg.NATS != nil {
+		s.nc, err = store.Connect(*s.cfg.NATS)
+		return err
+	}
+	s.emb, err = store.StartEmbedded(store.EmbeddedConfig{Dir: filepath.Join(s.cfg.Dir, "jetstream"), MaxStore: s.cfg.MaxStore, Listen: s.cfg.NATSListen})
+	if err != nil {
+		return err
+	}
+	s.nc, err = s.emb.Connect()
+	return err
+}
+
 // URL is the address the page is served at.
 func (s *Service) URL() string {
 	return s.scheme + "://" + s.ln.Addr().String() + "/"
 }
 
-// NATSURL is the embedded NATS server's client address, "" when closed.
-func (s *Service) NATSURL() string { return s.emb.ClientURL() }
+// NATSURL is the embedded NATS server's client address, "" when closed
+// or external.
+func (s *Service) NATSURL() string {
+	if s.emb == nil {
+		return ""
+	}
+	return s.emb.ClientURL()
+}
 
 // Store is the service's store (for tests).
 func (s *Service) Store() *store.Store { return s.st }
 
-// Workers returns the number of analysis workers.
-func (s *Service) Workers() int { return s.pool.Workers() }
+// Workers returns the number of analysis workers in this process.
+func (s *Service) Workers() int {
+	if s.pool == nil {
+		return 0
+	}
+	return s.pool.Workers()
+}
 
 // Done receives the HTTP server's error when it stops on its own.
 func (s *Service) Done() <-chan error { return s.served }
 
 // Stop stops the HTTP server (letting requests finish, for a while), the
-// workers (a job in progress is left to be delivered again) and NATS.
+// workers (a job in progress gets DrainTimeout to finish, and is then
+// handed back to the queue) and NATS.
 func (s *Service) Stop() {
 	s.stopOnce.Do(func() {
 		if s.http != nil {
@@ -186,13 +222,14 @@ func (s *Service) Stop() {
 			s.http.Shutdown(ctx)
 			cancel()
 		}
+		if s.pool != nil {
+			s.pool.Drain(s.cfg.DrainTimeout)
+		}
 		if s.stop != nil {
 			s.stop()
 		}
-		if s.pool != nil {
-			s.pool.Wait()
-		}
 		if s.nc != nil {
+			s.nc.FlushTimeout(flushTimeout) // the hand-backs reach the server
 			s.nc.Close()
 		}
 		if s.emb != nil {

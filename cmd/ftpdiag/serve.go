@@ -17,7 +17,6 @@ import (
 
 	"ftpdiag/service"
 	"ftpdiag/service/api"
-	"ftpdiag/service/store"
 	"ftpdiag/service/worker"
 )
 
@@ -27,6 +26,12 @@ Runs the triage service: an HTTP API and a page where captures are
 uploaded and diagnosed, with an embedded NATS JetStream server holding
 the captures, the job queue, the records and the reports under --data,
 and analysis workers. See README.md, "Triage service".
+
+With --nats URL[,URL...] it uses an external NATS cluster instead (see
+"Scaling out"): several front ends may share it behind a load balancer,
+and --workers 0 leaves the analyses to 'ftpdiag worker' processes.
+--replicas is then 3 unless given. NATS secrets come from files or the
+environment ($FTPDIAG_NATS_PASSWORD, $FTPDIAG_NATS_TOKEN).
 
 Exit status: 0 after a clean stop (Ctrl-C, SIGTERM), 1 when the service
 could not start or failed, 2 bad usage.
@@ -90,11 +95,11 @@ func formatSize(n int64) string {
 // serveConfig is what the serve command line asked for.
 type serveConfig struct {
 	listen, data, tokens, tlsCert, tlsKey, natsListen string
-	workers, uploadsPerTenant, maxDeliver             int
+	workers, uploadsPerTenant                         int
 	maxUpload, maxCapture, maxStore                   byteSize
-	jobTimeout, retention, bodyIdle, holdRunning      time.Duration
-	ackWait                                           time.Duration
+	jobTimeout, bodyIdle, holdRunning, drainTimeout   time.Duration
 	keepCaptures                                      bool
+	nats                                              natsFlags
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
@@ -103,7 +108,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP `address` to serve on; beyond loopback, --tokens is required")
 	fs.StringVar(&c.data, "data", "ftpdiag-data", "`DIR` for JetStream's files: captures, queue, records, reports")
-	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "analyses run at once")
+	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "analyses run at once in this process (0 with --nats: workers run elsewhere)")
 	fs.StringVar(&c.tokens, "tokens", "", "API tokens `FILE`: one \"TENANT TOKEN\" per line, # comments")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM, chain included)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key `FILE` (PEM)")
@@ -112,10 +117,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.Var(&c.maxStore, "max-store", "bound on JetStream's storage (default: three quarters of the disk space free at start)")
 	fs.DurationVar(&c.jobTimeout, "job-timeout", worker.DefaultJobTimeout, "bound on one analysis")
 	fs.IntVar(&c.uploadsPerTenant, "uploads-per-tenant", api.DefaultUploadsPerTenant, "uploads a tenant may send at once")
-	fs.DurationVar(&c.retention, "retention", store.DefaultRetention, "how long records, reports and kept captures live")
 	fs.DurationVar(&c.bodyIdle, "body-idle-timeout", api.DefaultBodyIdleTimeout, "end an upload whose body stalls this long")
-	fs.DurationVar(&c.ackWait, "ack-wait", store.DefaultAckWait, "how long a job whose worker stopped answering (a crash) waits before another worker takes it")
-	fs.IntVar(&c.maxDeliver, "max-deliveries", store.DefaultMaxDeliver, "deliveries of one job before it is failed")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 10*time.Second, "on SIGTERM, how long the jobs in hand may finish before they are handed back")
+	c.nats.add(fs, 1)
 	fs.BoolVar(&c.keepCaptures, "keep-captures", false, "keep captures after their analysis (needed for evidence extraction)")
 	fs.StringVar(&c.natsListen, "nats-listen", "", "open the embedded NATS server's client port on this `address` (default: none)")
 	fs.DurationVar(&c.holdRunning, "debug-hold-running", 0, "fault tests: hold each job this long before analysing it")
@@ -130,19 +134,23 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("serve takes no arguments (got %q)", fs.Arg(0))
 	}
+	if c.nats.urls != "" && !fs.Changed("replicas") {
+		c.nats.replicas = 3
+	}
+	if err := c.nats.check(); err != nil {
+		return nil, err
+	}
 	switch {
-	case c.workers < 1:
-		return nil, fmt.Errorf("--workers %d: must be at least 1", c.workers)
+	case c.workers < 0 || c.workers == 0 && c.nats.urls == "" && c.natsListen == "":
+		return nil, fmt.Errorf("--workers %d: must be at least 1 (0 only with --nats or --nats-listen, when workers run elsewhere)", c.workers)
+	case c.nats.urls != "" && (c.natsListen != "" || c.maxStore != 0):
+		return nil, errors.New("--nats-listen and --max-store are the embedded server's: the cluster's own configuration sets them")
 	case c.uploadsPerTenant < 1:
 		return nil, fmt.Errorf("--uploads-per-tenant %d: must be at least 1", c.uploadsPerTenant)
 	case c.maxUpload < 1 || c.maxCapture < 1:
 		return nil, errors.New("--max-upload and --max-capture-bytes must be positive")
-	case c.jobTimeout <= 0 || c.retention <= 0 || c.bodyIdle <= 0:
-		return nil, errors.New("--job-timeout, --retention and --body-idle-timeout must be positive")
-	case c.ackWait < time.Second:
-		return nil, fmt.Errorf("--ack-wait %v: must be at least 1s", c.ackWait)
-	case c.maxDeliver < 1:
-		return nil, fmt.Errorf("--max-deliveries %d: must be at least 1", c.maxDeliver)
+	case c.jobTimeout <= 0 || c.bodyIdle <= 0 || c.drainTimeout < 0:
+		return nil, errors.New("--job-timeout and --body-idle-timeout must be positive, --drain-timeout not negative")
 	case (c.tlsCert == "") != (c.tlsKey == ""):
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
@@ -164,8 +172,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cfg := service.Config{
 		Listen: c.listen, Dir: c.data, NATSListen: c.natsListen, MaxStore: int64(c.maxStore),
+		NATS: c.nats.clientConfig("ftpdiag serve"), DrainTimeout: c.drainTimeout,
 		TLSCert: c.tlsCert, TLSKey: c.tlsKey,
-		Store: store.Config{Retention: c.retention, AckWait: c.ackWait, MaxDeliver: c.maxDeliver},
+		Store: c.nats.storeConfig(),
 		Worker: worker.Config{
 			Workers: c.workers, JobTimeout: c.jobTimeout, MaxCaptureBytes: int64(c.maxCapture),
 			KeepCaptures: c.keepCaptures, Logf: logf, HoldRunning: c.holdRunning,
@@ -201,7 +210,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if cfg.Tokens != nil {
 		auth = "bearer tokens from " + c.tokens
 	}
-	fmt.Fprintf(stdout, "ftpdiag serve: %s (data in %s, %d workers, %s)\n", svc.URL(), c.data, svc.Workers(), auth)
+	where := "data in " + c.data
+	if cfg.NATS != nil {
+		where = fmt.Sprintf("NATS cluster %s, replicas %d", c.nats.urls, c.nats.replicas)
+	}
+	fmt.Fprintf(stdout, "ftpdiag serve: %s (%s, %d workers, %s)\n", svc.URL(), where, svc.Workers(), auth)
 	if u := svc.NATSURL(); u != "" {
 		fmt.Fprintf(stdout, "ftpdiag serve: NATS on %s\n", u)
 	}

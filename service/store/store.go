@@ -500,10 +500,15 @@ func ReportName(tenant, id string, kind ReportKind) string {
 }
 
 // PutReport streams one report of a record into the reports bucket,
-// replacing any earlier one of the same kind (a job analysed twice after
-// a crash writes the same bytes again).
+// once: a report already stored complete (by a worker that died before
+// it could finish the record) is kept, r is not read, and its size is -1.
+// Reports are named by job id, so a job analysed twice writes each once.
 func (s *Store) PutReport(ctx context.Context, tenant, id string, kind ReportKind, r io.Reader) (int64, error) {
-	return s.put(ctx, s.reports, ReportName(tenant, id, kind), r)
+	name := ReportName(tenant, id, kind)
+	if ok, err := s.reportExists(ctx, name); err != nil || ok {
+		return -1, err
+	}
+	return s.put(ctx, s.reports, name, r)
 }
 
 // OpenReport opens one report of a record and returns its size.
@@ -514,7 +519,7 @@ func (s *Store) OpenReport(ctx context.Context, tenant, id string, kind ReportKi
 // DeleteReports removes every report of a record.
 func (s *Store) DeleteReports(ctx context.Context, tenant, id string) error {
 	var errs []error
-	for _, k := range ReportKinds() {
+	for _, k := range append(ReportKinds(), outcomeKind) {
 		errs = append(errs, s.purge(ctx, ReportsBucket, s.reports, ReportName(tenant, id, k)))
 	}
 	return errors.Join(errs...)

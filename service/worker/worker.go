@@ -3,11 +3,18 @@
 // the object store into analyze.Run, store the reports and update the
 // record, and only then acknowledge the job.
 //
-// A worker that dies mid-job (a crash, SIGKILL) leaves the job
-// unacknowledged: JetStream delivers it again after the ack wait, and the
-// analysis runs again from the start, writing the same reports under the
-// same names. A job whose record is already final is acknowledged without
-// analysing again, so each capture is analysed to completion once.
+// While it analyses, a worker tells JetStream it is still working
+// (in-progress acks, three per ack wait), so a long job is not handed to
+// another worker. A worker that dies mid-job (a crash, SIGKILL) leaves
+// the job unacknowledged: JetStream delivers it again after the ack wait,
+// and the analysis runs again from the start. Reports are named by job id
+// and written once; the outcome is stored after them, so a job delivered
+// again whose outcome exists, or whose record is final, is acknowledged
+// without analysing again, and each capture is analysed to completion
+// once. A job delivered MaxDeliver times without success is failed with
+// the last reason (JetStream's max-deliveries advisory covers a last
+// worker that died). Drain stops a pool gracefully: it stops pulling,
+// lets the jobs in hand finish for a while, and hands the rest back.
 package worker
 
 import (
@@ -64,6 +71,8 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Logf, if set, logs what goes wrong outside an analysis.
 	Logf func(format string, args ...any)
+	// Tracef, if set, logs each job's start and end.
+	Tracef func(format string, args ...any)
 	// HoldRunning, for fault tests only, keeps every job running this
 	// long before its analysis starts (while sending in-progress acks).
 	HoldRunning time.Duration
@@ -82,6 +91,9 @@ func (c *Config) defaults() {
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
 	}
+	if c.Tracef == nil {
+		c.Tracef = func(string, ...any) {}
+	}
 }
 
 // Pool is a set of workers.
@@ -90,19 +102,53 @@ type Pool struct {
 	cfg     Config
 	started atomic.Int32
 	wg      sync.WaitGroup
+	// pull stops the workers taking jobs; jobs (cancelled later) stops
+	// the jobs in hand, which are then handed back.
+	pull, jobs       context.Context
+	stopPull, giveUp context.CancelFunc
+	unwatch          func()
 }
 
-// Start starts the workers; they stop when ctx is done (a job being
-// analysed is then abandoned unacknowledged, and JetStream hands it out
-// again).
+// Start starts the workers. When ctx is done they stop taking jobs and
+// hand back at once (Nak) the jobs they hold; Drain stops them more
+// gently. A job in hand when the process dies is delivered again by
+// JetStream after the ack wait.
 func Start(ctx context.Context, st *store.Store, cfg Config) *Pool {
 	cfg.defaults()
 	p := &Pool{st: st, cfg: cfg}
+	p.jobs, p.giveUp = context.WithCancel(ctx)
+	p.pull, p.stopPull = context.WithCancel(p.jobs)
+	unwatch, err := st.WatchExhausted(p.exhausted)
+	if err != nil {
+		cfg.Logf("worker: %v", err)
+		unwatch = func() {}
+	}
+	p.unwatch = unwatch
 	for range cfg.Workers {
 		p.wg.Add(1)
-		go p.loop(ctx)
+		go p.loop()
 	}
 	return p
+}
+
+// Drain stops the pool gracefully: the workers take no new job, those
+// that hold one have grace to finish it, and then hand it back to the
+// queue (Nak, the record queued again) for another worker. It returns
+// once every worker has stopped.
+func (p *Pool) Drain(grace time.Duration) {
+	p.stopPull()
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		p.giveUp()
+		<-done
+	}
+	p.giveUp()
+	p.unwatch()
 }
 
 // Ready reports whether every worker is waiting for jobs or working.
@@ -112,27 +158,56 @@ func (p *Pool) Ready() bool { return int(p.started.Load()) == p.cfg.Workers }
 func (p *Pool) Workers() int { return p.cfg.Workers }
 
 // Wait waits for the workers to stop.
-func (p *Pool) Wait() { p.wg.Wait() }
+func (p *Pool) Wait() {
+	p.wg.Wait()
+	p.unwatch()
+}
 
-func (p *Pool) loop(ctx context.Context) {
+func (p *Pool) loop() {
 	defer p.wg.Done()
 	p.started.Add(1)
-	for ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, fetchWait)
+	for p.pull.Err() == nil {
+		fctx, cancel := context.WithTimeout(p.pull, fetchWait)
 		msg, job, err := p.st.NextJob(fctx)
 		cancel()
 		if err != nil {
 			if msg != nil { // a message that is not a job: drop it
 				msg.Term()
 			}
-			if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+			if p.pull.Err() == nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
 				p.cfg.Logf("worker: waiting for a job: %v", err)
-				sleep(ctx, time.Second)
+				sleep(p.pull, time.Second)
 			}
 			continue
 		}
-		p.handle(ctx, msg, job)
+		p.handle(p.jobs, msg, job)
 	}
+}
+
+// exhausted fails the record of a job JetStream will not deliver again,
+// with the last reason a worker gave (or, when the last worker died, that
+// it stopped answering).
+func (p *Pool) exhausted(ctx context.Context, e store.Exhausted) {
+	rec, rev, err := p.st.Record(ctx, e.Job.Tenant, e.Job.ID)
+	if err != nil || rec.Status.Final() {
+		return
+	}
+	last := rec.Error
+	if last == "" || rec.Status == store.Running {
+		last = "the worker stopped answering within the ack wait (it died or lost NATS)"
+	}
+	now := time.Now().UTC()
+	rec.Status, rec.Finished, rec.Reason = store.Failed, &now, "attempts"
+	rec.Error = fmt.Sprintf("analysis failed %d times; last: %s", e.Deliveries, last)
+	if _, err := p.st.UpdateRecord(ctx, rec, rev); err != nil {
+		return // another process got there first
+	}
+	if m := p.cfg.Metrics; m != nil {
+		m.Jobs.WithLabelValues(string(store.Failed)).Inc()
+		m.Failures.WithLabelValues("attempts").Inc()
+	}
+	p.cfg.Tracef("job %s failed: %s", rec.ID, rec.Error)
+	p.cleanup(ctx, rec)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -160,28 +235,71 @@ func (p *Pool) handle(ctx context.Context, msg jetstream.Msg, job store.Job) {
 	case rec.Status.Final():
 		// Analysed before a crash that came before the ack: done once.
 		p.cleanup(ctx, rec)
-		ackCtx, cancel := context.WithTimeout(ctx, storeTimeout)
-		msg.DoubleAck(ackCtx)
-		cancel()
+		p.ack(ctx, msg, rec.ID)
+		p.cfg.Tracef("job %s already %s: acknowledged", rec.ID, rec.Status)
 		return
 	}
 	meta, _ := msg.Metadata()
-	lastTry := meta != nil && int(meta.NumDelivered) >= p.st.Config().MaxDeliver
+	delivered := 1
+	if meta != nil {
+		delivered = int(meta.NumDelivered)
+	}
 	j := &task{p: p, msg: msg, rec: rec, rev: rev}
+	if p.finishStored(ctx, j) {
+		return
+	}
+	p.cfg.Tracef("job %s started (delivery %d)", rec.ID, delivered)
 	err = j.run(ctx)
 	switch {
+	case err == nil:
+		p.cfg.Tracef("job %s %s", rec.ID, j.rec.Status)
 	case errors.Is(err, store.ErrConflict):
 		// Deleted while running: drop what was written.
 		p.dropReports(ctx, rec)
 		msg.Term()
-	case err != nil && ctx.Err() != nil:
-		// Shutting down: leave the job to be delivered again.
-	case err != nil && lastTry:
-		j.fail(ctx, "attempts", fmt.Sprintf("analysis failed %d times; last: %v", meta.NumDelivered, err))
-	case err != nil:
+	case ctx.Err() != nil:
+		// Stopping: hand the job back to another worker.
+		j.handBack()
+		p.cfg.Tracef("job %s handed back", rec.ID)
+	case delivered >= p.st.Config().MaxDeliver:
+		j.fail(ctx, "attempts", fmt.Sprintf("analysis failed %d times; last: %v", delivered, err))
+	default:
 		p.cfg.Logf("worker: job %s: %v (will retry)", job.ID, err)
+		j.noteFailure(ctx, err)
 		msg.NakWithDelay(retryDelay)
 	}
+}
+
+// ack acknowledges a job, waiting for JetStream to confirm.
+func (p *Pool) ack(ctx context.Context, msg jetstream.Msg, id string) {
+	ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := msg.DoubleAck(ackCtx); err != nil {
+		// Delivered again later: the record is final, so it is only
+		// acknowledged then.
+		p.cfg.Logf("worker: job %s: ack: %v", id, err)
+	}
+}
+
+// finishStored finishes a job whose outcome an earlier worker stored
+// before it died, without analysing again. It reports whether it did.
+func (p *Pool) finishStored(ctx context.Context, j *task) bool {
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	o, err := p.st.Outcome(sctx, j.rec.Tenant, j.rec.ID)
+	cancel()
+	if err != nil {
+		return false // none (analyse), or unreadable (analyse again)
+	}
+	err = j.update(ctx, func(r *store.Record) { o.Apply(r, p.cfg.KeepCaptures) })
+	if err != nil {
+		p.cfg.Logf("worker: job %s: %v", j.rec.ID, err)
+		j.msg.NakWithDelay(retryDelay)
+		return true
+	}
+	p.cleanup(ctx, j.rec)
+	p.ack(ctx, j.msg, j.rec.ID)
+	p.cfg.Tracef("job %s %s from its stored outcome", j.rec.ID, j.rec.Status)
+	return true
 }
 
 // task is one job being worked on.
@@ -226,8 +344,8 @@ func (j *task) run(ctx context.Context) error {
 		return err
 	}
 	budget := NewBudget(j.p.cfg.MaxCaptureBytes)
-	stopKeepAlive := j.keepAlive(ctx, budget)
-	defer stopKeepAlive()
+	alive := j.keepAlive(ctx, budget)
+	defer alive.stop()
 	if d := j.p.cfg.HoldRunning; d > 0 {
 		sleep(ctx, d)
 	}
@@ -240,8 +358,36 @@ func (j *task) run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	stopKeepAlive()
+	// Storing the reports of a big capture may outlast the ack wait: the
+	// in-progress acks go on, the progress updates stop.
+	alive.analysed()
 	return j.finish(ctx, a, aerr, budget, actx.Err() != nil)
+}
+
+// handBack gives the job back to the queue for another worker (Nak) and
+// says so in its record.
+func (j *task) handBack() {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	err := j.update(ctx, func(r *store.Record) {
+		r.Status, r.Started = store.Queued, nil
+		r.Progress.BytesRead = 0
+	})
+	if err != nil {
+		j.p.cfg.Logf("worker: job %s: handing back: %v", j.rec.ID, err)
+	}
+	j.msg.Nak()
+}
+
+// noteFailure keeps a failed attempt's reason in the record, for the
+// record that fails after the last one.
+func (j *task) noteFailure(ctx context.Context, cause error) {
+	err := j.update(ctx, func(r *store.Record) {
+		r.Status, r.Error = store.Queued, cause.Error()
+	})
+	if err != nil {
+		j.p.cfg.Logf("worker: job %s: %v", j.rec.ID, err)
+	}
 }
 
 // analyse runs the analysis. It returns the analysis and its error, or
@@ -265,21 +411,20 @@ func (j *task) analyse(ctx context.Context, b *Budget) (a *analyze.Analysis, aer
 	return a, aerr, nil
 }
 
-// keepAlive tells JetStream the job is still being worked on, and updates
-// the record's progress, until the returned func is called.
-func (j *task) keepAlive(ctx context.Context, b *Budget) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
+// keepAlive tells JetStream the job is still being worked on, and
+// updates the record's progress until analysed is called, until stop is.
+func (j *task) keepAlive(ctx context.Context, b *Budget) *keepAlive {
+	k := &keepAlive{done: make(chan struct{})}
+	k.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer k.wg.Done()
 		ackEvery := j.p.st.Config().AckWait / 3
 		lastAck := time.Now()
 		t := time.NewTicker(min(progressEvery, ackEvery))
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
+			case <-k.done:
 				return
 			case <-ctx.Done():
 				return
@@ -289,14 +434,29 @@ func (j *task) keepAlive(ctx context.Context, b *Budget) func() {
 				j.msg.InProgress()
 				lastAck = time.Now()
 			}
-			read := b.Read()
-			j.update(ctx, func(r *store.Record) { r.Progress.BytesRead = read })
+			if !k.finishing.Load() {
+				read := b.Read()
+				j.update(ctx, func(r *store.Record) { r.Progress.BytesRead = read })
+			}
 		}
 	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done); wg.Wait() })
-	}
+	return k
+}
+
+// keepAlive is a job's in-progress acks and progress updates.
+type keepAlive struct {
+	done      chan struct{}
+	wg        sync.WaitGroup
+	once      sync.Once
+	finishing atomic.Bool
+}
+
+// analysed stops the progress updates; the in-progress acks go on.
+func (k *keepAlive) analysed() { k.finishing.Store(true) }
+
+// stop stops both and waits.
+func (k *keepAlive) stop() {
+	k.once.Do(func() { close(k.done); k.wg.Wait() })
 }
 
 // finish stores the reports and the final record, deletes the capture
@@ -322,24 +482,21 @@ func (j *task) finish(ctx context.Context, a *analyze.Analysis, aerr error, b *B
 		status, reason = store.Failed, "nothing_read"
 	}
 	reports := status == store.Done || reason == "nothing_read"
+	o := &store.Outcome{
+		Status: status, Reason: reason, Error: strings.Join(lines, "\n"),
+		NothingRead: nothing, Reports: reports, BytesRead: b.Read(),
+	}
 	if reports {
 		if err := j.storeReports(ctx, a, !nothing); err != nil {
 			return err
 		}
+		o.Summary = Summarize(a)
 	}
-	var summary *store.Summary
-	if reports {
-		summary = Summarize(a)
+	// Stored after the reports, the outcome says they are complete.
+	if err := j.p.st.PutOutcome(ctx, rec.Tenant, rec.ID, o); err != nil {
+		return err
 	}
-	err := j.update(ctx, func(r *store.Record) {
-		now := time.Now().UTC()
-		r.Status, r.Finished, r.Reason, r.NothingRead = status, &now, reason, nothing
-		r.Error = strings.Join(lines, "\n")
-		r.Summary, r.Reports = summary, reports
-		r.Progress.BytesRead = b.Read()
-		r.Keep = j.p.cfg.KeepCaptures
-	})
-	if err != nil {
+	if err := j.update(ctx, func(r *store.Record) { o.Apply(r, j.p.cfg.KeepCaptures) }); err != nil {
 		return err
 	}
 	if m := j.p.cfg.Metrics; m != nil {
@@ -350,13 +507,7 @@ func (j *task) finish(ctx context.Context, a *analyze.Analysis, aerr error, b *B
 		}
 	}
 	j.p.cleanup(ctx, rec)
-	ackCtx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	if err := j.msg.DoubleAck(ackCtx); err != nil {
-		// Delivered again later: the record is final, so it is only
-		// acknowledged then.
-		j.p.cfg.Logf("worker: job %s: ack: %v", rec.ID, err)
-	}
+	j.p.ack(ctx, j.msg, rec.ID)
 	return nil
 }
 
