@@ -133,6 +133,7 @@ func (st *sessionState) accept(verb string, err error) bool {
 		return false
 	}
 	if st.confirmed {
+		st.tracker.number(st.s) // a connection caught mid-way waits for its first command
 		return true
 	}
 	if !openingVerbs[verb] {
@@ -385,10 +386,15 @@ func (st *sessionState) reply(rec ReplyRecord, full string) {
 }
 
 // greeting reports whether a reply is the server's greeting, or part of
-// it, and records it. The first reply is the greeting, unless commands
-// wait for replies and it is not a 220 (or answers REIN); a 120 ("ready
-// in a while") is one that a later reply may replace. A single-line 220
-// before the first command adds to a banner sent in pieces.
+// it, and records it. The first reply of the server's stream is the
+// greeting when it is a 220 (unless it answers REIN) or, with no command
+// waiting, a 421; a 120 ("ready in a while") is one that a later reply
+// may replace. Any other first reply is the greeting only when the
+// capture holds the control connection from its SYN, so the reply is
+// truly the start of the stream (vsftpd's "500 OOPS" at connect): a reply
+// of a connection caught mid-way (a stray tail carrying a 425) is not. A
+// single-line 220 before the first command adds to a banner sent in
+// pieces.
 func (st *sessionState) greeting(rec ReplyRecord) bool {
 	s := st.s
 	if !st.greeted {
@@ -397,9 +403,11 @@ func (st *sessionState) greeting(rec ReplyRecord) bool {
 			return true
 		}
 		st.greeted = true
-		headIsRein := len(st.pending) > 0 && st.pending[0].verb == "REIN"
-		if (rec.Code == 220 && !headIsRein) || len(st.pending) == 0 {
+		if st.opensStream(rec.Code) {
 			s.Greeting = &rec
+			if st.confirmed {
+				st.tracker.number(s)
+			}
 			return true
 		}
 	}
@@ -408,6 +416,19 @@ func (st *sessionState) greeting(rec ReplyRecord) bool {
 		return true
 	}
 	return false
+}
+
+// opensStream reports whether a first reply with code is the server's
+// greeting (see greeting).
+func (st *sessionState) opensStream(code int) bool {
+	nothingWaits := len(st.pending) == 0
+	switch code {
+	case 220:
+		return nothingWaits || st.pending[0].verb != "REIN"
+	case 421:
+		return nothingWaits
+	}
+	return nothingWaits && st.s.Control.Handshake
 }
 
 // unpaired records a reply that answers no command seen, within the bound.

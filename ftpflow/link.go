@@ -190,8 +190,8 @@ func (t *Tracker) startSession(c *Conn, by string) {
 		return
 	}
 	st := newSession(t, c, by)
-	if st.confirmed {
-		t.number(st.s)
+	if st.confirmed && c.Handshake {
+		t.number(st.s) // caught mid-way, it is numbered at its first command or greeting
 	}
 	c.session = st
 	t.pin(c)

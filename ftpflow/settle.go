@@ -32,6 +32,9 @@ func (t *Tracker) settleSessions(final bool) {
 		switch {
 		case st.dropped:
 			// Taken for FTP by a greeting, but the client spoke otherwise.
+		case (final || st.s.over(t.now, t.cfg)) && st.strayTail():
+			// The end of a connection that began before the capture,
+			// carrying nothing that makes it a session.
 		case final || st.s.over(t.now, t.cfg):
 			t.settle(st)
 		default:
@@ -79,6 +82,15 @@ func (t *Tracker) retireSessions() {
 	}
 	clear(t.settled[len(waiting):])
 	t.settled = waiting
+}
+
+// strayTail reports whether a session is only the tail of a control
+// connection that began before the capture: no SYN, no command from the
+// client, no greeting and no encrypted channel. A reply such a tail
+// carries (a 425 of some other dialogue) says nothing of a session.
+func (st *sessionState) strayTail() bool {
+	s := st.s
+	return s.ID == 0 && !s.Control.Handshake && s.Commands == 0 && s.Greeting == nil && !st.lines[Server].tls.on && !st.lines[Client].tls.on
 }
 
 // over reports whether a session has ended: its control connection closed
