@@ -33,17 +33,20 @@ type sessionState struct {
 	lines        [2]lineState
 	framer       ReplyFramer
 	replyAt      Event
-	pending      []pendingCommand
-	current      *Offer   // newest offer not yet consumed by a transfer
-	refusal      *Refusal // passive request refused since the last transfer
-	active       *Transfer
-	restart      int64
-	sizeName     string
-	sizeValue    int64
-	authSent     bool
-	greeted      bool
-	resync       bool // a hole in the stream: pair the next reply by time
-	oops         *pendingReply
+	// lastReplyLine is when the server's last line began: a client
+	// command after it ends a multi-line reply still open.
+	lastReplyLine time.Time
+	pending       []pendingCommand
+	current       *Offer   // newest offer not yet consumed by a transfer
+	refusal       *Refusal // passive request refused since the last transfer
+	active        *Transfer
+	restart       int64
+	sizeName      string
+	sizeValue     int64
+	authSent      bool
+	greeted       bool
+	resync        bool // a hole in the stream: pair the next reply by time
+	oops          *pendingReply
 }
 
 // newSession starts a session on control connection c, recognised as FTP
@@ -105,6 +108,9 @@ var openingVerbs = map[string]bool{
 
 // command handles one line from the client.
 func (st *sessionState) command(line string, ev Event) {
+	if st.framer.Pending() && ev.Time.After(st.lastReplyLine) {
+		st.flushReply() // the client moved on: the reply is as complete as it gets
+	}
 	st.flushOops()
 	cmd, err := ParseCommand(line)
 	if !st.accept(cmd.Verb, err) {
@@ -209,6 +215,7 @@ func (st *sessionState) log(e LogEntry) {
 // closed in both directions and the reassembler delivered everything: the
 // session then keeps only what the report shows.
 func (st *sessionState) release() {
+	st.flushReply()
 	st.flushOops()
 	st.lines = [2]lineState{}
 	st.framer = ReplyFramer{}
@@ -319,10 +326,23 @@ func (st *sessionState) replyLine(line string, ev Event) {
 	if !st.framer.Pending() {
 		st.replyAt = ev
 	}
-	r, done := st.framer.Push(line)
-	if !done {
-		return
+	st.lastReplyLine = ev.Time
+	if r, done := st.framer.Push(line); done {
+		st.framed(r)
 	}
+}
+
+// flushReply ends a multi-line reply still open, as incomplete: its
+// closing line did not come before the client's next command, or before
+// the end of the capture. Left open, it would swallow every later reply.
+func (st *sessionState) flushReply() {
+	if r, ok := st.framer.Flush(); ok {
+		st.framed(r)
+	}
+}
+
+// framed handles a reply the framer completed (or flushed).
+func (st *sessionState) framed(r Reply) {
 	if r.Code == 0 {
 		if o := st.oops; o != nil && strings.TrimSpace(r.Text) != "" && len(o.full) < maxKeptText {
 			// vsftpd's "500 OOPS: " goes on over lines without a code.
@@ -337,7 +357,7 @@ func (st *sessionState) replyLine(line string, ev Event) {
 		st.oops = &pendingReply{code: r.Code, full: r.Text, at: st.replyAt}
 		return
 	}
-	st.completeReply(r.Code, r.Text, st.replyAt)
+	st.completeReply(ReplyRecord{Code: r.Code, Text: r.Text, Incomplete: r.Unterminated, Event: st.replyAt})
 }
 
 // pendingReply is a vsftpd "OOPS" reply waiting for its code-less
@@ -352,15 +372,18 @@ type pendingReply struct {
 func (st *sessionState) flushOops() {
 	if o := st.oops; o != nil {
 		st.oops = nil
-		st.completeReply(o.code, strings.TrimSpace(o.full), o.at)
+		st.completeReply(ReplyRecord{Code: o.code, Text: strings.TrimSpace(o.full), Event: o.at})
 	}
 }
 
-// completeReply records a complete reply and pairs it with its command.
-func (st *sessionState) completeReply(code int, text string, at Event) {
+// completeReply records a complete reply (rec.Text in full) and pairs it
+// with its command.
+func (st *sessionState) completeReply(rec ReplyRecord) {
+	full := rec.Text
+	rec.Text = clip(full)
 	st.s.Replies++
-	st.log(LogEntry{From: Server, Code: code, Text: clip(text), Event: at})
-	st.reply(ReplyRecord{Code: code, Text: clip(text), Event: at}, text)
+	st.log(LogEntry{From: Server, Code: rec.Code, Text: rec.Text, Incomplete: rec.Incomplete, Event: rec.Event})
+	st.reply(rec, full)
 }
 
 // reply pairs a complete reply with the command it answers. full is the

@@ -57,3 +57,57 @@ func TestGreetingStartsTheStream(t *testing.T) {
 		})
 	}
 }
+
+// TestUnterminatedMultiLineReply: a multi-line reply whose closing line
+// never comes must not swallow the replies after it: the client's next
+// command ends it, as incomplete; one still open at the end of the
+// capture is reported, as incomplete, not dropped.
+func TestUnterminatedMultiLineReply(t *testing.T) {
+	tests := []struct {
+		name       string
+		script     []string // "C " or "S " and what that side says
+		offers     int
+		lastCode   int // code of the last reply in the log
+		incomplete int // replies logged as incomplete
+	}{
+		{"211- never closed, then PASV and its 227", []string{"C STAT\r\n",
+			"S 211-FTP server status:\r\n     Connected to 198.51.100.10\r\n",
+			"C PASV\r\n", "S 227 Entering Passive Mode (203,0,113,5,19,137).\r\n"}, 1, 227, 1},
+		{"227- never closed, then PASV again and a 227", []string{"C PASV\r\n", "S 227-Entering Passive Mode\r\n",
+			"C PASV\r\n", "S 227 Entering Passive Mode (203,0,113,5,19,138).\r\n"}, 1, 227, 1},
+		{"open at the end of the capture", []string{"C FEAT\r\n", "S 211-Features:\r\n EPSV\r\n"}, 0, 211, 1},
+		{"closed properly: nothing incomplete", []string{"C FEAT\r\n", "S 211-Features:\r\n EPSV\r\n211 End\r\n",
+			"C PASV\r\n", "S 227 Entering Passive Mode (203,0,113,5,19,137).\r\n"}, 1, 227, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := simtrace.New()
+			playScript(tr.Login(cliCtl, srvCtl), tt.script)
+			s := only(t, track(NewTracker(Config{KeepLog: true}), tr))
+			incomplete, last := 0, 0
+			for _, e := range s.Log {
+				if e.From == Server {
+					last = e.Code
+					if e.Incomplete {
+						incomplete++
+					}
+				}
+			}
+			if len(s.Offers) != tt.offers || last != tt.lastCode || incomplete != tt.incomplete {
+				t.Errorf("offers %d last reply %d incomplete %d, want %d %d %d", len(s.Offers), last, incomplete, tt.offers, tt.lastCode, tt.incomplete)
+			}
+		})
+	}
+}
+
+// playScript has each side of c say its lines of script in turn: "C "
+// (client) or "S " (server) and the text.
+func playScript(c *simtrace.Conv, script []string) {
+	for _, line := range script {
+		side := simtrace.Client
+		if line[0] == 'S' {
+			side = simtrace.Server
+		}
+		c.Say(side, line[2:])
+	}
+}

@@ -51,6 +51,9 @@ type Reply struct {
 	Text      string
 	Lines     int  // lines in the reply, stored or not
 	Truncated bool // Text holds only the first 1000 lines or 64 KiB of the reply
+	// Unterminated: the multi-line reply's closing line never came; Flush
+	// returned it as far as it went.
+	Unterminated bool
 }
 
 // ReplyFramer groups reply lines into replies, as RFC 959 section 4.2
@@ -98,6 +101,18 @@ func (f *ReplyFramer) Push(line string) (r Reply, done bool) {
 	}
 	f.add(strings.TrimSuffix(line, "\r"))
 	return Reply{}, false
+}
+
+// Flush ends a multi-line reply whose closing line has not come (the
+// client moved on, or the capture ended) and returns it marked
+// Unterminated, with ok true; ok is false when no reply is open.
+func (f *ReplyFramer) Flush() (r Reply, ok bool) {
+	if !f.pending {
+		return Reply{}, false
+	}
+	r = f.finish()
+	r.Unterminated = true
+	return r, true
 }
 
 // Pending reports whether the framer is inside an unfinished multi-line reply.

@@ -403,3 +403,31 @@ func TestReplyFramerTextIsCopied(t *testing.T) {
 		t.Errorf("first reply changed to %q", r1.Text)
 	}
 }
+
+// TestReplyFramerFlush: Flush returns an open multi-line reply marked
+// Unterminated and leaves the framer ready; with nothing open it returns
+// nothing.
+func TestReplyFramerFlush(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		want  Reply
+		ok    bool
+	}{
+		{"open", []string{"211-Features:", " EPSV"}, Reply{Code: 211, Text: "Features:\n EPSV", Lines: 2, Unterminated: true}, true},
+		{"closed", []string{"211-Features:", "211 End"}, Reply{}, false},
+		{"nothing", nil, Reply{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f ReplyFramer
+			for _, l := range tt.lines {
+				f.Push(l)
+			}
+			got, ok := f.Flush()
+			if got != tt.want || ok != tt.ok || f.Pending() {
+				t.Errorf("Flush() = %+v, %v (pending %v), want %+v, %v", got, ok, f.Pending(), tt.want, tt.ok)
+			}
+		})
+	}
+}

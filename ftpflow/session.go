@@ -61,6 +61,9 @@ func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 type ReplyRecord struct {
 	Code int
 	Text string
+	// Incomplete: a multi-line reply whose closing line never came, ended
+	// by the client's next command or by the end of the capture.
+	Incomplete bool
 	Event
 }
 
@@ -250,9 +253,11 @@ type LogEntry struct {
 	From Side
 	// Verb and Arg are the command's (From == Client).
 	Verb, Arg string
-	// Code and Text are the reply's (From == Server).
-	Code int
-	Text string
+	// Code and Text are the reply's (From == Server); Incomplete marks a
+	// multi-line reply whose closing line never came (ReplyRecord).
+	Code       int
+	Text       string
+	Incomplete bool
 	Event
 }
 

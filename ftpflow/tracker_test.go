@@ -363,8 +363,10 @@ func TestIPv6EPSV(t *testing.T) {
 }
 
 // run tracks a built trace and returns the result.
-func run(tr *simtrace.Trace) *Result {
-	tk := NewTracker(Config{})
+func run(tr *simtrace.Trace) *Result { return track(NewTracker(Config{}), tr) }
+
+// track feeds a built trace to tk and returns the result.
+func track(tk *Tracker, tr *simtrace.Trace) *Result {
 	d := pcap.NewDecoder()
 	for _, p := range tr.Packets {
 		tk.Packet(p, d.Decode(p))
