@@ -124,7 +124,7 @@ func WriteHTML(w io.Writer, a *analyze.Analysis, opt HTMLOptions) error {
 		tl := BuildTimeline(s, a.Findings, opt.Timeline)
 		tls[i] = tl
 		hs := htmlSession{Session: d.Sessions[i], SVG: template.HTML(SessionSVG(tl, a.Findings, opt.Timeline.ShowPasswords))}
-		hs.Ladder, hs.LadderLanes = ladderRows(tl)
+		hs.Ladder, hs.LadderLanes = ladderRows(tl, opt.Timeline.All)
 		for _, f := range page.Findings {
 			if f.Session == s.ID {
 				hs.Findings = append(hs.Findings, f)
@@ -194,14 +194,20 @@ func groupFindings(fs []Finding) []findingGroup {
 // ladderRows lays out a timeline as the rows of an HTML table: the arrows
 // in text as the terminal draws them, without the notes, which the page
 // wraps beside them so that the ladder fits the width.
-func ladderRows(tl *Timeline) ([]ladderRow, string) {
+// Past MaxLadderSteps steps, unless all, the rest are folded as the
+// terminal folds them.
+func ladderRows(tl *Timeline, all bool) ([]ladderRow, string) {
 	width := (len(tl.Lanes)-1)*laneWidth + 1
 	head := []rune(strings.Repeat(" ", width+laneWidth))
 	for i, name := range tl.Lanes {
 		copy(head[i*laneWidth:], []rune(name))
 	}
+	steps := tl.Steps
+	if !all {
+		steps = capSteps(steps, MaxLadderSteps)
+	}
 	var out []ladderRow
-	for _, st := range tl.Steps {
+	for _, st := range steps {
 		line := []rune(strings.Repeat(" ", width))
 		for i := range tl.Lanes {
 			line[i*laneWidth] = '|'
@@ -211,7 +217,7 @@ func ladderRows(tl *Timeline) ([]ladderRow, string) {
 			continue
 		}
 		if st.From != st.To {
-			drawArrow(line, st)
+			drawArrow(line, st, laneWidth)
 		}
 		frame := fmt.Sprint(st.At.Frame)
 		if st.Until.Frame > st.At.Frame {

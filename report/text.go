@@ -30,14 +30,20 @@ type TextOptions struct {
 	// FoldTransfers transfers, only those that did not end "ok" are
 	// listed, with a count of the others.
 	AllTransfers bool
+	// Width is the number of columns the report fits (0: no limit; Width
+	// picks it for a writer). Tables wrap their cells at spaces, use
+	// letters for hosts (with a legend) when addresses do not fit, ladders
+	// narrow their lanes; Wireshark filters stay on one line, to be copied.
+	Width int
 }
 
 // FoldTransfers is the number of transfers past which the transfers table
 // lists only those that did not end well, unless AllTransfers.
 const FoldTransfers = 20
 
-// maxCell bounds capture text shown in one table cell.
-const maxCell = 48
+// maxCell bounds capture text shown in one table cell whatever the width
+// (a hostile capture's megabyte-long argument).
+const maxCell = 200
 
 // WriteText writes the human-readable report: first the verdict and the
 // findings, most severe first, then the details: the inputs, the
@@ -46,7 +52,7 @@ const maxCell = 48
 func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
 	ew := &errWriter{w: w}
 	d := Build(a)
-	tw := &textWriter{w: ew, opt: opt}
+	tw := &textWriter{w: ew, opt: opt, width: opt.Width}
 	tw.verdict(d)
 	tw.findings(d)
 	tw.inputs(d)
@@ -55,7 +61,7 @@ func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
 	tw.views(opt.Views)
 	if opt.Explain && len(a.Sessions) > 0 {
 		tw.heading("Ladder diagrams (time runs down; X marks a packet that got no answer)")
-		if err := WriteLadders(ew, a, opt.Timeline); err != nil {
+		if err := writeLadders(ew, a, opt.Timeline, opt.Width); err != nil {
 			return err
 		}
 	}
@@ -81,14 +87,58 @@ func (tw *textWriter) verdict(d *Document) {
 	case bySeverity["warning"] > 0:
 		word = "WARNING"
 	}
-	fmt.Fprintf(tw.w, "\nVerdict: %s: %s, %s, %d info in %s (%s, %d failed)\n", word,
+	fmt.Fprintln(tw.w)
+	tw.say("", fmt.Sprintf("Verdict: %s: %s, %s, %d info in %s (%s, %d failed)", word,
 		count(bySeverity["error"], "error"), count(bySeverity["warning"], "warning"), bySeverity["info"],
-		count(len(d.Sessions), "FTP session"), count(transfers, "transfer"), failed)
+		count(len(d.Sessions), "FTP session"), count(transfers, "transfer"), failed))
 }
 
 type textWriter struct {
-	w   io.Writer
-	opt TextOptions
+	w     io.Writer
+	opt   TextOptions
+	width int
+	// legend names hosts by letters once a table is too wide for their
+	// addresses; the tables after it use the same letters.
+	legend *hostLegend
+}
+
+// say writes text wrapped to the report's width, its first line after
+// indent and the others indented four more.
+func (tw *textWriter) say(indent, s string) {
+	width := 0
+	if tw.width > 0 {
+		width = max(tw.width-len(indent)-4, 20)
+	}
+	for i, line := range wrapLine(s, width) {
+		if i > 0 {
+			line = "    " + line
+		}
+		fmt.Fprintln(tw.w, indent+line)
+	}
+}
+
+// renderFit draws a table fitted to the report's width.
+func (tw *textWriter) renderFit(tt *textTable) {
+	t := tw.table()
+	tt.fill(t, tw.width)
+	tw.render(t)
+}
+
+// fitted builds a table with full addresses, or with host letters and a
+// legend below when those make it too wide.
+func (tw *textWriter) fitted(build func(*hostLegend) *textTable) {
+	tt := build(nil)
+	if tt.fits(tw.width) {
+		tw.renderFit(tt)
+		return
+	}
+	if tw.legend == nil {
+		tw.legend = newHostLegend()
+	}
+	tw.renderFit(build(tw.legend))
+	for _, line := range tw.legend.lines(tw.width - 2) {
+		fmt.Fprintln(tw.w, "  "+line)
+	}
 }
 
 // errWriter keeps the first write error and writes nothing after it.
@@ -128,8 +178,7 @@ func (tw *textWriter) render(t table.Writer) {
 
 func (tw *textWriter) inputs(d *Document) {
 	tw.heading("Inputs")
-	t := tw.table()
-	t.AppendHeader(table.Row{"File", "Format", "Link", "Packets", "Span", "Complete"})
+	tt := &textTable{header: []string{"File", "Format", "Link", "Packets", "Span", "Complete"}, cut: map[int]bool{0: true}}
 	for _, in := range d.Inputs {
 		format := in.Format
 		if in.Compressed {
@@ -143,16 +192,16 @@ func (tw *textWriter) inputs(d *Document) {
 		if !in.Complete {
 			complete = "NO"
 		}
-		t.AppendRow(table.Row{cell(in.File), format, strings.Join(in.LinkTypes, ","), in.Packets, span, complete})
+		tt.rows = append(tt.rows, []any{cell(in.File), format, strings.Join(in.LinkTypes, ", "), in.Packets, span, complete})
 	}
-	tw.render(t)
+	tw.renderFit(tt)
 	for _, in := range d.Inputs {
 		for _, w := range in.Warnings {
-			fmt.Fprintf(tw.w, "  warning: %s: %s\n", cell(in.File), w)
+			tw.say("  ", fmt.Sprintf("warning: %s: %s", cell(in.File), w))
 		}
 	}
 	s := d.Stats
-	fmt.Fprintf(tw.w, "  %d packets, %d TCP connections", s.Packets, s.Connections)
+	line := fmt.Sprintf("%d packets, %d TCP connections", s.Packets, s.Connections)
 	extra := []string{}
 	for _, x := range []struct {
 		n    int
@@ -171,9 +220,9 @@ func (tw *textWriter) inputs(d *Document) {
 		}
 	}
 	if len(extra) > 0 {
-		fmt.Fprintf(tw.w, "; %s", strings.Join(extra, ", "))
+		line += "; " + strings.Join(extra, ", ")
 	}
-	fmt.Fprintln(tw.w)
+	tw.say("  ", line)
 }
 
 func (tw *textWriter) sessions(d *Document) {
@@ -182,8 +231,16 @@ func (tw *textWriter) sessions(d *Document) {
 		fmt.Fprintln(tw.w, "  no FTP control connection found")
 		return
 	}
-	t := tw.table()
-	t.AppendHeader(table.Row{"#", "Client", "Server", "User", "TLS", "Transfers", "OK", "Failed", "Control", "Seen from"})
+	tw.fitted(func(l *hostLegend) *textTable { return sessionTable(d, l) })
+}
+
+// sessionTable lays the sessions out; with a legend, hosts are letters
+// and the transfer counts share one column, for narrow widths.
+func sessionTable(d *Document, l *hostLegend) *textTable {
+	tt := &textTable{header: []string{"#", "Client", "Server", "User", "TLS", "Transfers", "OK", "Failed", "Control", "Seen from"}}
+	if l != nil {
+		tt.header = []string{"#", "Client", "Server", "User", "TLS", "Transfers", "Control", "Seen from"}
+	}
 	for _, s := range d.Sessions {
 		tls := "no"
 		if s.TLS != nil {
@@ -199,9 +256,14 @@ func (tw *textWriter) sessions(d *Document) {
 		if s.DetectedBy == "content" {
 			ctl += ", found by content"
 		}
-		t.AppendRow(table.Row{s.ID, s.Client, s.Server, cell(s.User), cell(tls), s.Counts.Transfers, s.Counts.OK, s.Counts.Failed, ctl, s.Vantage.Side})
+		if l == nil {
+			tt.rows = append(tt.rows, []any{s.ID, s.Client, s.Server, cell(s.User), cell(tls), s.Counts.Transfers, s.Counts.OK, s.Counts.Failed, ctl, s.Vantage.Side})
+			continue
+		}
+		counts := fmt.Sprintf("%d: %d ok, %d failed", s.Counts.Transfers, s.Counts.OK, s.Counts.Failed)
+		tt.rows = append(tt.rows, []any{s.ID, l.endpoint(s.Client), l.endpoint(s.Server), cell(s.User), cell(tls), counts, ctl, s.Vantage.Side})
 	}
-	tw.render(t)
+	return tt
 }
 
 func (tw *textWriter) transfers(d *Document) {
@@ -215,62 +277,105 @@ func (tw *textWriter) transfers(d *Document) {
 		fmt.Fprintln(tw.w, "  none")
 		return
 	}
-	t := tw.table()
-	t.AppendHeader(table.Row{"S/T", "Command", "Mode", "Announced", "Data connection", "Outcome", "Bytes", "Reply", "Took", "Frames"})
 	fold := n > FoldTransfers && !tw.opt.AllTransfers
-	folded := 0
-	defer func() {
-		if folded > 0 {
-			fmt.Fprintf(tw.w, "  %s that ended ok not shown (--all lists every transfer)\n", count(folded, "transfer"))
-		}
-	}()
+	var shown []transferRow
 	for _, s := range d.Sessions {
 		for _, tr := range s.Transfers {
-			if fold && tr.Status == "ok" {
-				folded++
-				continue
+			if !fold || tr.Status != "ok" {
+				shown = append(shown, transferRow{s.ID, tr})
 			}
-			cmd := tr.Command
-			if tr.Arg != "" {
-				cmd += " " + tr.Arg
-			}
-			announced := "-"
-			if o := tr.Offer; o != nil {
-				announced = o.Kind + " " + hostPort(o.IP, o.Port)
-			}
-			dataConn, bytes := "-", "-"
-			if c := tr.DataConnection; c != nil {
-				dataConn = c.Client + " > " + c.Server
-				bytes = strconv.FormatInt(c.Bytes, 10)
-			}
-			reply := "-"
-			if len(tr.Replies) > 0 {
-				last := tr.Replies[len(tr.Replies)-1]
-				reply = strconv.Itoa(last.Code)
-			}
-			took := "-"
-			if tr.Duration != nil {
-				took = tookWords(time.Duration(*tr.Duration * float64(time.Second)))
-			}
-			t.AppendRow(table.Row{fmt.Sprintf("%d/%d", s.ID, tr.ID), cell(cmd), tr.Mode, announced, dataConn,
-				tw.outcome(tr.Outcome), bytes, reply, took, transferFrames(tr)})
 		}
 	}
-	if t.Length() > 0 {
-		tw.render(t)
+	if len(shown) > 0 {
+		tw.fitted(func(l *hostLegend) *textTable { return tw.transferTable(shown, l) })
 	}
+	if folded := n - len(shown); folded > 0 {
+		tw.say("  ", fmt.Sprintf("%s that ended ok not shown (--all lists every transfer)", count(folded, "transfer")))
+	}
+}
+
+// transferRow is a transfer with its session's ID.
+type transferRow struct {
+	session int
+	Transfer
+}
+
+// transferTable lays the transfers out; with a legend, hosts are letters
+// and the mode, bytes and duration join other columns, for narrow widths.
+func (tw *textWriter) transferTable(rows []transferRow, l *hostLegend) *textTable {
+	tt := &textTable{header: []string{"S/T", "Command", "Mode", "Announced", "Data connection", "Outcome", "Bytes", "Reply", "Took", "Frames"},
+		paint: map[int]func(string) string{5: tw.outcome}}
+	short := func(ep string) string { return ep }
+	if l != nil {
+		tt.header = []string{"S/T", "Command", "Offer", "Data", "Outcome", "Frames"}
+		tt.paint = map[int]func(string) string{4: tw.outcome}
+		short = l.endpoint
+	}
+	for _, tr := range rows {
+		cmd := tr.Command
+		if tr.Arg != "" {
+			cmd += " " + tr.Arg
+		}
+		announced := "-"
+		if o := tr.Offer; o != nil {
+			announced = o.Kind + " " + short(hostPort(o.IP, o.Port))
+		}
+		dataConn, bytes := "-", "-"
+		if c := tr.DataConnection; c != nil {
+			dataConn = short(c.Client) + " > " + short(c.Server)
+			bytes = strconv.FormatInt(c.Bytes, 10)
+		}
+		reply := "-"
+		if len(tr.Replies) > 0 {
+			reply = strconv.Itoa(tr.Replies[len(tr.Replies)-1].Code)
+		}
+		took := "-"
+		if tr.Duration != nil {
+			took = tookWords(time.Duration(*tr.Duration * float64(time.Second)))
+		}
+		id := fmt.Sprintf("%d/%d", tr.session, tr.ID)
+		if l == nil {
+			tt.rows = append(tt.rows, []any{id, cell(cmd), tr.Mode, announced, dataConn, tr.Outcome, bytes, reply, took, transferFrames(tr.Transfer)})
+			continue
+		}
+		outcome := tr.Outcome
+		if bytes != "-" {
+			outcome += "\n" + bytes + keep + "bytes"
+		}
+		if reply != "-" {
+			outcome += "\nreply" + keep + reply
+		}
+		if took != "-" {
+			outcome += "\ntook" + keep + took
+		}
+		frames := strings.ReplaceAll(transferFrames(tr.Transfer), " ", keep)
+		tt.rows = append(tt.rows, []any{id, cell(cmd) + " (" + tr.Mode + ")", announced, dataConn, outcome, strings.ReplaceAll(frames, ","+keep, ", ")})
+	}
+	return tt
 }
 
 // orphanOffers notes announcements that data connections used while no
 // transfer command followed (clients that connect first, then give up).
+// Past FoldTransfers of them, only the first are listed unless
+// AllTransfers.
 func (tw *textWriter) orphanOffers(d *Document) {
+	left := 0
 	for _, s := range d.Sessions {
 		for _, o := range s.Offers {
-			if o.Connections > 0 && len(o.Transfers) == 0 {
-				fmt.Fprintf(tw.w, "  session %d: %s %s (frame %d): %d data connection attempt(s) (%s), no transfer command followed\n",
-					s.ID, o.Kind, hostPort(o.IP, o.Port), o.Frame, o.Connections, connOutcomes(o.DataConnections))
+			if o.Connections == 0 || len(o.Transfers) > 0 {
+				continue
 			}
+			if !tw.opt.AllTransfers && left+1 > FoldTransfers {
+				left++
+				continue
+			}
+			left++
+			tw.say("  ", fmt.Sprintf("session %d: %s %s (frame %d): %d data connection attempt(s) (%s), no transfer command followed",
+				s.ID, o.Kind, hostPort(o.IP, o.Port), o.Frame, o.Connections, connOutcomes(o.DataConnections)))
 		}
+	}
+	if left > FoldTransfers && !tw.opt.AllTransfers {
+		tw.say("  ", fmt.Sprintf("and %d more announcements used by no transfer command (--all lists them)", left-FoldTransfers))
 	}
 }
 
@@ -317,7 +422,7 @@ func transferFrames(tr Transfer) string {
 }
 
 func (tw *textWriter) outcome(o string) string {
-	if !tw.opt.Color {
+	if !tw.opt.Color || strings.Contains(o, " ") {
 		return o
 	}
 	switch o {
@@ -357,15 +462,19 @@ func (tw *textWriter) findings(d *Document) {
 		if f.Confidence != "certain" {
 			sev += " (" + f.Confidence + ")"
 		}
-		fmt.Fprintf(tw.w, "%s %s %s%s: %s\n", f.ID, sev, f.Kind, where, f.Summary)
+		tw.say("", fmt.Sprintf("%s %s %s%s: %s", f.ID, sev, f.Kind, where, f.Summary))
 		if f.Filter != "" {
 			fmt.Fprintf(tw.w, "    Wireshark: %s\n", f.Filter)
 		}
 		if tw.opt.Explain {
-			fmt.Fprintf(tw.w, "%s\n", indent(wrap("Why: "+f.Explanation, 76), "    "))
-			fmt.Fprintf(tw.w, "%s\n", indent(wrap("Fix: "+f.Remediation, 76), "    "))
+			width := 76
+			if tw.width > 0 {
+				width = min(width, max(tw.width-4, 20))
+			}
+			fmt.Fprintf(tw.w, "%s\n", indent(wrap("Why: "+f.Explanation, width), "    "))
+			fmt.Fprintf(tw.w, "%s\n", indent(wrap("Fix: "+f.Remediation, width), "    "))
 			if ev := evidenceLine(f.Evidence); ev != "" {
-				fmt.Fprintf(tw.w, "%s\n", indent(wrap("Evidence: "+ev, 76), "    "))
+				fmt.Fprintf(tw.w, "%s\n", indent(wrap("Evidence: "+ev, width), "    "))
 			}
 		}
 	}
@@ -438,17 +547,10 @@ func hostPort(ip string, port int) string {
 	return ip + ":" + strconv.Itoa(port)
 }
 
-// cell shortens capture text for a table cell.
+// cell puts capture text on one line, bounded by maxCell: its middle is
+// cut, never its end, where names differ.
 func cell(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > maxCell {
-		cut := maxCell - 3
-		for cut > 0 && s[cut]&0xc0 == 0x80 {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return s
+	return cutMiddle(strings.ReplaceAll(s, "\n", " "), maxCell)
 }
 
 func shortSpan(first, last string) string {
@@ -483,23 +585,7 @@ func tookWords(d time.Duration) string {
 
 // wrap breaks s into lines of at most width runes at spaces.
 func wrap(s string, width int) string {
-	var b strings.Builder
-	for _, para := range strings.Split(s, "\n") {
-		n := 0
-		for i, word := range strings.Fields(para) {
-			if i > 0 && n+1+len(word) > width {
-				b.WriteByte('\n')
-				n = 0
-			} else if i > 0 {
-				b.WriteByte(' ')
-				n++
-			}
-			b.WriteString(word)
-			n += len(word)
-		}
-		b.WriteByte('\n')
-	}
-	return strings.TrimRight(b.String(), "\n")
+	return strings.Join(wrapText(s, width), "\n")
 }
 
 func indent(s, prefix string) string {

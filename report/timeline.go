@@ -58,6 +58,60 @@ type TimelineOptions struct {
 	// Fold folds runs of completed transfers when the session has more
 	// than this many transfers (0: never fold).
 	Fold int
+	// All draws every step of a ladder; otherwise, past MaxLadderSteps
+	// steps, the ladders draw the first and the last steps and those
+	// showing a finding, and say how many they left out.
+	All bool
+}
+
+// MaxLadderSteps bounds the steps a ladder draws unless
+// TimelineOptions.All: a session of thousands of announcements is told by
+// its first and last steps and its findings.
+const MaxLadderSteps = 200
+
+// MaxLanes bounds a timeline's lanes: the client, the server and the first
+// hosts data connections went to each have one; the hosts after them
+// share the last lane, "other hosts".
+const MaxLanes = 6
+
+// otherHosts names the lane that hosts past MaxLanes share.
+const otherHosts = "other hosts"
+
+// capSteps keeps, of more than limit steps, the first half of limit, the
+// last quarter and, between them, up to a quarter showing a finding; each
+// run of steps left out becomes one fold step saying how many.
+func capSteps(steps []Step, limit int) []Step {
+	if limit <= 0 || len(steps) <= limit {
+		return steps
+	}
+	head, tail := limit/2, limit/4
+	flagged := limit - head - tail
+	out := make([]Step, 0, limit+flagged+1)
+	hidden := 0
+	var first Step
+	flush := func() {
+		if hidden > 0 {
+			out = append(out, Step{Kind: StepFold, At: first.At, Note: fmt.Sprintf("%d more exchanges not drawn (--all draws them)", hidden)})
+			hidden = 0
+		}
+	}
+	for i, st := range steps {
+		inner := i >= head && i < len(steps)-tail
+		if !inner || len(st.Findings) > 0 && flagged > 0 {
+			if inner {
+				flagged--
+			}
+			flush()
+			out = append(out, st)
+			continue
+		}
+		if hidden == 0 {
+			first = st
+		}
+		hidden++
+	}
+	flush()
+	return out
 }
 
 // BuildTimeline turns a session and its findings into a ladder.
@@ -91,10 +145,18 @@ type timelineBuilder struct {
 
 func (b *timelineBuilder) add(st Step) { b.tl.Steps = append(b.tl.Steps, st) }
 
-// lane returns the lane of an address, adding one for a new address.
+// lane returns the lane of an address, adding one for a new address (or
+// putting it in the lane of other hosts, past MaxLanes).
 func (b *timelineBuilder) lane(a netip.Addr) int {
 	if l, ok := b.laneOf[a]; ok {
 		return l
+	}
+	if len(b.tl.Lanes) >= MaxLanes-1 {
+		if len(b.tl.Lanes) == MaxLanes-1 {
+			b.tl.Lanes = append(b.tl.Lanes, otherHosts)
+		}
+		b.laneOf[a] = MaxLanes - 1
+		return MaxLanes - 1
 	}
 	b.tl.Lanes = append(b.tl.Lanes, a.String())
 	b.laneOf[a] = len(b.tl.Lanes) - 1
@@ -251,6 +313,9 @@ func (b *timelineBuilder) dataConn(c *ftpflow.Conn, t *ftpflow.Transfer) {
 			st.Until = last
 		default:
 			st.Note = "data connection opens"
+		}
+		if b.tl.Lanes[sl] == otherHosts {
+			st.Note = "to " + c.Server.Addr().String() + ": " + st.Note
 		}
 		b.add(st)
 	}
