@@ -62,6 +62,7 @@ type config struct {
 	lesson        bool
 	threads       int
 	htmlFile      string
+	width         int
 	files         []string
 	// views and noViews force or forbid comparing the files as views of
 	// the same traffic; correlation is the current group's comparison.
@@ -80,6 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.explain, "explain", false, "print each finding's explanation and remediation")
 	fs.BoolVar(&cfg.all, "all", false, "list every transfer in the terminal report (past 20, only those that did not end ok are listed)")
 	fs.BoolVar(&cfg.showPasswords, "show-passwords", false, "show PASS arguments instead of masking them")
+	fs.IntVar(&cfg.width, "width", -1, "columns the text report fits (0: no limit; default: COLUMNS, else the terminal's width, else 100)")
 	fs.DurationVar(&cfg.timeWait, "time-wait", ftpflow.DefaultTimeWait, "TIME-WAIT (2*MSL) used to judge 5-tuple reuse (Linux: 60s)")
 	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
 	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions held at once (with text or HTML output, also on those reported)")
@@ -393,7 +395,7 @@ func startProgress(cfg *config, files []string, stderr io.Writer) *progressBar {
 // whether every write succeeded. The text
 // report is written only when something could be read.
 func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string, stdout, stderr io.Writer) bool {
-	timeline := report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold}
+	timeline := report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold, All: cfg.all}
 	htmlOpt := report.HTMLOptions{Timeline: timeline}
 	written := true
 	if cfg.htmlFile != "" {
@@ -412,7 +414,7 @@ func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string
 		err = report.WriteHTML(stdout, a, htmlOpt)
 	case "text":
 		if readSome {
-			err = report.WriteText(stdout, a, report.TextOptions{Explain: cfg.explain, AllTransfers: cfg.all, Color: isTerminal(stdout), Timeline: timeline, Views: cfg.correlation})
+			err = report.WriteText(stdout, a, report.TextOptions{Explain: cfg.explain, AllTransfers: cfg.all, Color: isTerminal(stdout), Timeline: timeline, Views: cfg.correlation, Width: report.Width(stdout, cfg.width)})
 		}
 	}
 	if err != nil {
