@@ -46,6 +46,7 @@ type sessionState struct {
 	authSent      bool
 	greeted       bool
 	resync        bool // a hole in the stream: pair the next reply by time
+	secrecy       secrecy
 	oops          *pendingReply
 }
 
@@ -63,6 +64,8 @@ func newSession(t *Tracker, c *Conn, by string) *sessionState {
 		confirmed: by == "port",
 		restart:   -1,
 		sizeValue: -1,
+		// A connection caught mid-way may begin inside a PASS line.
+		secrecy: secrecy{cut: !c.Handshake},
 	}
 }
 
@@ -113,11 +116,22 @@ func (st *sessionState) command(line string, ev Event) {
 	}
 	st.flushOops()
 	cmd, err := ParseCommand(line)
+	fragment, secret := st.secrecy.line(cmd, err)
+	if fragment {
+		// The rest of a line whose start is lost: not a command.
+		st.s.BadLines++
+		st.log(LogEntry{From: Client, Secret: true, Event: ev})
+		return
+	}
 	if !st.accept(cmd.Verb, err) {
 		return
 	}
 	st.s.Commands++
-	st.log(LogEntry{From: Client, Verb: cmd.Verb, Arg: clip(cmd.Arg), Event: ev})
+	if secret {
+		st.log(LogEntry{From: Client, Secret: true, Event: ev})
+	} else {
+		st.log(LogEntry{From: Client, Verb: cmd.Verb, Arg: clip(cmd.Arg), Event: ev})
+	}
 	pc := pendingCommand{verb: cmd.Verb, arg: cmd.Arg, ev: ev}
 	st.act(&pc, cmd)
 	if len(st.pending) >= maxPending {
@@ -382,6 +396,7 @@ func (st *sessionState) completeReply(rec ReplyRecord) {
 	full := rec.Text
 	rec.Text = clip(full)
 	st.s.Replies++
+	st.secrecy.reply()
 	st.log(LogEntry{From: Server, Code: rec.Code, Text: rec.Text, Incomplete: rec.Incomplete, Event: rec.Event})
 	st.reply(rec, full)
 }

@@ -253,6 +253,11 @@ type LogEntry struct {
 	From Side
 	// Verb and Arg are the command's (From == Client).
 	Verb, Arg string
+	// Secret marks a client line that may hold a password, read after a
+	// hole in the capture (the rest of a PASS line whose start was lost,
+	// or anything after a USER until the next reply): its text is not
+	// kept (Verb and Arg are empty). Show client lines with CommandLine.
+	Secret bool
 	// Code and Text are the reply's (From == Server); Incomplete marks a
 	// multi-line reply whose closing line never came (ReplyRecord).
 	Code       int

@@ -128,6 +128,9 @@ func (st *sessionState) gap(side Side, skip int) {
 	ls := &st.lines[side]
 	ls.lines.reset()
 	ls.tls.realign()
+	if side == Client {
+		st.secrecy.hole()
+	}
 }
 
 // feed takes reassembled bytes from one side: it cuts them into lines for
