@@ -276,7 +276,7 @@ func (l *locator) indexOf(s *ftpflow.Session) frameIndex {
 	// The control dialogue: the log when kept, else what the session holds.
 	for _, e := range s.Log {
 		if e.From == ftpflow.Client {
-			add(e.Event, placeFTP, nil, l.command(e.Verb, e.Arg))
+			add(e.Event, placeFTP, nil, report.Clean(e.CommandLine(l.showPasswords)))
 		} else {
 			add(e.Event, placeFTP, nil, reply(e.Code, e.Text))
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"ftpdiag/ftpflow"
 	"ftpdiag/pcap"
 )
 
@@ -18,6 +19,9 @@ type passMasker struct {
 	// client ended inside a PASS line, so the next one starts with more of
 	// the argument.
 	inPass map[controlFlow]bool
+	// next holds, per control connection, the sequence number after the
+	// client's bytes seen so far: a segment beyond it follows a hole.
+	next map[controlFlow]uint32
 }
 
 // controlFlow names the client-to-server direction of a control
@@ -33,7 +37,11 @@ func (pm *passMasker) mask(data []byte, d *pcap.Decoded, flow controlFlow) {
 		return // not a slice of this frame: leave it alone
 	}
 	old := bytes.Clone(payload)
-	if maskPass(payload, pm.inPass[flow]) {
+	continued := pm.inPass[flow]
+	if pm.afterHole(d.TCP, flow) && mayBeRest(payload) {
+		continued = true // may be the rest of a PASS line whose start is missing
+	}
+	if maskPass(payload, continued) {
 		pm.inPass[flow] = true
 	} else {
 		delete(pm.inPass, flow)
@@ -44,6 +52,32 @@ func (pm *passMasker) mask(data []byte, d *pcap.Decoded, flow controlFlow) {
 	tcpStart := off - d.TCP.HeaderLen()
 	sum := data[tcpStart+16 : tcpStart+18]
 	binary.BigEndian.PutUint16(sum, adjustChecksum(binary.BigEndian.Uint16(sum), old, payload, d.TCP.HeaderLen()%2 == 1))
+}
+
+// afterHole reports whether client bytes before segment t are missing
+// from the capture (or the capture began after the connection did), and
+// notes where its bytes end.
+func (pm *passMasker) afterHole(t *pcap.TCP, flow controlFlow) bool {
+	if pm.next == nil {
+		pm.next = map[controlFlow]uint32{}
+	}
+	next, seen := pm.next[flow]
+	end := t.Seq + uint32(len(t.Payload))
+	if t.SYN {
+		end++
+	}
+	if !seen || int32(end-next) > 0 {
+		pm.next[flow] = end
+	}
+	return !t.SYN && (!seen || int32(t.Seq-next) > 0)
+}
+
+// mayBeRest reports whether the first line of p may be the rest of a
+// line whose start is missing: it is not a command FTP clients send.
+func mayBeRest(p []byte) bool {
+	line, _, _ := bytes.Cut(p, []byte("\n"))
+	cmd, err := ftpflow.ParseCommand(string(line))
+	return err != nil || !ftpflow.IsKnownCommand(cmd.Verb)
 }
 
 // maskPass replaces the argument of every "PASS " line of p with '*', and
