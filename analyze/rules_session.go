@@ -29,7 +29,9 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 	ev := newEvidence(map[string]any{
 		"command": tls.Command, "data_connections_by_hosts_and_timing": conns,
 	})
-	ev.request(tls.Request.Frame)
+	if tls.Request.Seen() {
+		ev.request(tls.Request.Frame)
+	}
 	ev.accepted(tls.Accepted.Frame)
 	if tls.Handshake.Seen() {
 		ev.frame("first_tls_frame", tls.Handshake.Frame)
@@ -37,12 +39,15 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 	if tls.ClearAgain.Seen() {
 		ev.frame("clear_again_frame", tls.ClearAgain.Frame)
 	}
-	summary := fmt.Sprintf("control channel encrypted after %s (frame %d): endpoints and replies cannot be read", tls.Command, tls.Accepted.Frame)
+	summary := fmt.Sprintf("control channel %s (frame %d): endpoints and replies cannot be read", protectionWords(tls), tls.Accepted.Frame)
 	if tls.ClearAgain.Seen() {
-		summary = fmt.Sprintf("control channel encrypted after %s (frame %d) until frame %d", tls.Command, tls.Accepted.Frame, tls.ClearAgain.Frame)
+		summary = fmt.Sprintf("control channel %s (frame %d) until frame %d", protectionWords(tls), tls.Accepted.Frame, tls.ClearAgain.Frame)
 	}
 	expl := encryptedExplanation(tls, len(conns))
 	rem := "To diagnose the data connections, capture the TLS keys (SSLKEYLOGFILE with curl or lftp) and decrypt in Wireshark, or read the client's debug log. To make FTPS work through NAT: set the server's external address (vsftpd pasv_address, ProFTPD MasqueradeAddress) and open its passive port range in every firewall, since no helper can."
+	if tls.RFC2228 {
+		rem = "A channel protected by GSSAPI cannot be decrypted from a capture: read the client's debug log (globus-url-copy -dbg, uberftp -debug) or the server's log. Through NAT: set the server's external address (GridFTP: GLOBUS_HOSTNAME or -data-interface) and open its data port range (GLOBUS_TCP_PORT_RANGE) in every firewall, since no helper can."
+	}
 	sev := Info
 	if failedConns > 0 {
 		sev = Error
@@ -73,11 +78,38 @@ func encryptedConnState(c *ftpflow.Conn) string {
 	return "completed"
 }
 
+// protectionWords says how, and since when, a control channel is
+// protected: "encrypted after AUTH TLS", "protected (RFC 2228) after AUTH
+// GSSAPI", "encrypted from the start of the capture".
+func protectionWords(tls *ftpflow.TLSInfo) string {
+	what := "encrypted"
+	if tls.RFC2228 {
+		what = "protected (RFC 2228)"
+	}
+	if tls.Before {
+		return what + " from the start of the capture"
+	}
+	return what + " after " + tls.Command
+}
+
 // encryptedExplanation says what an encrypted control channel hides, and
 // what pairing by hosts and timing found (conns connections).
 func encryptedExplanation(tls *ftpflow.TLSInfo, conns int) string {
-	expl := fmt.Sprintf("The client asked for TLS with %s and the server accepted with 234 (frame %d); from then on the control channel is encrypted, so the PASV/EPSV replies and PORT commands, and the server's 425/426 replies, cannot be read from the capture. ", tls.Command, tls.Accepted.Frame)
+	unreadable := "the PASV/EPSV replies and PORT commands, and the server's 425/426 replies, cannot be read from the capture. "
+	var expl string
+	switch {
+	case tls.Before:
+		expl = fmt.Sprintf("The capture began after the control channel was protected: from its first bytes (frame %d) the dialogue is %s, and the AUTH exchange that set it up is not in the capture, so the user, the commands, ", tls.Accepted.Frame,
+			map[bool]string{false: "TLS records", true: "RFC 2228 protected commands (MIC, ENC, CONF) and replies (631-633)"}[tls.RFC2228]) + unreadable
+	case tls.RFC2228:
+		expl = fmt.Sprintf("The client asked for RFC 2228 security with %s; the server accepted it and the security data exchange (ADAT) ended with 235 (frame %d), as GridFTP (GSI) does on port 2811. From then on each command travels wrapped in a MIC (integrity-protected), CONF or ENC (encrypted) command and each reply in a 631, 632 or 633 reply, so ", tls.Command, tls.Accepted.Frame) + unreadable
+	default:
+		expl = fmt.Sprintf("The client asked for TLS with %s and the server accepted with 234 (frame %d); from then on the control channel is encrypted, so ", tls.Command, tls.Accepted.Frame) + unreadable
+	}
 	expl += "For the same reason NAT helpers and firewall FTP inspection (nf_conntrack_ftp, ALGs) cannot rewrite the announced endpoints or open pinholes for the data ports: FTPS through NAT works only with a correct announced address (pasv_address) and a passive port range opened explicitly. "
+	if tls.RFC2228 {
+		expl = strings.Replace(expl, "FTPS through NAT", "A protected channel through NAT", 1)
+	}
 	if conns > 0 {
 		expl += fmt.Sprintf("Paired by hosts and timing instead, %d connection(s) between the same two hosts began while the channel was encrypted; they are probably its data connections. ", conns)
 	} else {

@@ -179,6 +179,8 @@ func (st *sessionState) act(pc *pendingCommand, cmd Command) {
 		if s.TLS == nil {
 			s.TLS = &TLSInfo{Command: "AUTH " + cmd.Arg, Request: pc.ev}
 		}
+	case "MIC", "ENC", "CONF":
+		st.protect(pc.ev, true)
 	case "PASV", "EPSV", "LPSV":
 		st.current, st.refusal = nil, nil
 	case "PORT":
@@ -497,11 +499,10 @@ func (st *sessionState) answer(pc *pendingCommand, rec ReplyRecord, full string)
 			r := rec
 			bad.Answer = &r
 		}
-	case pc.verb == "AUTH":
-		if tls := st.s.TLS; rec.Code == 234 && tls != nil && !tls.Accepted.Seen() {
-			tls.Accepted = rec.Event
-			st.tracker.tlsStarted(st.s)
-		}
+	case pc.verb == "AUTH" && rec.Code == 234:
+		st.protect(rec.Event, false)
+	case pc.verb == "ADAT" && rec.Code == 235:
+		st.protect(rec.Event, true) // RFC 2228: security data exchange complete
 	case pc.verb == "PASV" || pc.verb == "EPSV" || pc.verb == "LPSV":
 		st.passiveRefused(pc, rec)
 	case pc.verb == "SIZE":
@@ -511,6 +512,24 @@ func (st *sessionState) answer(pc *pendingCommand, rec ReplyRecord, full string)
 			}
 		}
 	}
+}
+
+// protect notes that the control channel is protected from at on (TLS,
+// or another RFC 2228 mechanism when rfc2228), the first time: the
+// session's endpoints can no longer be read, and its data connections are
+// paired by hosts and timing. A protection whose AUTH the capture does
+// not hold was in place before it began.
+func (st *sessionState) protect(at Event, rfc2228 bool) {
+	s := st.s
+	if s.TLS == nil {
+		s.TLS = &TLSInfo{Before: true}
+	}
+	if s.TLS.Accepted.Seen() {
+		return
+	}
+	s.TLS.Accepted = at
+	s.TLS.RFC2228 = rfc2228
+	st.tracker.tlsStarted(s)
 }
 
 // transferReply adds a reply to a transfer: a preliminary one may announce

@@ -47,7 +47,7 @@ func FuzzParseReplyLine(f *testing.F) {
 			}
 			return
 		}
-		if r.Code < 100 || r.Code > 599 || !strings.HasPrefix(s, strconv.Itoa(r.Code)) {
+		if r.Code < 100 || r.Code > 699 || !strings.HasPrefix(s, strconv.Itoa(r.Code)) {
 			t.Fatalf("ParseReplyLine(%q) = %+v: bad code", line, r)
 		}
 		if !strings.HasSuffix(s, r.Text) || len(r.Text) > len(s)-3 {
@@ -72,7 +72,7 @@ func FuzzReplyFramer(f *testing.F) {
 			if fr.Pending() {
 				t.Fatalf("Push(%q) done but still pending", l)
 			}
-			if r.Code != 0 && (r.Code < 100 || r.Code > 599) {
+			if r.Code != 0 && (r.Code < 100 || r.Code > 699) {
 				t.Fatalf("reply code %d", r.Code)
 			}
 			if len(r.Text) > maxReplyBytes {

@@ -11,14 +11,15 @@ const (
 
 // ReplyLine is one line of a server reply.
 type ReplyLine struct {
-	Code    int  // 100..599 when HasCode
+	Code    int  // 100..699 when HasCode (6yz: RFC 2228 protected replies)
 	HasCode bool // the line starts with a three-digit code and a separator
 	More    bool // "227-...": the first line of a multi-line reply (or a line inside one)
 	Text    string
 }
 
 // ParseReplyLine parses one line of a server reply, without its line ending; a
-// stray trailing '\r' is dropped. A line that starts with a code 100..599
+// stray trailing '\r' is dropped. A line that starts with a code 100..699
+// (RFC 2228 adds the 6yz protected replies 631, 632 and 633)
 // followed by a space, a hyphen or the end of the line has a code:
 // "227 Entering..." gives {227, true, false, "Entering..."}, "227-..." sets
 // More, and a bare "227" has Text "". Any other line (a continuation line, "99
@@ -26,7 +27,7 @@ type ReplyLine struct {
 // Text the whole line.
 func ParseReplyLine(line string) ReplyLine {
 	line = strings.TrimSuffix(line, "\r")
-	if len(line) < 3 || line[0] < '1' || line[0] > '5' || !isDigit(line[1]) || !isDigit(line[2]) {
+	if len(line) < 3 || line[0] < '1' || line[0] > '6' || !isDigit(line[1]) || !isDigit(line[2]) {
 		return ReplyLine{Text: line}
 	}
 	code := int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')

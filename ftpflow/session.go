@@ -178,13 +178,25 @@ type Refusal struct {
 	Reply ReplyRecord
 }
 
-// TLSInfo records the switch of the control connection to TLS.
+// TLSInfo records the switch of the control connection to TLS, or to
+// another RFC 2228 protection (AUTH GSSAPI).
 type TLSInfo struct {
-	// Command is the AUTH command as sent, e.g. "AUTH TLS".
+	// Command is the AUTH command as sent, e.g. "AUTH TLS"; empty when
+	// the capture holds none (Before).
 	Command string
-	// Request is the AUTH command; Accepted the 234 reply.
+	// Request is the AUTH command; Accepted the 234 reply (TLS), the 235
+	// reply that ended the ADAT exchange (RFC 2228), or where the
+	// protection was first seen when the capture holds no acceptance.
 	Request  Event
 	Accepted Event
+	// RFC2228 is set for a protection other than TLS (AUTH GSSAPI, as
+	// GridFTP uses): commands travel wrapped in MIC, ENC or CONF commands
+	// and replies in 631, 632 or 633 replies, unreadable without the keys.
+	RFC2228 bool
+	// Before is set when the channel was already protected where the
+	// capture began: its first bytes are TLS records, or protected
+	// commands came with no acceptance in the capture.
+	Before bool
 	// Handshake is the first TLS record seen on the control connection.
 	Handshake Event
 	// ClearAgain is where clear-text FTP resumed after TLS (CCC or a TLS

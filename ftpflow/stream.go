@@ -145,7 +145,7 @@ func (st *sessionState) feed(side Side, data []byte, at func(int) Event) {
 		}
 		if !ls.lines.inLine() {
 			ls.start = at(i)
-			if st.authSent && looksLikeTLS(data[i:]) {
+			if (st.authSent || st.nothingRead()) && looksLikeTLS(data[i:]) {
 				st.startTLS(ls)
 				continue
 			}
@@ -234,9 +234,20 @@ func looksLikeTLS(b []byte) bool {
 // the first TLS record of the session.
 func (st *sessionState) startTLS(ls *lineState) {
 	ls.tls.on = true
+	if !st.authSent {
+		st.protect(ls.start, false) // TLS from the first byte captured
+	}
 	if tls := st.s.TLS; tls != nil && !tls.Handshake.Seen() {
 		tls.Handshake = ls.start
 	}
+}
+
+// nothingRead reports whether no line has been read yet from either side:
+// TLS records then mean the channel was protected before the capture
+// began (or is implicit FTPS).
+func (st *sessionState) nothingRead() bool {
+	s := st.s
+	return s.Commands == 0 && s.Replies == 0 && s.BadLines == 0
 }
 
 // skipTLS consumes TLS records from b and returns how many bytes it used.
