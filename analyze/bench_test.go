@@ -3,11 +3,16 @@ package analyze_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"ftpdiag/analyze"
 	"ftpdiag/internal/gen"
+	"ftpdiag/report"
 )
 
 var (
@@ -45,4 +50,80 @@ func BenchmarkAnalyze(b *testing.B) {
 		packets = a.Stats.Packets
 	}
 	b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// TestReadAheadSameReport analyses every fixture capture, every corpus
+// capture and generated captures of several seeds in one goroutine and
+// with ReadAhead (decoding on another goroutine, the JSON encoded on a
+// third, as ftpdiag --threads 2 does): the JSON reports must be byte for
+// byte the same.
+func TestReadAheadSameReport(t *testing.T) {
+	type capture struct {
+		name string
+		data []byte
+	}
+	var caps []capture
+	files, _ := filepath.Glob("../fixtures/captures/*.pcap*")
+	if len(files) == 0 {
+		t.Fatal("no fixture captures")
+	}
+	corpus := "../../shared/corpus"
+	if _, err := os.Stat(corpus); err == nil {
+		filepath.WalkDir(corpus, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.Contains(p, ".pcap") {
+				files = append(files, p)
+			}
+			return nil
+		})
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true and no corpus at %s", corpus)
+	} else {
+		t.Logf("no corpus at %s: its captures are left out", corpus)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caps = append(caps, capture{f, data})
+	}
+	for _, seed := range []uint64{1, 2, 3, 7} {
+		var buf bytes.Buffer
+		if _, err := gen.Write(&buf, gen.Config{Seed: seed, Size: 6 << 20, Format: gen.FormatPcap}); err != nil {
+			t.Fatal(err)
+		}
+		caps = append(caps, capture{fmt.Sprintf("generated seed %d", seed), buf.Bytes()})
+	}
+	for _, c := range caps {
+		one := jsonReport(t, c.name, c.data, false)
+		two := jsonReport(t, c.name, c.data, true)
+		if !bytes.Equal(one, two) {
+			t.Errorf("%s: the report with ReadAhead differs from the one-goroutine report (%d and %d bytes)", c.name, len(one), len(two))
+		}
+	}
+	t.Logf("%d captures compared", len(caps))
+}
+
+// jsonReport returns the JSON report of a capture as ftpdiag --format json
+// writes it: sessions encoded as they are handed on, in the background with
+// readAhead.
+func jsonReport(t *testing.T, name string, data []byte, readAhead bool) []byte {
+	t.Helper()
+	js := report.NewJSONStream(false, 0)
+	defer js.Close()
+	encode, wait := js.Session, func() {}
+	if readAhead {
+		encode, wait = js.Background(64)
+	}
+	in := []analyze.Input{{Name: filepath.Base(name), Reader: bytes.NewReader(data)}}
+	a, err := analyze.Run(context.Background(), in, analyze.Options{ReadAhead: readAhead, Sessions: encode})
+	wait()
+	var out bytes.Buffer
+	if ferr := js.Finish(&out, a); ferr != nil {
+		t.Fatalf("%s: %v (analysis: %v)", name, ferr, err)
+	}
+	if err != nil {
+		fmt.Fprintf(&out, "error: %v\n", err)
+	}
+	return out.Bytes()
 }

@@ -25,9 +25,9 @@ type Options struct {
 	Tracker ftpflow.Config
 	// TimeWait is the 2*MSL used to judge 5-tuple reuse (default 240 s).
 	TimeWait time.Duration
-	// ReadAhead, in Run, reads and decompresses each file on goroutines of
-	// its own ahead of the analysis (pcap.Open rather than
-	// pcap.OpenSequential). The analysis is the same either way.
+	// ReadAhead, in Run, decompresses each gzip-compressed file on a
+	// goroutine of its own ahead of the analysis (pcap.OpenContext with
+	// readAhead). The analysis is the same either way.
 	ReadAhead bool
 	// Progress, if set, is called every so many packets from the goroutine
 	// that reads the captures.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -65,6 +66,9 @@ type Reader struct {
 	count  *countingReader // counts the bytes read from the input
 	// prefetchers read ahead in goroutines (files opened with Open).
 	prefetchers []*prefetcher
+	// pooled are the read buffers taken from bufioPool, given back by
+	// Close.
+	pooled []*bufio.Reader
 
 	be      bool  // the file (pcap) or the current section (pcapng) is big-endian
 	off     int64 // offset of the next record in the decompressed stream
@@ -117,9 +121,8 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 	return newReader(r, name, 0)
 }
 
-// newReader is NewReader; with a prefetch chunk size, the input (and its
-// gzip decompression) is read ahead in goroutines of their own, which Close
-// stops.
+// newReader is NewReader; with a prefetch chunk size, a gzip-compressed
+// input is decompressed ahead in a goroutine of its own, which Close stops.
 func newReader(r io.Reader, name string, prefetch int) (*Reader, error) {
 	rd := &Reader{name: name, count: &countingReader{r: r}}
 	if _, err := rd.open(prefetch); err != nil {
@@ -139,20 +142,38 @@ func (rd *Reader) buffered(r io.Reader, prefetch int) interface {
 		rd.prefetchers = append(rd.prefetchers, p)
 		return p
 	}
-	return bufio.NewReaderSize(r, bufferSize)
+	br := bufioPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	rd.pooled = append(rd.pooled, br)
+	return br
 }
 
-// stopPrefetch ends the read-ahead goroutines.
+// bufioPool keeps the read buffers of closed Readers for the next ones:
+// a program that reads many small files (ftpdiag --each, the triage
+// service) would otherwise allocate, clear and collect 1 MiB per file.
+var bufioPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufferSize) }}
+
+// stopPrefetch ends the read-ahead goroutines and gives the read buffers
+// back to the pool.
 func (rd *Reader) stopPrefetch() {
 	for _, p := range rd.prefetchers {
 		p.Close()
 	}
 	rd.prefetchers = nil
+	for _, br := range rd.pooled {
+		br.Reset(nil)
+		bufioPool.Put(br)
+	}
+	rd.pooled = nil
 }
 
-// open sniffs the input and reads the file header.
+// open sniffs the input and reads the file header. With prefetch, the
+// decompression of a gzip-compressed input runs ahead on a goroutine of its
+// own; the input itself is read in the caller's goroutine (a goroutine
+// that reads plain files ahead cost as much as it saved: DecodeAhead
+// reads and decodes on another core instead).
 func (rd *Reader) open(prefetch int) (*Reader, error) {
-	br := rd.buffered(rd.count, prefetch)
+	br := rd.buffered(rd.count, 0)
 	head, err := br.Peek(16)
 	if len(head) < 2 && err != nil && err != io.EOF {
 		return nil, rd.fail(0, "", -1, readError{err})
@@ -206,8 +227,8 @@ func (rd *Reader) start(head []byte) (*Reader, error) {
 
 // Open opens the named capture file for reading; "-" reads standard input.
 // The Reader owns the file it opened and closes it in Close (standard input
-// is left open). The file is read ahead, and decompressed, in goroutines of
-// their own: reading then costs the caller's goroutine almost nothing.
+// is left open). A gzip-compressed file is decompressed ahead, in a
+// goroutine of its own.
 func Open(path string) (*Reader, error) {
 	return open(path, prefetchChunk)
 }
@@ -321,7 +342,8 @@ func (r *Reader) Info() Info {
 }
 
 // Close releases the Reader and closes the file that Open opened. Next
-// returns an error after Close.
+// returns an error after Close, and the Data of the packets returned before
+// is no longer valid: the read buffer goes back to a pool.
 func (r *Reader) Close() error {
 	r.err = fmt.Errorf("%s: %w", r.name, os.ErrClosed)
 	// gzip.Reader.Close only repeats a decompression error, which Next has
