@@ -101,12 +101,15 @@ type boundsState struct {
 	// settleTriedNs is when startSession last settled sessions to make
 	// room (capture time, Unix ns).
 	settleTriedNs int64
-	dropped       Dropped
-	sessions      []int
-	moreSessions  int
-	halfOpen      HalfOpen
-	servers       map[netip.AddrPort]int
-	clients       map[netip.Addr]struct{}
+	// heldBytes is what the control connections' reorder buffers hold
+	// (hold.go), against maxHeldBytesTotal.
+	heldBytes    int
+	dropped      Dropped
+	sessions     []int
+	moreSessions int
+	halfOpen     HalfOpen
+	servers      map[netip.AddrPort]int
+	clients      map[netip.Addr]struct{}
 }
 
 // settleRetry is how often, in capture time, a full session table may

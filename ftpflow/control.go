@@ -29,7 +29,8 @@ type sessionState struct {
 	// refused passive request: what sessions to the same server may be
 	// compared on (zero while there is none).
 	passiveSince time.Time
-	stream       *controlStream // the reassembler's current stream
+	stream       *controlStream   // the reassembler's current stream
+	reorder      [2]reorderBuffer // each direction put back in sequence order (hold.go)
 	lines        [2]lineState
 	framer       ReplyFramer
 	replyAt      Event

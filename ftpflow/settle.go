@@ -32,9 +32,11 @@ func (t *Tracker) settleSessions(final bool) {
 		switch {
 		case st.dropped:
 			// Taken for FTP by a greeting, but the client spoke otherwise.
+			t.forgetHeld(st)
 		case (final || st.s.over(t.now, t.cfg)) && st.strayTail():
 			// The end of a connection that began before the capture,
 			// carrying nothing that makes it a session.
+			t.forgetHeld(st)
 		case final || st.s.over(t.now, t.cfg):
 			t.settle(st)
 		default:
@@ -170,6 +172,7 @@ func (t *Tracker) settle(st *sessionState) {
 		st.stream = nil
 	}
 	st.settled = true
+	t.forgetHeld(st)
 	st.release()
 	s.finish(t.now)
 	st.activeUntil = s.lastActivity()

@@ -39,7 +39,7 @@ func (t *Tracker) assemble(c *Conn, side Side, d *pcap.Decoded, ev Event) {
 	if err := d.TCP.Full(&t.fullTCP); err != nil {
 		return // the light decoder accepted what gopacket's refuses: skip it
 	}
-	t.assembler.AssembleWithContext(d.NetFlow, &t.fullTCP, ctx)
+	t.hold(c.session, side, d.NetFlow, &t.fullTCP, ctx)
 }
 
 type streamFactory struct{ t *Tracker }
