@@ -448,6 +448,7 @@ func (t *Tracker) sweep() {
 			delete(t.offers, ep)
 		}
 	}
+	t.releaseHeld(t.now.Add(-gapWait))
 	t.assembler.FlushWithOptions(reassembly.FlushOptions{T: t.now.Add(-gapWait), TC: t.now.Add(-controlIdle)})
 	t.settleSessions(false)
 }
@@ -457,6 +458,7 @@ func (t *Tracker) sweep() {
 // has had them and Result.Sessions is empty. The tracker must not be used
 // afterwards.
 func (t *Tracker) Finish() *Result {
+	t.releaseHeld(time.Time{})
 	t.assembler.FlushAll()
 	t.settleSessions(true)
 	slices.SortFunc(t.done, func(a, b *Session) int { return a.ID - b.ID })
