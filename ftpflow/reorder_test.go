@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"ftpdiag/internal/simtrace"
+	"ftpdiag/pcap"
 )
 
 // TestOutOfOrderReply: a 227 delivered as one-byte segments out of order
@@ -88,5 +89,26 @@ func sendReversed(c *simtrace.Conv, text string, n int) {
 	}
 	if text != "" {
 		c.Packet(simtrace.Server, "PA", text)
+	}
+}
+
+// TestHeldBytesBounded: out-of-order bytes beyond maxHeldBytes are not
+// held (the reassembler gets them, and reports the hole it cannot fill),
+// and nothing stays charged once the session is over.
+func TestHeldBytesBounded(t *testing.T) {
+	tr := simtrace.New()
+	c := tr.Login(cliCtl, srvCtl)
+	c.Say(simtrace.Client, "HELP\r\n")
+	sendReversed(c, "214 "+strings.Repeat("h", 2000)+"\r\n", 1000)
+	tk := NewTracker(Config{})
+	d := pcap.NewDecoder()
+	most := 0
+	for _, p := range tr.Packets {
+		tk.Packet(p, d.Decode(p))
+		most = max(most, tk.bounds.heldBytes)
+	}
+	tk.Finish()
+	if most > maxHeldBytes || most < maxHeldBytes-heldOverhead-1 || tk.bounds.heldBytes != 0 {
+		t.Errorf("held at most %d bytes (bound %d), %d at the end", most, maxHeldBytes, tk.bounds.heldBytes)
 	}
 }
