@@ -108,7 +108,7 @@ func encryptedExplanation(tls *ftpflow.TLSInfo, conns int) string {
 	}
 	expl += "For the same reason NAT helpers and firewall FTP inspection (nf_conntrack_ftp, ALGs) cannot rewrite the announced endpoints or open pinholes for the data ports: FTPS through NAT works only with a correct announced address (pasv_address) and a passive port range opened explicitly. "
 	if tls.RFC2228 {
-		expl = strings.Replace(expl, "FTPS through NAT", "A protected channel through NAT", 1)
+		expl = strings.Replace(expl, "FTPS through NAT", "a protected channel through NAT", 1)
 	}
 	if conns > 0 {
 		expl += fmt.Sprintf("Paired by hosts and timing instead, %d connection(s) between the same two hosts began while the channel was encrypted; they are probably its data connections. ", conns)
