@@ -52,6 +52,7 @@ const (
 	DefaultAckWait     = 30 * time.Second
 	DefaultMaxDeliver  = 5
 	dedupWindow        = 2 * time.Minute
+	publishAckWait     = 20 * time.Second
 	defaultMaxAckInFly = 1024
 	// chunkSize is the object store chunk: the unit in which captures and
 	// reports are streamed (never held whole in memory).
@@ -116,7 +117,10 @@ type Store struct {
 // JetStream and returns the store.
 func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	cfg.defaults()
-	js, err := jetstream.New(nc)
+	// The object store waits DefaultTimeout for each chunk's
+	// acknowledgement: on a replicated cluster under load 5 s (the
+	// default) is too short for a large upload.
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(publishAckWait))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
@@ -536,8 +540,58 @@ func (s *Store) put(ctx context.Context, obs jetstream.ObjectStore, name string,
 	return int64(info.Size), nil
 }
 
+// objectOpenTimeout bounds the opening of an object for reading. The
+// object store sets up a consumer for it, and a request lost with a NATS
+// node that died would otherwise wait as long as the reading may last.
+const objectOpenTimeout = 15 * time.Second
+
+// getObject opens an object, giving up after objectOpenTimeout; the
+// reader's Close ends the consumer that feeds it.
+func getObject(ctx context.Context, obs jetstream.ObjectStore, name string) (jetstream.ObjectResult, error) {
+	gctx, cancel := context.WithCancel(ctx)
+	type got struct {
+		res jetstream.ObjectResult
+		err error
+	}
+	ch := make(chan got, 1)
+	go func() {
+		res, err := obs.Get(gctx, name)
+		ch <- got{res, err}
+	}()
+	t := time.NewTimer(objectOpenTimeout)
+	defer t.Stop()
+	var g got
+	select {
+	case g = <-ch:
+	case <-t.C:
+		cancel()
+		if g = <-ch; g.err == nil {
+			g.res.Close()
+		}
+		g.err = fmt.Errorf("no answer from JetStream in %v", objectOpenTimeout)
+	}
+	if g.err != nil {
+		cancel()
+		return nil, g.err
+	}
+	return &cancelOnClose{ObjectResult: g.res, cancel: cancel}, nil
+}
+
+// cancelOnClose is an object being read whose Close also ends its
+// context.
+type cancelOnClose struct {
+	jetstream.ObjectResult
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ObjectResult.Close()
+	c.cancel()
+	return err
+}
+
 func (s *Store) open(ctx context.Context, obs jetstream.ObjectStore, name string) (io.ReadCloser, int64, error) {
-	res, err := obs.Get(ctx, name)
+	res, err := getObject(ctx, obs, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, 0, ErrNotFound
 	}

@@ -47,8 +47,9 @@ const (
 	// retryDelay is how long a job waits after a failure of JetStream
 	// before it is delivered again.
 	retryDelay = 5 * time.Second
-	// storeTimeout bounds one store operation outside an analysis.
-	storeTimeout = 30 * time.Second
+	// storeTimeout bounds one store operation outside an analysis: a
+	// request lost with a NATS node that died is tried again after it.
+	storeTimeout = 10 * time.Second
 	// fetchWait is how long a worker waits for a job before checking
 	// whether it should stop.
 	fetchWait = 5 * time.Second
@@ -254,9 +255,7 @@ func (p *Pool) handle(ctx context.Context, msg jetstream.Msg, job store.Job) {
 	case err == nil:
 		p.cfg.Tracef("job %s %s", rec.ID, j.rec.Status)
 	case errors.Is(err, store.ErrConflict):
-		// Deleted while running: drop what was written.
-		p.dropReports(ctx, rec)
-		msg.Term()
+		p.conflict(ctx, msg, rec)
 	case ctx.Err() != nil:
 		// Stopping: hand the job back to another worker.
 		j.handBack()
@@ -267,6 +266,25 @@ func (p *Pool) handle(ctx context.Context, msg jetstream.Msg, job store.Job) {
 		p.cfg.Logf("worker: job %s: %v (will retry)", job.ID, err)
 		j.noteFailure(ctx, err)
 		msg.NakWithDelay(retryDelay)
+	}
+}
+
+// conflict handles a record that changed under a running job: deleted
+// (drop what was written), or taken over by another worker after this
+// one failed to answer within the ack wait (leave the job to it).
+func (p *Pool) conflict(ctx context.Context, msg jetstream.Msg, rec *store.Record) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	cur, _, err := p.st.Record(sctx, rec.Tenant, rec.ID)
+	cancel()
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		p.dropReports(ctx, rec)
+		msg.Term()
+	case err == nil && cur.Status.Final():
+		p.ack(ctx, msg, rec.ID)
+		p.cfg.Tracef("job %s finished by another worker", rec.ID)
+	default:
+		p.cfg.Logf("worker: job %s: another worker took it over", rec.ID)
 	}
 }
 
