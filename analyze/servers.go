@@ -3,8 +3,10 @@ package analyze
 import (
 	"cmp"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
+	"sort"
 	"time"
 
 	"ftpdiag/ftpflow"
@@ -51,14 +53,91 @@ type portUse struct {
 // serverRecords is what is kept about one server address.
 type serverRecords struct {
 	// offers and refusals (times of replies saying the passive ports ran
-	// out) are those a session not yet retired may still overlap.
+	// out) are those a session not yet retired may still overlap. offers
+	// are sorted by the start of their hold, and filed again by the
+	// length of their hold in byLength (sorted the same way): the offers
+	// held at a moment are those of each length class that started less
+	// than the class's longest hold before it, found by binary searches,
+	// not by a scan of every offer.
 	offers   []*offerRecord
+	byLength [holdClasses][]*offerRecord
 	refusals []time.Time
 	uses     []portUse
+	// bySession holds the offers of each session not yet retired.
+	bySession map[int][]*offerRecord
 	// firstSession is the lowest ID of a session with a passive offer
 	// (math.MaxInt while there is none), whatever order sessions settle in.
 	firstSession int
 }
+
+// holdClasses is the number of hold length classes: class k holds the
+// holds shorter than 2^k microseconds (and not shorter than 2^(k-1)).
+const holdClasses = 64
+
+// holdClass returns the length class of a hold.
+func holdClass(h portHold) int {
+	return bits.Len64(uint64(max(h.to.Sub(h.from), 0) / time.Microsecond))
+}
+
+// classLongest is the longest hold of class k.
+func classLongest(k int) time.Duration {
+	if k >= 40 { // over 12 days: every hold of a capture
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(1<<k) * time.Microsecond
+}
+
+// insertByStart files rec into recs, sorted by the start of their holds.
+func insertByStart(recs []*offerRecord, rec *offerRecord) []*offerRecord {
+	i := sort.Search(len(recs), func(i int) bool { return rec.hold.from.Before(recs[i].hold.from) })
+	return slices.Insert(recs, i, rec)
+}
+
+// startingIn returns the records of recs (sorted by the start of their
+// holds) whose hold starts after from and before to.
+func startingIn(recs []*offerRecord, from, to time.Time) []*offerRecord {
+	lo := sort.Search(len(recs), func(i int) bool { return recs[i].hold.from.After(from) })
+	hi := sort.Search(len(recs), func(i int) bool { return !recs[i].hold.from.Before(to) })
+	if hi < lo {
+		return nil
+	}
+	return recs[lo:hi]
+}
+
+func newServerRecords() *serverRecords {
+	return &serverRecords{firstSession: math.MaxInt, bySession: map[int][]*offerRecord{}}
+}
+
+// add files a record in the index.
+func (sr *serverRecords) add(rec *offerRecord) {
+	sr.offers = insertByStart(sr.offers, rec)
+	k := holdClass(rec.hold)
+	sr.byLength[k] = insertByStart(sr.byLength[k], rec)
+	sr.bySession[rec.session] = append(sr.bySession[rec.session], rec)
+}
+
+// heldAt calls f with every offer holding its port at t (its hold started
+// before t and ends after it), except skip.
+func (sr *serverRecords) heldAt(t time.Time, skip *offerRecord, f func(*offerRecord)) {
+	for k, recs := range sr.byLength {
+		if len(recs) == 0 {
+			continue
+		}
+		since := time.Time{}
+		if longest := classLongest(k); longest < time.Duration(math.MaxInt64) {
+			since = t.Add(-longest - time.Nanosecond)
+		}
+		for _, x := range startingIn(recs, since, t) {
+			if x != skip && x.hold.to.After(t) {
+				f(x)
+			}
+		}
+	}
+}
+
+// sessionOffers returns the passive offers a session not yet retired made
+// to this server.
+func (sr *serverRecords) sessionOffers(id int) []*offerRecord { return sr.bySession[id] }
 
 // record keeps what the cross-session rules need of a settled session.
 func (d *diag) record(s *ftpflow.Session) {
@@ -73,7 +152,7 @@ func (d *diag) record(s *ftpflow.Session) {
 			continue
 		}
 		if sr == nil {
-			sr = &serverRecords{firstSession: math.MaxInt}
+			sr = newServerRecords()
 			d.servers[server] = sr
 		}
 		rec := &offerRecord{offer: o, session: s.ID, endpoint: o.Endpoint, frame: o.Frame,
@@ -83,7 +162,7 @@ func (d *diag) record(s *ftpflow.Session) {
 				rec.firstClose = c.Last.Time
 			}
 		}
-		sr.offers = append(sr.offers, rec)
+		sr.add(rec)
 		sr.uses = append(sr.uses, portUse{hold: rec.hold, port: o.Endpoint.Port(), used: len(o.Conns) > 0, session: s.ID})
 		sr.firstSession = min(sr.firstSession, s.ID)
 	}
@@ -92,7 +171,7 @@ func (d *diag) record(s *ftpflow.Session) {
 			continue
 		}
 		if sr == nil {
-			sr = &serverRecords{firstSession: math.MaxInt}
+			sr = newServerRecords()
 			d.servers[server] = sr
 		}
 		sr.refusals = append(sr.refusals, r.Reply.Time)
@@ -102,11 +181,10 @@ func (d *diag) record(s *ftpflow.Session) {
 // forget drops the records' references to a retired session.
 func (d *diag) forget(s *ftpflow.Session) {
 	if sr := d.servers[s.Server.Addr()]; sr != nil {
-		for _, rec := range sr.offers {
-			if rec.session == s.ID {
-				rec.offer = nil
-			}
+		for _, rec := range sr.sessionOffers(s.ID) {
+			rec.offer = nil
 		}
+		delete(sr.bySession, s.ID)
 	}
 }
 
@@ -119,8 +197,8 @@ func (d *diag) markHeldOffers(s *ftpflow.Session) {
 	if sr == nil {
 		return
 	}
-	for _, x := range sr.offers {
-		if x.session != s.ID || !x.idle {
+	for _, x := range sr.sessionOffers(s.ID) {
+		if !x.idle {
 			continue
 		}
 		for _, at := range sr.refusals {
@@ -128,8 +206,8 @@ func (d *diag) markHeldOffers(s *ftpflow.Session) {
 				d.offerExplained[x.offer] = true
 			}
 		}
-		for _, h := range sr.offers {
-			if h == x || !x.hold.from.Before(h.hold.from) || !x.hold.to.After(h.hold.from) {
+		for _, h := range startingIn(sr.offers, x.hold.from, x.hold.to) {
+			if h == x || d.offerExplained[x.offer] {
 				continue
 			}
 			if _, _, _, ok := sr.outOfRange(h); ok {
@@ -144,14 +222,10 @@ func (d *diag) markHeldOffers(s *ftpflow.Session) {
 // cluster lo-hi), and lists those offers.
 func (sr *serverRecords) outOfRange(h *offerRecord) (busy []*offerRecord, lo, hi int, ok bool) {
 	lo, hi = 65535, 0
-	at := h.hold.from
-	for _, x := range sr.offers {
-		if x == h || !x.hold.from.Before(at) || !x.hold.to.After(at) {
-			continue
-		}
+	sr.heldAt(h.hold.from, h, func(x *offerRecord) {
 		busy = append(busy, x)
 		lo, hi = min(lo, int(x.endpoint.Port())), max(hi, int(x.endpoint.Port()))
-	}
+	})
 	p := int(h.endpoint.Port())
 	if len(busy) < 2 || hi-lo >= outsideRange || (p > lo-outsideRange && p < hi+outsideRange) {
 		return nil, 0, 0, false
@@ -175,14 +249,13 @@ func (d *diag) prune(now time.Time) {
 		if since, ok := d.tracker.PassiveSince(server); ok && since.Before(horizon) {
 			horizon = since
 		}
-		offers := sr.offers[:0]
-		for _, rec := range sr.offers {
-			if !rec.hold.to.Before(horizon) || !rec.over(horizon) || rec.offer != nil {
-				offers = append(offers, rec)
-			}
+		kept := func(rec *offerRecord) bool {
+			return !rec.hold.to.Before(horizon) || !rec.over(horizon) || rec.offer != nil
 		}
-		clear(sr.offers[len(offers):])
-		sr.offers = offers
+		sr.offers = keepRecords(sr.offers, kept)
+		for k := range sr.byLength {
+			sr.byLength[k] = keepRecords(sr.byLength[k], kept)
+		}
 		refusals := sr.refusals[:0]
 		for _, at := range sr.refusals {
 			if !at.Before(horizon) {
@@ -191,4 +264,17 @@ func (d *diag) prune(now time.Time) {
 		}
 		sr.refusals = refusals
 	}
+}
+
+// keepRecords keeps the records kept says to, in order, and clears the
+// rest of the slice so that the dropped ones can be collected.
+func keepRecords(recs []*offerRecord, kept func(*offerRecord) bool) []*offerRecord {
+	out := recs[:0]
+	for _, rec := range recs {
+		if kept(rec) {
+			out = append(out, rec)
+		}
+	}
+	clear(recs[len(out):])
+	return out
 }
