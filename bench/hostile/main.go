@@ -38,8 +38,8 @@ var shapes = []shape{
 	{"retr550", "13", "one session with N refused RETRs (550)", 25000, nil, retr550},
 	{"ftps-data", "20", "an encrypted session and N data connections between its hosts", 5000, nil, ftpsData},
 	{"ftps-syns", "20", "an encrypted session and N one-packet SYNs between its hosts", 12500, nil, ftpsSYNs},
-	{"announcements-explain", "20", "one session with N announcements, --explain", 500, []string{"--explain"}, announcements},
-	{"announcements-html", "20", "one session with N announcements, --format html", 500, []string{"--format", "html"}, announcements},
+	{"announcements-explain", "20", "one session with N announcements, each of another address a SYN goes to, --explain", 500, []string{"--explain"}, announcements},
+	{"announcements-html", "20", "one session with N announcements, each of another address a SYN goes to, --format html", 500, []string{"--format", "html"}, announcements},
 	{"transfers-json", "20", "one session with N transfers, --format json", 25000, []string{"--format", "json"}, transfers},
 	{"extract", "20", "N failing sessions, --extract", 1000, []string{"--extract", "@DIR"}, failingSessions},
 	{"syn-flood-21", "20", "N half-open connections to port 21, then a failing session", 25000, nil, synFlood},
@@ -132,11 +132,17 @@ func ftpsSYNs(c *capture, n int) {
 	v.close()
 }
 
+// announcements: each 227 names another private address, and the client
+// obeys with a SYN that gets no answer, so that every announcement brings a
+// new host to the session's pictures.
 func announcements(c *capture, n int) {
 	v := c.login(ap(cliAddr, 40000), ap(srvAddr, 21))
 	for i := range n {
+		to := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		port := 30000 + i%20000
 		v.say(client, "PASV\r\n")
-		v.say(server, pasvReply(30000+i%20000))
+		v.say(server, fmt.Sprintf("227 Entering Passive Mode (10,%d,%d,%d,%d,%d).\r\n", byte(i>>16), byte(i>>8), byte(i), port>>8, port&0xff))
+		c.conv(ap(cliAddr, 1024+i%60000), ap(to, port)).packet(client, syn, "")
 	}
 	v.say(client, "LIST\r\n")
 	v.say(server, "425 Failed to establish connection.\r\n")
