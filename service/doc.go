@@ -18,5 +18,7 @@
 //
 // The process holds no state of its own beyond what is in flight: a
 // restart, or several processes sharing one NATS cluster, find everything
-// in JetStream.
+// in JetStream. With Config.NATS the service uses an external cluster
+// instead of the embedded server, and with no workers it is a front end
+// only: `ftpdiag worker` runs worker.Pool on other machines (issue 15).
 package service
