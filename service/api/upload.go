@@ -422,8 +422,13 @@ func (up *upload) queue(ctx context.Context) (Accepted, error) {
 	var out Accepted
 	var made []*store.Record
 	undo := func() {
+		// A fresh context: the one above may be spent by the failure.
+		uctx, cancel := context.WithTimeout(context.Background(), deleteTimeout)
+		defer cancel()
 		for _, rec := range made {
-			up.a.cfg.Store.DeleteRecord(ctx, rec.Tenant, rec.ID)
+			if err := up.a.cfg.Store.DeleteRecord(uctx, rec.Tenant, rec.ID); err != nil {
+				up.a.cfg.Logf("upload: undoing record %s: %v", rec.ID, err)
+			}
 		}
 	}
 	now := time.Now().UTC()

@@ -237,11 +237,56 @@ func (s *Store) CreateRecord(ctx context.Context, r *Record) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	rev, err := s.records.Create(ctx, recordKey(r.Tenant, r.ID), b)
+	var rev uint64
+	err = retry(ctx, func(ctx context.Context, again bool) error {
+		var err error
+		rev, err = s.records.Create(ctx, recordKey(r.Tenant, r.ID), b)
+		if again && errors.Is(err, jetstream.ErrKeyExists) {
+			// The first try was stored but its answer lost (ids are
+			// 128-bit random: nobody else has this one).
+			e, gerr := s.records.Get(ctx, recordKey(r.Tenant, r.ID))
+			if gerr != nil {
+				return gerr
+			}
+			rev, err = e.Revision(), nil
+		}
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("creating record %s: %w", r.ID, classify(err))
 	}
 	return rev, nil
+}
+
+// Store calls whose answer may be lost when a NATS node dies are tried
+// again, each try bounded by tryTimeout, within the caller's context.
+const (
+	tries      = 4
+	tryTimeout = 8 * time.Second
+)
+
+// retry calls try until it succeeds, fails with a JetStream API error
+// (an answer, not a lost one), tries run out, or ctx ends. again tells a
+// try that an earlier one may have been applied.
+func retry(ctx context.Context, try func(ctx context.Context, again bool) error) error {
+	var err error
+	for i := range tries {
+		tctx, cancel := context.WithTimeout(ctx, tryTimeout)
+		err = try(tctx, i > 0)
+		cancel()
+		var apiErr *jetstream.APIError
+		if err == nil || errors.As(err, &apiErr) || errors.Is(err, jetstream.ErrKeyExists) || ctx.Err() != nil {
+			return err
+		}
+		sleep := time.NewTimer(time.Duration(i+1) * 250 * time.Millisecond)
+		select {
+		case <-sleep.C:
+		case <-ctx.Done():
+			sleep.Stop()
+			return err
+		}
+	}
+	return err
 }
 
 // Record reads a tenant's record and its revision; ErrNotFound when there
@@ -283,7 +328,8 @@ func (s *Store) UpdateRecord(ctx context.Context, r *Record, rev uint64) (uint64
 
 // DeleteRecord removes a record and its history.
 func (s *Store) DeleteRecord(ctx context.Context, tenant, id string) error {
-	if err := s.records.Purge(ctx, recordKey(tenant, id)); err != nil {
+	err := retry(ctx, func(ctx context.Context, _ bool) error { return s.records.Purge(ctx, recordKey(tenant, id)) })
+	if err != nil {
 		return fmt.Errorf("deleting record %s: %w", id, err)
 	}
 	return nil
@@ -418,7 +464,13 @@ func (s *Store) Enqueue(ctx context.Context, j Job) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.js.Publish(ctx, JobsSubject, b, jetstream.WithMsgID(j.Tenant+"."+j.ID)); err != nil {
+	// The message id makes a job published again (its first answer
+	// lost) queued once.
+	err = retry(ctx, func(ctx context.Context, _ bool) error {
+		_, err := s.js.Publish(ctx, JobsSubject, b, jetstream.WithMsgID(j.Tenant+"."+j.ID))
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("queueing job %s: %w", j.ID, classify(err))
 	}
 	return nil
@@ -469,9 +521,26 @@ func (s *Store) PutCapture(ctx context.Context, name string, r io.Reader) (int64
 }
 
 // OpenCapture opens a stored capture for reading and returns its size.
+// A capture its record names exists: on a cluster, a replica that
+// answers before it has the object's last message says "not found", so
+// that answer is believed only after replicaLag.
 func (s *Store) OpenCapture(ctx context.Context, name string) (io.ReadCloser, int64, error) {
-	return s.open(ctx, s.captures, name)
+	deadline := time.Now().Add(replicaLag)
+	for {
+		rc, n, err := s.open(ctx, s.captures, name)
+		if !errors.Is(err, ErrNotFound) || time.Now().After(deadline) || s.cfg.Replicas < 2 {
+			return rc, n, err
+		}
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, 0, err
+		}
+	}
 }
+
+// replicaLag bounds how long a replica may lag behind its stream leader.
+const replicaLag = 10 * time.Second
 
 // DeleteCapture removes a stored capture, leaving nothing of it behind.
 func (s *Store) DeleteCapture(ctx context.Context, name string) error {
@@ -611,6 +680,10 @@ func (s *Store) open(ctx context.Context, obs jetstream.ObjectStore, name string
 // on a full store and leaves no trace.
 func (s *Store) purge(ctx context.Context, bucket string, obs jetstream.ObjectStore, name string) error {
 	ctx = context.WithoutCancel(ctx)
+	return retry(ctx, func(ctx context.Context, _ bool) error { return s.purgeOnce(ctx, bucket, obs, name) })
+}
+
+func (s *Store) purgeOnce(ctx context.Context, bucket string, obs jetstream.ObjectStore, name string) error {
 	info, err := obs.GetInfo(ctx, name, jetstream.GetObjectInfoShowDeleted())
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil
