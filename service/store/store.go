@@ -686,7 +686,10 @@ func (s *Store) purge(ctx context.Context, bucket string, obs jetstream.ObjectSt
 func (s *Store) purgeOnce(ctx context.Context, bucket string, obs jetstream.ObjectStore, name string) error {
 	info, err := obs.GetInfo(ctx, name, jetstream.GetObjectInfoShowDeleted())
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil
+		// Perhaps a replica behind its leader (or a purge whose answer
+		// was lost): the meta subject is purged all the same, at the
+		// leader.
+		info, err = &jetstream.ObjectInfo{}, nil
 	}
 	if err != nil {
 		return fmt.Errorf("deleting object %s: %w", name, err)
