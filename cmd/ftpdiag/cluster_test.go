@@ -427,7 +427,9 @@ func (r *clusterRig) checkDrain(t *testing.T, name string, want []byte) {
 	c := r.wait(acc.ID, time.Minute)
 	took := time.Since(stopped)
 	body, _ := r.get("/api/v1/captures/" + acc.ID + "/report")
-	if c.Status != store.Done || c.Attempts != 2 || !bytes.Equal(body, want) {
+	// Two attempts, or three when the next worker read the record from a
+	// replica that had not yet seen the hand-back (it then retries).
+	if c.Status != store.Done || c.Attempts < 2 || c.Attempts > 3 || !bytes.Equal(body, want) {
 		t.Errorf("the job handed back: %s after %d attempts (report as the CLI's: %v)", c.Status, c.Attempts, bytes.Equal(body, want))
 	}
 	t.Logf("handed back and finished by another worker %v after SIGTERM", took.Round(time.Millisecond))
