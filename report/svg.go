@@ -459,11 +459,7 @@ func controlMarks(b *strings.Builder, s *ftpflow.Session, sc timeScale, mid int,
 		var call *callout
 		o := offerAt[e.Frame]
 		if e.From == ftpflow.Client {
-			arg := e.Arg
-			if e.Verb == "PASS" && !showPasswords {
-				arg = "****"
-			}
-			what = strings.TrimSpace(e.Verb + " " + arg)
+			what = e.CommandLine(showPasswords)
 			switch {
 			case o != nil:
 				call = &callout{fmt.Sprintf("%s %s", e.Verb, o.Endpoint), "offer", 0}
@@ -477,7 +473,7 @@ func controlMarks(b *strings.Builder, s *ftpflow.Session, sc timeScale, mid int,
 			switch {
 			case o != nil:
 				call = &callout{fmt.Sprintf("%d → %s", e.Code, o.Endpoint), "offer", 0}
-			case e.Code >= 400:
+			case failedReply(e.Code):
 				call = &callout{truncate(what, 34), "bad", 1}
 			case len(s.Log) <= maxCallouts:
 				call = &callout{truncate(what, 20), "", 3}
@@ -491,7 +487,7 @@ func controlMarks(b *strings.Builder, s *ftpflow.Session, sc timeScale, mid int,
 			dir = 1
 		}
 		if dense {
-			density(b, ts, sc, mid, dir, func(t tick) bool { return t.e.Code >= 400 }, func(t tick) float64 { return t.x })
+			density(b, ts, sc, mid, dir, func(t tick) bool { return failedReply(t.e.Code) }, func(t tick) float64 { return t.x })
 		} else {
 			// move ticks apart: at least 3 units, never more than 12 from
 			// where they belong (beyond, a run this dense overlaps)
@@ -535,7 +531,7 @@ func controlMarks(b *strings.Builder, s *ftpflow.Session, sc timeScale, mid int,
 		for i, t := range ts {
 			cls := "mark"
 			switch {
-			case t.e.Code >= 400:
+			case failedReply(t.e.Code):
 				cls += " bad"
 			case offerAt[t.e.Frame] != nil:
 				cls += " offer"
@@ -673,7 +669,7 @@ func OverviewSVG(a *analyze.Analysis, tls []*Timeline) string {
 			}
 		}
 		for _, e := range s.Log {
-			if e.From == ftpflow.Server && e.Code >= 400 {
+			if e.From == ftpflow.Server && failedReply(e.Code) {
 				fmt.Fprintf(&b, `<line class="mark bad" x1="%.1f" y1="%d" x2="%.1f" y2="%d"><title>frame %d: %s</title></line>`,
 					sc.x(e.Time), y+3, sc.x(e.Time), y+rowH-3, e.Frame, html.EscapeString(Clean(truncate(fmt.Sprintf("%d %s", e.Code, firstLine(e.Text)), 120))))
 			}

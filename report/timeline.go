@@ -185,7 +185,7 @@ func (b *timelineBuilder) control() {
 	for _, e := range s.Log {
 		if e.From == ftpflow.Client {
 			verb = strings.ToUpper(e.Verb)
-			st := Step{Kind: StepControl, At: e.Event, From: 0, To: 1, Label: Clean(strings.TrimSpace(e.Verb + " " + b.arg(e)))}
+			st := Step{Kind: StepControl, At: e.Event, From: 0, To: 1, Label: Clean(e.CommandLine(b.opt.ShowPasswords))}
 			if o := offerAt[e.Frame]; o != nil && !o.Passive() {
 				st.Note = "client announces " + o.Endpoint.String() + portArithmetic(o)
 			}
@@ -202,10 +202,10 @@ func (b *timelineBuilder) control() {
 		if o := offerAt[e.Frame]; o != nil && o.Passive() {
 			st.Note = "server announces " + o.Endpoint.String() + portArithmetic(o)
 		}
-		if current != nil && (e.Code < 200 || e.Code == 226 || e.Code == 250 || e.Code >= 400) {
+		if current != nil && (e.Code < 200 || e.Code == 226 || e.Code == 250 || failedReply(e.Code)) {
 			st.Transfer = current.ID
 			switch {
-			case e.Code >= 400:
+			case failedReply(e.Code):
 				st.Note = fmt.Sprintf("transfer %d failed", current.ID)
 			case e.Code >= 200:
 				st.Note = fmt.Sprintf("transfer %d complete", current.ID)
@@ -251,13 +251,6 @@ func (b *timelineBuilder) role(lane int) string {
 		return "the FTP server"
 	}
 	return b.tl.Lanes[lane]
-}
-
-func (b *timelineBuilder) arg(e ftpflow.LogEntry) string {
-	if e.Verb == "PASS" && !b.opt.ShowPasswords {
-		return "****"
-	}
-	return e.Arg
 }
 
 // dataConnections adds every data connection's life.
@@ -527,3 +520,7 @@ func plural(n int) string {
 	}
 	return "s"
 }
+
+// failedReply says whether a reply code reports a failure: 4yz and 5yz.
+// RFC 2228's 6yz replies (631-633) carry a protected reply, not a failure.
+func failedReply(code int) bool { return code >= 400 && code < 600 }
