@@ -305,10 +305,11 @@ func (d *diag) outOfRange(s *ftpflow.Session) {
 	if sr == nil {
 		return
 	}
-	for _, h := range sr.offers {
-		if h.session != s.ID {
-			continue
-		}
+	// The session's own offers, in the index's order (by the start of
+	// their holds), without scanning every offer of the server.
+	own := slices.Clone(sr.sessionOffers(s.ID))
+	slices.SortStableFunc(own, func(a, b *offerRecord) int { return a.hold.from.Compare(b.hold.from) })
+	for _, h := range own {
 		busy, lo, hi, ok := sr.outOfRange(h)
 		if !ok {
 			continue
