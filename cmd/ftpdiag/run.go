@@ -86,7 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConns, "max-connections", ftpflow.DefaultMaxConns, "bound on TCP connections tracked at once")
 	fs.IntVar(&cfg.maxSessions, "max-sessions", ftpflow.DefaultMaxSessions, "bound on FTP sessions held at once (with text or HTML output, also on those reported)")
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
-	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "goroutines: with 2 or more, files are read (and decompressed) ahead, and the JSON report encoded, on another core")
+	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "goroutines: with 2 or more, gzip files are decompressed ahead and the JSON report encoded on another core (same report)")
 	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
 	fs.BoolVar(&cfg.views, "views", false, "compare the files packet by packet as views of the same traffic from different places (NAT, packets lost between, rewritten payload)")
 	fs.BoolVar(&cfg.noViews, "no-views", false, "only merge the files in time order (the default for now)")
