@@ -14,16 +14,37 @@ func displayFilter(r Refs) string {
 	if frames := r.frames(); len(frames) == 1 {
 		parts = append(parts, fmt.Sprintf("frame.number == %d", frames[0]))
 	} else if len(frames) > 1 {
-		s := make([]string, len(frames))
-		for i, f := range frames {
-			s[i] = fmt.Sprint(f)
-		}
-		parts = append(parts, "frame.number in {"+strings.Join(s, ", ")+"}")
+		parts = append(parts, "frame.number in {"+strings.Join(frameSet(frames), ", ")+"}")
 	}
 	if r.Conn.IsValid() {
 		parts = append(parts, conversationFilter(r.Conn.Client, r.Conn.Server))
 	}
 	return strings.Join(parts, " || ")
+}
+
+// maxFilterFrames bounds the elements of a filter's frame set, so that
+// the filter stays short enough to paste into Wireshark whatever a
+// finding counts (its evidence keeps the counts).
+const maxFilterFrames = 64
+
+// frameSet writes sorted frames as the elements of a Wireshark set, runs
+// of consecutive frames as ranges ("35..40"), at most maxFilterFrames
+// elements: the first ones.
+func frameSet(frames []int) []string {
+	var set []string
+	for i := 0; i < len(frames) && len(set) < maxFilterFrames; {
+		j := i
+		for j+1 < len(frames) && frames[j+1] == frames[j]+1 {
+			j++
+		}
+		if j > i {
+			set = append(set, fmt.Sprintf("%d..%d", frames[i], frames[j]))
+		} else {
+			set = append(set, fmt.Sprint(frames[i]))
+		}
+		i = j + 1
+	}
+	return set
 }
 
 // frames returns every frame the references cite, sorted, each once.

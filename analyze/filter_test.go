@@ -1,9 +1,21 @@
 package analyze
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 )
+
+// everyOther returns n frames from first, every other one, so that no two
+// make a range.
+func everyOther(first, n int) []int {
+	frames := make([]int, n)
+	for i := range frames {
+		frames[i] = first + 2*i
+	}
+	return frames
+}
 
 func TestDisplayFilter(t *testing.T) {
 	ap := netip.MustParseAddrPort
@@ -16,7 +28,9 @@ func TestDisplayFilter(t *testing.T) {
 		{"one frame", Refs{ReplyFrames: []int{14}}, "frame.number == 14"},
 		{"frames sorted, each once, zero left out",
 			Refs{Offer: OfferRef{ID: 1, Frame: 14}, CommandFrame: 15, Frames: []int{17, 16, 0, 17}, ReplyFrames: []int{20}, ICMPFrames: []int{18}},
-			"frame.number in {14, 15, 16, 17, 18, 20}"},
+			"frame.number in {14..18, 20}"},
+		{"at most maxFilterFrames elements", Refs{Frames: everyOther(1, 200)},
+			"frame.number in {" + strings.Join(strings.Fields(strings.Trim(fmt.Sprint(everyOther(1, maxFilterFrames)), "[]")), ", ") + "}"},
 		{"connection",
 			Refs{Frames: []int{16}, Conn: ConnRef{ap("198.51.100.10:34206"), ap("172.16.40.222:30004")}},
 			"frame.number == 16 || (ip.addr == 198.51.100.10 && ip.addr == 172.16.40.222 && tcp.port == 34206 && tcp.port == 30004)"},

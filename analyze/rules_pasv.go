@@ -338,5 +338,14 @@ func (g *pasvGroup) filter() string {
 			filter += " || " + conversationFilter(c.Client, c.Server)
 		}
 	}
+	if len(g.dead) > 0 {
+		// Every unanswered SYN went to the announced address: one term
+		// selects them all, however many there were.
+		ip := "ip"
+		if !g.announced.Is4() {
+			ip = "ipv6"
+		}
+		filter += fmt.Sprintf(" || %s.dst == %s && tcp.flags.syn == 1 && tcp.flags.ack == 0", ip, g.announced)
+	}
 	return filter
 }

@@ -286,5 +286,10 @@ func (g *portGroup) filter() string {
 	if r := g.refused; r != nil {
 		filter += fmt.Sprintf(" || frame.number == %d", r.Frame)
 	}
+	if len(g.bad) > 0 {
+		if f := g.bad[0].Final(); f != nil {
+			filter += fmt.Sprintf(" || frame.number == %d", f.Frame) // the reply the evidence cites
+		}
+	}
 	return filter
 }

@@ -380,12 +380,13 @@ func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *f
 }
 
 // countRefusal counts one more refusal of passive ports in the session's
-// finding about them. Its display filter still shows the first refusal.
+// finding about them, its display filter included.
 func (d *diag) countRefusal(t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
 	x := &d.exhaustion
 	x.frames = append(x.frames, reply.Frame)
 	f := &d.out[x.index]
 	f.Refs.ReplyFrames = append(f.Refs.ReplyFrames, reply.Frame)
+	f.Filter = displayFilter(f.Refs)
 	f.Evidence["refusals"] = len(x.frames)
 	f.Evidence["refusal_frames"] = slices.Clone(x.frames)
 	f.Summary = fmt.Sprintf("server out of passive ports (%d times): %d %s", len(x.frames), reply.Code, truncate(reply.Text, 60))
@@ -402,6 +403,7 @@ func (d *diag) portsHeld(ev *evidence, r *ftpflow.Refusal) string {
 	for _, o := range d.holders[r] {
 		held = append(held, map[string]any{"session": o.session, "port": int(o.endpoint.Port()), "offer_frame": o.frame})
 		ev.refs.Sessions = appendOnce(ev.refs.Sessions, o.session)
+		ev.refs.Frames = append(ev.refs.Frames, o.frame)
 		ports = append(ports, fmt.Sprintf("%d (session %d)", o.endpoint.Port(), o.session))
 	}
 	if len(held) == 0 {

@@ -223,13 +223,7 @@ var findingKinds = []string{
 // knownFilterGaps lists the kinds whose filters are known to miss some of
 // their evidence frames, and why; the test fails when one of them starts
 // selecting all of it, so that the list stays true.
-var knownFilterGaps = map[string]string{
-	"pasv_address_mismatch": "the filter shows the 227 and the failed transfers' data connections, " +
-		"not the unanswered SYNs of a client that gave up before its transfer command (rules_pasv.go pasvGroup.filter: g.dead)",
-	"passive_port_exhaustion": "the filter names the first refusal and its request, not the announcements that held the ports " +
-		"nor the later refusals (rules_tcp.go exhaustionReply/countRefusal cite them in the evidence view only, not in Refs)",
-	"port_address_mismatch": "the filter shows the PORT, not the server's 425 that the evidence cites (rules_port.go portGroup.filter)",
-}
+var knownFilterGaps = map[string]string{}
 
 // TestWiresharkFiltersSelectAllEvidence: on every fixture, each finding's
 // display filter, run by tshark, selects every frame its evidence cites
