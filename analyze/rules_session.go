@@ -186,6 +186,7 @@ func (d *diag) captureIncomplete(s *ftpflow.Session) {
 		ev.set("control_gap_bytes", s.GapBytes)
 	}
 	var notCaptured, trimmed []int
+	var trimmedConns []*ftpflow.Conn
 	for _, t := range s.Transfers {
 		if _, done := d.explained[t]; done {
 			continue // another finding says why this transfer is short
@@ -204,6 +205,9 @@ func (d *diag) captureIncomplete(s *ftpflow.Session) {
 				trimmed = appendOnce(trimmed, t.ID)
 			}
 		}
+		if t.Data != nil && len(trimmed) > 0 && trimmed[len(trimmed)-1] == t.ID {
+			trimmedConns = append(trimmedConns, t.Data)
+		}
 	}
 	if len(notCaptured) > 0 {
 		notes = append(notes, fmt.Sprintf("%d transfer(s) that the server reports successful have no data connection in the capture (filtered or trimmed capture, not a failure)", len(notCaptured)))
@@ -220,7 +224,24 @@ func (d *diag) captureIncomplete(s *ftpflow.Session) {
 		Summary:     "the capture does not hold everything: " + notes[0],
 		Explanation: "What the capture lacks: " + strings.Join(notes, "; ") + ". Conclusions about what is missing are weaker: a connection absent from the capture may have existed on the wire. Where the control channel confirms success, ftpdiag trusts it.",
 		Remediation: "Capture without a filter on the data ports (or with a filter on the two hosts rather than on port 21), from the start of the session, with a snapshot length large enough for whole packets (tcpdump -s 0), and check the capture tool reported no drops.",
-		Filter:      conversationFilter(s.Client, s.Server) + " && (tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || ftp.response.code == 226)"}, ev)
+		Filter:      incompleteFilter(s, trimmedConns)}, ev)
+}
+
+// maxFilterConns bounds the connections a filter names one by one.
+const maxFilterConns = 8
+
+// incompleteFilter shows where a session's capture is incomplete: the
+// control connection's lost segments and completion replies, and the data
+// connections that miss packets (the first maxFilterConns of them).
+func incompleteFilter(s *ftpflow.Session, trimmed []*ftpflow.Conn) string {
+	filter := conversationFilter(s.Client, s.Server) + " && (tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || ftp.response.code == 226)"
+	if len(trimmed) > 0 {
+		filter = "(" + filter + ")"
+	}
+	for _, c := range trimmed[:min(len(trimmed), maxFilterConns)] {
+		filter += " || " + conversationFilter(c.Client, c.Server)
+	}
+	return filter
 }
 
 func appendOnce(ids []int, id int) []int {
