@@ -34,7 +34,7 @@ func ExampleWriteText() {
 	//
 	// Findings (1)
 	// F1 ERROR pasv_address_mismatch (session 1): 227 reply announces 172.16.40.222 (private (RFC 1918)) but the control connection goes to 203.0.113.10
-	//     Wireshark: ftp.passive.ip == 172.16.40.222 || ftp.response.code == 227 && frame.number == 14
+	//     Wireshark: ftp.passive.ip == 172.16.40.222 || ftp.response.code == 227 && frame.number == 14 || ip.dst == 172.16.40.222 && tcp.flags.syn == 1 && tcp.flags.ack == 0
 }
 
 // Write the JSON document (schema ftpdiag/v1) of an analysis; this example
