@@ -14,7 +14,7 @@ func displayFilter(r Refs) string {
 	if frames := r.frames(); len(frames) == 1 {
 		parts = append(parts, fmt.Sprintf("frame.number == %d", frames[0]))
 	} else if len(frames) > 1 {
-		parts = append(parts, "frame.number in {"+strings.Join(frameSet(frames), ", ")+"}")
+		parts = append(parts, "frame.number in {"+strings.Join(setElements(frames), ", ")+"}")
 	}
 	if r.Conn.IsValid() {
 		parts = append(parts, conversationFilter(r.Conn.Client, r.Conn.Server))
@@ -22,29 +22,42 @@ func displayFilter(r Refs) string {
 	return strings.Join(parts, " || ")
 }
 
-// maxFilterFrames bounds the elements of a filter's frame set, so that
-// the filter stays short enough to paste into Wireshark whatever a
-// finding counts (its evidence keeps the counts).
+// maxFilterFrames bounds the elements of a filter's set (frames, ports),
+// so that the filter stays short enough to paste into Wireshark whatever
+// a finding counts (its evidence keeps the counts).
 const maxFilterFrames = 64
 
-// frameSet writes sorted frames as the elements of a Wireshark set, runs
-// of consecutive frames as ranges ("35..40"), at most maxFilterFrames
-// elements: the first ones.
-func frameSet(frames []int) []string {
+// setElements writes sorted numbers (frames, ports) as the elements of a
+// Wireshark set, runs of consecutive numbers as ranges ("35..40"), at
+// most maxFilterFrames elements: the first ones.
+func setElements(sorted []int) []string {
 	var set []string
-	for i := 0; i < len(frames) && len(set) < maxFilterFrames; {
+	for i := 0; i < len(sorted) && len(set) < maxFilterFrames; {
 		j := i
-		for j+1 < len(frames) && frames[j+1] == frames[j]+1 {
+		for j+1 < len(sorted) && sorted[j+1] == sorted[j]+1 {
 			j++
 		}
 		if j > i {
-			set = append(set, fmt.Sprintf("%d..%d", frames[i], frames[j]))
+			set = append(set, fmt.Sprintf("%d..%d", sorted[i], sorted[j]))
 		} else {
-			set = append(set, fmt.Sprint(frames[i]))
+			set = append(set, fmt.Sprint(sorted[i]))
 		}
 		i = j + 1
 	}
 	return set
+}
+
+// hostsPortsFilter selects the TCP packets between two hosts with one of
+// ports on either side: the data connections paired with a session by
+// hosts and timing, in one term however many there are.
+func hostsPortsFilter(a, b netip.Addr, ports []int) string {
+	slices.Sort(ports)
+	ports = slices.Compact(ports)
+	field := "ip.addr"
+	if a.Is6() {
+		field = "ipv6.addr"
+	}
+	return fmt.Sprintf("(%s == %s && %s == %s && tcp.port in {%s})", field, a, field, b, strings.Join(setElements(ports), ", "))
 }
 
 // frames returns every frame the references cite, sorted, each once.

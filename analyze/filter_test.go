@@ -46,3 +46,25 @@ func TestDisplayFilter(t *testing.T) {
 		})
 	}
 }
+
+func TestHostsPortsFilter(t *testing.T) {
+	a, b := netip.MustParseAddr("198.51.100.10"), netip.MustParseAddr("203.0.113.10")
+	tests := []struct {
+		name  string
+		ports []int
+		want  string
+	}{
+		{"sorted, each once, runs as ranges", []int{30005, 30001, 30002, 30001, 30003},
+			"(ip.addr == 198.51.100.10 && ip.addr == 203.0.113.10 && tcp.port in {30001..30003, 30005})"},
+		{"50,000 scattered ports stay 64 elements", everyOther(1024, 50000),
+			"(ip.addr == 198.51.100.10 && ip.addr == 203.0.113.10 && tcp.port in {" +
+				strings.Join(strings.Fields(strings.Trim(fmt.Sprint(everyOther(1024, maxFilterFrames)), "[]")), ", ") + "})"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hostsPortsFilter(a, b, tt.ports); got != tt.want {
+				t.Errorf("hostsPortsFilter = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -54,8 +54,12 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 		summary += fmt.Sprintf("; %d data connection(s) between its hosts failed", failedConns)
 	}
 	filter := conversationFilter(s.Client, s.Server)
-	for _, c := range s.EncryptedData {
-		filter += " || " + conversationFilter(c.Client, c.Server)
+	if len(s.EncryptedData) > 0 {
+		ports := make([]int, len(s.EncryptedData))
+		for i, c := range s.EncryptedData {
+			ports[i] = int(c.Server.Port()) // the accepting side: the data port
+		}
+		filter += " || " + hostsPortsFilter(s.Client.Addr(), s.Server.Addr(), ports)
 	}
 	d.add(Finding{Kind: KindControlEncrypted, Severity: sev, Session: s.ID, Summary: summary, Explanation: expl, Remediation: rem, Filter: filter}, ev)
 }
