@@ -549,7 +549,8 @@ func (j *task) fail(ctx context.Context, reason, msg string) {
 }
 
 // storeReports writes the JSON, HTML and text reports. The text reports,
-// like the CLI's, are written only when something could be read.
+// like the CLI's, are written only when something could be read, and fit
+// report.DefaultWidth, as the CLI's do when not written to a terminal.
 func (j *task) storeReports(ctx context.Context, a *analyze.Analysis, readSome bool) error {
 	tl := Timeline()
 	writers := map[store.ReportKind]func(io.Writer) error{
@@ -561,13 +562,13 @@ func (j *task) storeReports(ctx context.Context, a *analyze.Analysis, readSome b
 			if !readSome {
 				return nil
 			}
-			return report.WriteText(w, a, report.TextOptions{Timeline: tl})
+			return report.WriteText(w, a, report.TextOptions{Timeline: tl, Width: report.DefaultWidth})
 		},
 		store.ReportExplain: func(w io.Writer) error {
 			if !readSome {
 				return nil
 			}
-			return report.WriteText(w, a, report.TextOptions{Explain: true, Timeline: tl})
+			return report.WriteText(w, a, report.TextOptions{Explain: true, Timeline: tl, Width: report.DefaultWidth})
 		},
 	}
 	// The reports are written side by side: each waits on JetStream's
