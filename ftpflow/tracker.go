@@ -1,6 +1,7 @@
 package ftpflow
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -132,6 +133,10 @@ type Stats struct {
 	Malformed int
 	// UnsupportedLink counts packets of link types not decoded.
 	UnsupportedLink int
+	// Undecoded counts frames of a protocol no decoder knows (an unknown
+	// EtherType), which may hide IP; FirstUndecoded names the first one.
+	Undecoded      int
+	FirstUndecoded string
 	// Duplicates counts packets the capture holds twice.
 	Duplicates int
 	// ICMPTooBig counts ICMP "fragmentation needed"/"packet too big".
@@ -264,6 +269,11 @@ func (t *Tracker) Packet(p *pcap.Packet, d *pcap.Decoded) {
 		t.stats.Malformed++
 	case pcap.KindUnsupportedLink:
 		t.stats.UnsupportedLink++
+	case pcap.KindUndecoded:
+		if t.stats.Undecoded == 0 {
+			t.stats.FirstUndecoded = fmt.Sprintf("frame %d, %s", ev.Frame, d.Problem)
+		}
+		t.stats.Undecoded++
 	}
 	if t.nowNs >= t.sweepAtNs {
 		t.sweep()

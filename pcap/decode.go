@@ -29,6 +29,11 @@ const (
 	// KindUnsupportedLink is a packet of a link type the decoder does not
 	// handle.
 	KindUnsupportedLink
+	// KindUndecoded is a frame whose link layer names a protocol no
+	// decoder knows (an unknown EtherType): it may carry IP, and TCP in
+	// it, that the analysis never sees. Decoded.Problem names it. Known
+	// protocols that carry no IP (ARP, LLDP, STP) are KindOther.
+	KindUndecoded
 )
 
 // Decoded is the network and transport summary of one packet. Its fields
@@ -146,6 +151,27 @@ func (d *Decoder) parserFor(first gopacket.LayerType) *gopacket.DecodingLayerPar
 	return p
 }
 
+// unknownNext says whether the last link layer decoded names a protocol
+// no decoder knows (gopacket gives such an EtherType no layer type), and
+// which.
+func (d *Decoder) unknownNext() (what string, unknown bool) {
+	if len(d.types) == 0 {
+		return "", false
+	}
+	var next gopacket.LayerType
+	switch d.types[len(d.types)-1] {
+	case layers.LayerTypeEthernet:
+		next, what = d.eth.NextLayerType(), fmt.Sprintf("EtherType 0x%04x", uint16(d.eth.EthernetType))
+	case layers.LayerTypeDot1Q:
+		next, what = d.dot1q.NextLayerType(), fmt.Sprintf("EtherType 0x%04x after a VLAN tag", uint16(d.dot1q.Type))
+	case layers.LayerTypeLinuxSLL:
+		next, what = d.sll.NextLayerType(), fmt.Sprintf("protocol 0x%04x (Linux cooked capture)", uint16(d.sll.EthernetType))
+	default:
+		return "", false
+	}
+	return what, next == gopacket.LayerTypeZero
+}
+
 // Decode summarises one packet. The result is valid until the next call.
 func (d *Decoder) Decode(p *Packet) *Decoded {
 	out := &d.out
@@ -189,6 +215,9 @@ func (d *Decoder) Decode(p *Packet) *Decoded {
 		if err != nil {
 			out.Kind = KindMalformed
 			out.Problem = "link or IP header: " + err.Error()
+		} else if what, unknown := d.unknownNext(); unknown {
+			out.Kind = KindUndecoded
+			out.Problem = what
 		}
 		return out
 	}

@@ -129,6 +129,8 @@ func TestDecodeOddPackets(t *testing.T) {
 		{"IP header length lies", layers.LinkTypeRaw, badIHL, KindMalformed, 0},
 		{"empty frame", layers.LinkTypeEthernet, nil, KindMalformed, 0},
 		{"ARP", layers.LinkTypeEthernet, cat(ether(0x0806), make([]byte, 28)), KindOther, 0},
+		{"LLDP", layers.LinkTypeEthernet, cat(ether(0x88cc), make([]byte, 28)), KindOther, 0},
+		{"unknown EtherType (MACsec) may hide IP", layers.LinkTypeEthernet, cat(ether(0x88e5), v4), KindUndecoded, 0},
 		{"unsupported link type", layers.LinkTypeIEEE802_11, v4, KindUnsupportedLink, 0},
 	}
 	d := NewDecoder()
@@ -141,7 +143,7 @@ func TestDecodeOddPackets(t *testing.T) {
 			if tt.kind == KindTCP && got.PayloadLen != tt.payloadLen {
 				t.Errorf("payload length %d, want %d (captured %d)", got.PayloadLen, tt.payloadLen, len(got.TCP.Payload))
 			}
-			if (tt.kind == KindMalformed || tt.kind == KindUnsupportedLink) && got.Problem == "" {
+			if (tt.kind == KindMalformed || tt.kind == KindUnsupportedLink || tt.kind == KindUndecoded) && got.Problem == "" {
 				t.Error("no problem description")
 			}
 		})

@@ -47,6 +47,11 @@ type Stats struct {
 	Malformed int `json:"malformed_packets"`
 	// UnsupportedLink counts packets of link types not decoded.
 	UnsupportedLink int `json:"unsupported_link_packets"`
+	// Undecoded counts frames of a protocol no decoder knows (an unknown
+	// EtherType), which may hide IP and FTP; FirstUndecoded names the
+	// first ("frame 12, EtherType 0x88e5"), empty when none.
+	Undecoded      int    `json:"undecoded_packets"`
+	FirstUndecoded string `json:"first_undecoded,omitempty"`
 	// Duplicates counts packets the capture holds twice.
 	Duplicates int `json:"duplicate_packets"`
 	// ICMPTooBig counts ICMP "fragmentation needed" and "packet too big".
@@ -295,6 +300,7 @@ func buildStats(s ftpflow.Stats) Stats {
 	return Stats{
 		Packets: s.Packets, TCPPackets: s.TCPPackets, Connections: s.Connections,
 		Fragments: s.Fragments, Malformed: s.Malformed, UnsupportedLink: s.UnsupportedLink,
+		Undecoded: s.Undecoded, FirstUndecoded: s.FirstUndecoded,
 		Duplicates: s.Duplicates, ICMPTooBig: s.ICMPTooBig, EvictedConnections: s.EvictedConnections,
 		DroppedSessions: s.DroppedSessions, DroppedOffers: s.DroppedOffers,
 		TruncatedPayload: s.TruncatedPayload, BackwardTimestamps: s.BackwardTimestamps,

@@ -211,6 +211,7 @@ func (tw *textWriter) inputs(d *Document) {
 		{s.Fragments, "IP fragments not reassembled"},
 		{s.Malformed, "malformed packets"},
 		{s.UnsupportedLink, "packets of unsupported link types"},
+		{s.Undecoded, "packets of a protocol not decoded (may hide FTP; first: " + s.FirstUndecoded + ")"},
 		{s.EvictedConnections, "connections evicted (table full)"},
 		{s.DroppedSessions, "FTP sessions not tracked (limit)"},
 		{s.BackwardTimestamps, "timestamps going backwards"},
