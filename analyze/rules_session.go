@@ -195,22 +195,12 @@ func (d *diag) captureIncomplete(s *ftpflow.Session) {
 		if _, done := d.explained[t]; done {
 			continue // another finding says why this transfer is short
 		}
-		switch t.Outcome {
-		case ftpflow.OutcomeNotCaptured:
+		if t.Outcome == ftpflow.OutcomeNotCaptured {
 			notCaptured = append(notCaptured, t.ID)
-		case ftpflow.OutcomeIncomplete:
-			if t.Data != nil {
-				trimmed = append(trimmed, t.ID)
-			}
 		}
-		if c := t.Data; c != nil {
-			sender := t.DataSender()
-			if missing := c.Bytes[sender] - c.Captured[sender]; missing > 0 && c.Bytes[sender] > 0 {
-				trimmed = appendOnce(trimmed, t.ID)
-			}
-		}
-		if t.Data != nil && len(trimmed) > 0 && trimmed[len(trimmed)-1] == t.ID {
-			trimmedConns = append(trimmedConns, t.Data)
+		if c := t.Data; c != nil && (t.Outcome == ftpflow.OutcomeIncomplete || missesData(t)) {
+			trimmed = append(trimmed, t.ID)
+			trimmedConns = append(trimmedConns, c)
 		}
 	}
 	if len(notCaptured) > 0 {
@@ -229,6 +219,13 @@ func (d *diag) captureIncomplete(s *ftpflow.Session) {
 		Explanation: "What the capture lacks: " + strings.Join(notes, "; ") + ". Conclusions about what is missing are weaker: a connection absent from the capture may have existed on the wire. Where the control channel confirms success, ftpdiag trusts it.",
 		Remediation: "Capture without a filter on the data ports (or with a filter on the two hosts rather than on port 21), from the start of the session, with a snapshot length large enough for whole packets (tcpdump -s 0), and check the capture tool reported no drops.",
 		Filter:      incompleteFilter(s, trimmedConns)}, ev)
+}
+
+// missesData says whether the capture lacks some of the bytes the sender
+// of a transfer's data connection sent.
+func missesData(t *ftpflow.Transfer) bool {
+	c, sender := t.Data, t.DataSender()
+	return c.Bytes[sender] > 0 && c.Bytes[sender] > c.Captured[sender]
 }
 
 // maxFilterConns bounds the connections a filter names one by one.
