@@ -56,6 +56,18 @@ type htmlSession struct {
 	Open     bool
 }
 
+// maxHeaderFindings bounds the finding badges in a session's heading; the
+// findings section lists every one.
+const maxHeaderFindings = 20
+
+// HeaderFindings are the findings badged in the session's heading.
+func (s htmlSession) HeaderFindings() []Finding {
+	return s.Findings[:min(len(s.Findings), maxHeaderFindings)]
+}
+
+// MoreFindings counts the session's findings not badged in its heading.
+func (s htmlSession) MoreFindings() int { return len(s.Findings) - len(s.HeaderFindings()) }
+
 // ladderRow is one step of a ladder diagram as an HTML table row: the
 // arrow drawn in text between the hosts, the note beside it wrapping.
 type ladderRow struct {
