@@ -10,6 +10,7 @@
 package store
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -40,7 +41,8 @@ const (
 	ConfigBucket = "ftpdiag-config"
 	// JobsStream is the work-queue stream of analysis jobs.
 	JobsStream = "FTPDIAG_JOBS"
-	// JobsSubject is the subject jobs are published on.
+	// JobsSubject prefixes the subjects jobs are published on: one per
+	// record, JobsSubject.TENANT.ID.
 	JobsSubject = "ftpdiag.jobs"
 	// WorkersConsumer is the durable pull consumer the workers share.
 	WorkersConsumer = "workers"
@@ -107,6 +109,7 @@ type Store struct {
 	js       jetstream.JetStream
 	records  jetstream.KeyValue
 	config   jetstream.KeyValue
+	pending  jetstream.KeyValue
 	captures jetstream.ObjectStore
 	reports  jetstream.ObjectStore
 	jobs     jetstream.Stream
@@ -120,7 +123,13 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	// The object store waits DefaultTimeout for each chunk's
 	// acknowledgement: on a replicated cluster under load 5 s (the
 	// default) is too short for a large upload.
-	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(publishAckWait))
+	// The object store publishes chunks asynchronously on this shared
+	// JetStream context; an acknowledgement lost with a NATS node that
+	// died would otherwise count against the outstanding limit forever
+	// and stall every later upload ("too many outstanding async
+	// published messages"), so pending acknowledgements expire.
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(publishAckWait),
+		jetstream.WithPublishAsyncTimeout(publishAckWait))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
@@ -139,6 +148,13 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key-value bucket %s: %w", ConfigBucket, err)
 	}
+	s.pending, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: PendingBucket, Description: "ftpdiag jobs in flight", History: 1,
+		TTL: cfg.Retention, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("key-value bucket %s: %w", PendingBucket, err)
+	}
 	s.captures, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket: CapturesBucket, Description: "ftpdiag uploaded captures",
 		TTL: cfg.Retention, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
@@ -154,7 +170,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("object store %s: %w", ReportsBucket, err)
 	}
 	s.jobs, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: JobsStream, Description: "ftpdiag analysis jobs", Subjects: []string{JobsSubject},
+		Name: JobsStream, Description: "ftpdiag analysis jobs", Subjects: []string{JobsSubject + ".>"},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
 		MaxAge: cfg.Retention, Duplicates: dedupWindow,
 	})
@@ -326,13 +342,14 @@ func (s *Store) UpdateRecord(ctx context.Context, r *Record, rev uint64) (uint64
 	return n, nil
 }
 
-// DeleteRecord removes a record and its history.
+// DeleteRecord removes a record and its history, and its job from the
+// jobs in flight.
 func (s *Store) DeleteRecord(ctx context.Context, tenant, id string) error {
 	err := retry(ctx, func(ctx context.Context, _ bool) error { return s.records.Purge(ctx, recordKey(tenant, id)) })
 	if err != nil {
 		return fmt.Errorf("deleting record %s: %w", id, err)
 	}
-	return nil
+	return s.Settled(ctx, Job{Tenant: tenant, ID: id})
 }
 
 // WaitRecord watches a record until until returns true for it, ctx ends,
@@ -457,17 +474,25 @@ type Job struct {
 	ID     string `json:"id"`
 }
 
-// Enqueue publishes a job. Publishing the same job twice within two
-// minutes queues it once.
+// Enqueue notes a job in flight (for Sweep) and publishes it. Publishing
+// the same job twice within two minutes queues it once.
 func (s *Store) Enqueue(ctx context.Context, j Job) error {
-	b, err := json.Marshal(j)
-	if err != nil {
+	if err := s.markPending(ctx, j); err != nil {
 		return err
 	}
 	// The message id makes a job published again (its first answer
 	// lost) queued once.
+	return s.publish(ctx, j, j.Tenant+"."+j.ID)
+}
+
+// publish puts a job on the queue under message id msgID.
+func (s *Store) publish(ctx context.Context, j Job, msgID string) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
 	err = retry(ctx, func(ctx context.Context, _ bool) error {
-		_, err := s.js.Publish(ctx, JobsSubject, b, jetstream.WithMsgID(j.Tenant+"."+j.ID))
+		_, err := s.js.Publish(ctx, jobSubject(j), b, jetstream.WithMsgID(msgID))
 		return err
 	})
 	if err != nil {
@@ -659,7 +684,50 @@ func (c *cancelOnClose) Close() error {
 	return err
 }
 
+// open opens an object for reading and returns its size. Its first
+// bytes have been read by then: after a NATS node died, an object whose
+// meta answers may still fail to deliver its chunks for a while (a
+// consumer on a stream that changes leader), and a reader that fails
+// before its first byte is opened again, within replicaLag, so that a
+// caller who has read nothing yet (an HTTP answer not yet begun) is not
+// handed a reader that fails at once.
 func (s *Store) open(ctx context.Context, obs jetstream.ObjectStore, name string) (io.ReadCloser, int64, error) {
+	deadline := time.Now().Add(replicaLag)
+	for {
+		rc, n, err := s.openOnce(ctx, obs, name)
+		if err != nil {
+			return nil, 0, err
+		}
+		br := bufio.NewReaderSize(rc, chunkSize)
+		_, err = br.Peek(1)
+		if err == nil || err == io.EOF {
+			return &bufferedObject{Reader: br, Closer: rc}, n, nil
+		}
+		rc.Close()
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, 0, fmt.Errorf("object %s: %w", name, err)
+		}
+		sleepCtx(ctx, 250*time.Millisecond)
+	}
+}
+
+// bufferedObject is an object being read through a buffer.
+type bufferedObject struct {
+	*bufio.Reader
+	io.Closer
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (s *Store) openOnce(ctx context.Context, obs jetstream.ObjectStore, name string) (io.ReadCloser, int64, error) {
 	res, err := getObject(ctx, obs, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, 0, ErrNotFound

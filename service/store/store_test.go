@@ -6,8 +6,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // open starts an embedded server in a temporary directory and opens the
@@ -132,5 +135,78 @@ func TestFullStorage(t *testing.T) {
 	}
 	if _, err := s.PutCapture(ctx, "small", bytes.NewReader(data[:1<<20])); err != nil {
 		t.Errorf("a small capture after a refused one: %v", err)
+	}
+}
+
+// TestSweepRequeuesLostJobs drops a queued job's message from the stream,
+// as a stream leader that dies before its followers have it does (this
+// test's one synthetic step: a single embedded server cannot lose it),
+// and checks that Sweep queues it again once, forgets final and deleted
+// records, and leaves a job the queue still holds alone.
+func TestSweepRequeuesLostJobs(t *testing.T) {
+	s := open(t, 0)
+	ctx := context.Background()
+	newJob := func() (*Record, Job) {
+		r := &Record{ID: NewID(), Tenant: "acme", Status: Queued, Created: time.Now().UTC()}
+		if _, err := s.CreateRecord(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		j := Job{Tenant: r.Tenant, ID: r.ID}
+		if err := s.Enqueue(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		return r, j
+	}
+	lost, lostJob := newJob()
+	_, keptJob := newJob()
+	final, _ := newJob()
+	gone, _ := newJob()
+	if err := s.jobs.Purge(ctx, jetstream.WithPurgeSubject(jobSubject(lostJob))); err != nil {
+		t.Fatal(err)
+	}
+	_, rev, _ := s.Record(ctx, final.Tenant, final.ID)
+	final.Status = Done
+	if _, err := s.UpdateRecord(ctx, final, rev); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.records.Purge(ctx, recordKey(gone.Tenant, gone.ID)); err != nil {
+		t.Fatal(err) // deleted behind the store's back: its mark stays
+	}
+
+	if again, err := s.Sweep(ctx, time.Hour); err != nil || len(again) != 0 {
+		t.Fatalf("Sweep of young jobs = %v, %v; want nothing", again, err)
+	}
+	again, err := s.Sweep(ctx, 0)
+	if err != nil || len(again) != 1 || again[0] != lostJob {
+		t.Fatalf("Sweep = %v, %v; want [%v]", again, err, lostJob)
+	}
+	if _, err := s.jobs.GetLastMsgForSubject(ctx, jobSubject(lostJob)); err != nil {
+		t.Errorf("the lost job is not queued again: %v", err)
+	}
+	if n, err := s.QueueDepth(ctx); err != nil || n != 4 {
+		t.Errorf("queue depth %d (%v), want 4 (the kept, final and deleted ones and the lost one again)", n, err)
+	}
+	if again, err := s.Sweep(ctx, 0); err != nil || len(again) != 0 {
+		t.Errorf("second Sweep = %v, %v; want nothing (the job is queued)", again, err)
+	}
+	marks, err := s.pendingMarks(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, m := range marks {
+		keys = append(keys, m.Key())
+	}
+	want := []string{recordKey(lost.Tenant, lost.ID), recordKey(keptJob.Tenant, keptJob.ID)}
+	slices.Sort(keys)
+	slices.Sort(want)
+	if !slices.Equal(keys, want) {
+		t.Errorf("jobs in flight after sweeping: %v, want %v (final and deleted records forgotten)", keys, want)
+	}
+	if err := s.DeleteRecord(ctx, lost.Tenant, lost.ID); err != nil {
+		t.Fatal(err)
+	}
+	if marks, _ := s.pendingMarks(ctx); len(marks) != 1 {
+		t.Errorf("DeleteRecord left %d marks, want 1", len(marks))
 	}
 }

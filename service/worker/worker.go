@@ -129,7 +129,32 @@ func Start(ctx context.Context, st *store.Store, cfg Config) *Pool {
 		p.wg.Add(1)
 		go p.loop()
 	}
+	p.wg.Go(p.sweep)
 	return p
+}
+
+// sweep queues again, every half SweepAge while the pool pulls, the jobs
+// the queue lost (store.Sweep).
+func (p *Pool) sweep() {
+	age := p.st.Config().SweepAge()
+	t := time.NewTicker(age / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.pull.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(p.pull, age)
+		jobs, err := p.st.Sweep(ctx, age)
+		cancel()
+		if err != nil && p.pull.Err() == nil {
+			p.cfg.Logf("worker: sweeping the jobs in flight: %v", err)
+		}
+		for _, j := range jobs {
+			p.cfg.Logf("worker: job %s was lost by the queue: queued again", j.ID)
+		}
+	}
 }
 
 // Drain stops the pool gracefully: the workers take no new job, those
@@ -209,6 +234,7 @@ func (p *Pool) exhausted(ctx context.Context, e store.Exhausted) {
 	}
 	p.cfg.Tracef("job %s failed: %s", rec.ID, rec.Error)
 	p.cleanup(ctx, rec)
+	p.settled(ctx, rec)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -236,7 +262,7 @@ func (p *Pool) handle(ctx context.Context, msg jetstream.Msg, job store.Job) {
 	case rec.Status.Final():
 		// Analysed before a crash that came before the ack: done once.
 		p.cleanup(ctx, rec)
-		p.ack(ctx, msg, rec.ID)
+		p.ack(ctx, msg, rec)
 		p.cfg.Tracef("job %s already %s: acknowledged", rec.ID, rec.Status)
 		return
 	}
@@ -281,21 +307,32 @@ func (p *Pool) conflict(ctx context.Context, msg jetstream.Msg, rec *store.Recor
 		p.dropReports(ctx, rec)
 		msg.Term()
 	case err == nil && cur.Status.Final():
-		p.ack(ctx, msg, rec.ID)
+		p.ack(ctx, msg, rec)
 		p.cfg.Tracef("job %s finished by another worker", rec.ID)
 	default:
 		p.cfg.Logf("worker: job %s: another worker took it over", rec.ID)
 	}
 }
 
-// ack acknowledges a job, waiting for JetStream to confirm.
-func (p *Pool) ack(ctx context.Context, msg jetstream.Msg, id string) {
+// ack acknowledges the job of a final record, waiting for JetStream to
+// confirm, and removes it from the jobs in flight.
+func (p *Pool) ack(ctx context.Context, msg jetstream.Msg, rec *store.Record) {
 	ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	if err := msg.DoubleAck(ackCtx); err != nil {
 		// Delivered again later: the record is final, so it is only
 		// acknowledged then.
-		p.cfg.Logf("worker: job %s: ack: %v", id, err)
+		p.cfg.Logf("worker: job %s: ack: %v", rec.ID, err)
+		return
+	}
+	p.settled(ackCtx, rec)
+}
+
+// settled removes a final record's job from the jobs in flight; a mark
+// left behind is removed by the next sweep.
+func (p *Pool) settled(ctx context.Context, rec *store.Record) {
+	if err := p.st.Settled(ctx, store.Job{Tenant: rec.Tenant, ID: rec.ID}); err != nil {
+		p.cfg.Logf("worker: %v", err)
 	}
 }
 
@@ -315,7 +352,7 @@ func (p *Pool) finishStored(ctx context.Context, j *task) bool {
 		return true
 	}
 	p.cleanup(ctx, j.rec)
-	p.ack(ctx, j.msg, j.rec.ID)
+	p.ack(ctx, j.msg, j.rec)
 	p.cfg.Tracef("job %s %s from its stored outcome", j.rec.ID, j.rec.Status)
 	return true
 }
@@ -525,7 +562,7 @@ func (j *task) finish(ctx context.Context, a *analyze.Analysis, aerr error, b *B
 		}
 	}
 	j.p.cleanup(ctx, rec)
-	j.p.ack(ctx, j.msg, rec.ID)
+	j.p.ack(ctx, j.msg, rec)
 	return nil
 }
 
@@ -546,6 +583,7 @@ func (j *task) fail(ctx context.Context, reason, msg string) {
 	}
 	j.p.cleanup(ctx, j.rec)
 	j.msg.Term()
+	j.p.settled(ctx, j.rec)
 }
 
 // storeReports writes the JSON, HTML and text reports. The text reports,
