@@ -51,7 +51,13 @@ type Config struct {
 	TLSCert, TLSKey string
 	// Tokens, if set, are required; without, Listen must be loopback.
 	Tokens *api.Tokens
-	Store  store.Config
+	// ReadHeaderTimeout bounds the reading of a request's header
+	// (slowloris); 0 means ReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection idle this long; 0
+	// means IdleTimeout.
+	IdleTimeout time.Duration
+	Store       store.Config
 	// Worker sets up the analysis workers; Worker.Workers 0 runs none
 	// (a front end of workers on other machines).
 	Worker worker.Config
@@ -113,7 +119,11 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	octx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
-	if s.st, err = store.Open(octx, s.nc, cfg.Store); err != nil {
+	scfg := cfg.Store
+	if s.emb != nil {
+		scfg.DiskDir = s.emb.Dir()
+	}
+	if s.st, err = store.Open(octx, s.nc, scfg); err != nil {
 		return nil, err
 	}
 	m := metrics.New(s.st.QueueDepth)
@@ -137,6 +147,12 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout}
+	if cfg.ReadHeaderTimeout > 0 {
+		srv.ReadHeaderTimeout = cfg.ReadHeaderTimeout
+	}
+	if cfg.IdleTimeout > 0 {
+		srv.IdleTimeout = cfg.IdleTimeout
+	}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {

@@ -30,7 +30,11 @@ const embeddedReady = 30 * time.Second
 // Embedded is a NATS server with JetStream running in this process.
 type Embedded struct {
 	srv *server.Server
+	dir string
 }
+
+// Dir is where the server keeps JetStream's files.
+func (e *Embedded) Dir() string { return e.dir }
 
 // StartEmbedded starts the NATS server and waits until it is ready.
 func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
@@ -66,7 +70,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("NATS server: JetStream could not start on %s", cfg.Dir)
 	}
-	return &Embedded{srv: srv}, nil
+	return &Embedded{srv: srv, dir: cfg.Dir}, nil
 }
 
 // Connect opens an in-process client connection.

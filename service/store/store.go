@@ -86,6 +86,11 @@ type Config struct {
 	AckWait time.Duration
 	// MaxDeliver bounds the deliveries of one job; default 5.
 	MaxDeliver int
+	// DiskDir, set when NATS runs in this process, is where JetStream
+	// keeps its files: objects are written only while its file system
+	// has more than its margin free (2%, at least 8 MiB, at most 1 GiB),
+	// and Ping fails with ErrFull below it.
+	DiskDir string
 }
 
 func (c *Config) defaults() {
@@ -247,11 +252,18 @@ func classify(err error) error {
 	return err
 }
 
-// CreateRecord stores a new record; it fails if the id is taken.
+// CreateRecord stores a new record; it fails if the id is taken. A
+// record not yet final is first noted among the jobs in flight, so that
+// Sweep queues its job even if the process dies before Enqueue.
 func (s *Store) CreateRecord(ctx context.Context, r *Record) (uint64, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return 0, err
+	}
+	if !r.Status.Final() {
+		if err := s.markPending(ctx, Job{Tenant: r.Tenant, ID: r.ID}); err != nil {
+			return 0, err
+		}
 	}
 	var rev uint64
 	err = retry(ctx, func(ctx context.Context, again bool) error {
@@ -474,12 +486,10 @@ type Job struct {
 	ID     string `json:"id"`
 }
 
-// Enqueue notes a job in flight (for Sweep) and publishes it. Publishing
-// the same job twice within two minutes queues it once.
+// Enqueue publishes the job of a record CreateRecord stored (and noted
+// in flight). Publishing the same job twice within two minutes queues it
+// once.
 func (s *Store) Enqueue(ctx context.Context, j Job) error {
-	if err := s.markPending(ctx, j); err != nil {
-		return err
-	}
 	// The message id makes a job published again (its first answer
 	// lost) queued once.
 	return s.publish(ctx, j, j.Tenant+"."+j.ID)
@@ -524,10 +534,13 @@ func (s *Store) QueueDepth(ctx context.Context) (int, error) {
 	return int(info.NumPending) + info.NumAckPending, nil
 }
 
-// Ping checks that JetStream answers.
+// Ping checks that JetStream answers and, when NATS runs in this
+// process, that its disk has room (ErrFull otherwise).
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := s.js.AccountInfo(ctx)
-	return err
+	if _, err := s.js.AccountInfo(ctx); err != nil {
+		return err
+	}
+	return checkDisk(s.cfg.DiskDir)
 }
 
 // Usage returns the JetStream storage used and its limit (0: none known).
@@ -624,6 +637,10 @@ func (s *Store) DeleteReports(ctx context.Context, tenant, id string) error {
 }
 
 func (s *Store) put(ctx context.Context, obs jetstream.ObjectStore, name string, r io.Reader) (int64, error) {
+	if err := checkDisk(s.cfg.DiskDir); err != nil {
+		return 0, err
+	}
+	r = &diskGuard{r: r, dir: s.cfg.DiskDir}
 	// A cancelled context would stop the object store from purging the
 	// chunks already written: the reader's errors end an upload instead.
 	ctx = context.WithoutCancel(ctx)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,6 +160,12 @@ func TestSweepRequeuesLostJobs(t *testing.T) {
 	}
 	lost, lostJob := newJob()
 	_, keptJob := newJob()
+	// A process that died between the record and its job.
+	orphan := &Record{ID: NewID(), Tenant: "acme", Status: Queued, Created: time.Now().UTC()}
+	if _, err := s.CreateRecord(ctx, orphan); err != nil {
+		t.Fatal(err)
+	}
+	orphanJob := Job{Tenant: orphan.Tenant, ID: orphan.ID}
 	final, _ := newJob()
 	gone, _ := newJob()
 	if err := s.jobs.Purge(ctx, jetstream.WithPurgeSubject(jobSubject(lostJob))); err != nil {
@@ -177,14 +184,20 @@ func TestSweepRequeuesLostJobs(t *testing.T) {
 		t.Fatalf("Sweep of young jobs = %v, %v; want nothing", again, err)
 	}
 	again, err := s.Sweep(ctx, 0)
-	if err != nil || len(again) != 1 || again[0] != lostJob {
-		t.Fatalf("Sweep = %v, %v; want [%v]", again, err, lostJob)
+	wantAgain := []Job{lostJob, orphanJob}
+	sortJobs := func(js []Job) { slices.SortFunc(js, func(a, b Job) int { return strings.Compare(a.ID, b.ID) }) }
+	sortJobs(again)
+	sortJobs(wantAgain)
+	if err != nil || !slices.Equal(again, wantAgain) {
+		t.Fatalf("Sweep = %v, %v; want %v", again, err, wantAgain)
 	}
-	if _, err := s.jobs.GetLastMsgForSubject(ctx, jobSubject(lostJob)); err != nil {
-		t.Errorf("the lost job is not queued again: %v", err)
+	for _, j := range wantAgain {
+		if _, err := s.jobs.GetLastMsgForSubject(ctx, jobSubject(j)); err != nil {
+			t.Errorf("job %s is not queued again: %v", j.ID, err)
+		}
 	}
-	if n, err := s.QueueDepth(ctx); err != nil || n != 4 {
-		t.Errorf("queue depth %d (%v), want 4 (the kept, final and deleted ones and the lost one again)", n, err)
+	if n, err := s.QueueDepth(ctx); err != nil || n != 5 {
+		t.Errorf("queue depth %d (%v), want 5 (the kept, final and deleted ones, the lost one again and the orphan)", n, err)
 	}
 	if again, err := s.Sweep(ctx, 0); err != nil || len(again) != 0 {
 		t.Errorf("second Sweep = %v, %v; want nothing (the job is queued)", again, err)
@@ -197,7 +210,7 @@ func TestSweepRequeuesLostJobs(t *testing.T) {
 	for _, m := range marks {
 		keys = append(keys, m.Key())
 	}
-	want := []string{recordKey(lost.Tenant, lost.ID), recordKey(keptJob.Tenant, keptJob.ID)}
+	want := []string{recordKey(lost.Tenant, lost.ID), recordKey(keptJob.Tenant, keptJob.ID), recordKey(orphan.Tenant, orphan.ID)}
 	slices.Sort(keys)
 	slices.Sort(want)
 	if !slices.Equal(keys, want) {
@@ -206,7 +219,40 @@ func TestSweepRequeuesLostJobs(t *testing.T) {
 	if err := s.DeleteRecord(ctx, lost.Tenant, lost.ID); err != nil {
 		t.Fatal(err)
 	}
-	if marks, _ := s.pendingMarks(ctx); len(marks) != 1 {
-		t.Errorf("DeleteRecord left %d marks, want 1", len(marks))
+	if marks, _ := s.pendingMarks(ctx); len(marks) != 2 {
+		t.Errorf("DeleteRecord left %d marks, want 2", len(marks))
 	}
+}
+
+// TestSweepChunks leaves the chunks of an object without its meta, as an
+// upload whose process was killed does (written here by publishing the
+// chunks straight to the bucket's stream, the object store's own layout),
+// and checks that SweepChunks removes them once old enough and keeps
+// every complete object.
+func TestSweepChunks(t *testing.T) {
+	s := open(t, 0)
+	ctx := context.Background()
+	if _, err := s.PutCapture(ctx, "kept", bytes.NewReader(make([]byte, 3*chunkSize))); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.js.Publish(ctx, "$O."+CapturesBucket+".C.ORPHANNUID", make([]byte, chunkSize)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.SweepChunks(ctx, time.Hour); err != nil || n != 0 {
+		t.Errorf("SweepChunks of young chunks = %d, %v; want 0", n, err)
+	}
+	if n, err := s.SweepChunks(ctx, 0); err != nil || n != 1 {
+		t.Errorf("SweepChunks = %d, %v; want 1", n, err)
+	}
+	objects, chunks, err := s.CountObjects(ctx, CapturesBucket)
+	if err != nil || objects != 1 || chunks != 3 {
+		t.Errorf("after the sweep: %d objects, %d chunks (%v); want the kept object's 1 and 3", objects, chunks, err)
+	}
+	rc, n, err := s.OpenCapture(ctx, "kept")
+	if err != nil || n != 3*chunkSize {
+		t.Fatalf("the kept object: %d bytes, %v", n, err)
+	}
+	rc.Close()
 }

@@ -166,3 +166,81 @@ func (s *Store) InFlight(ctx context.Context) (int, error) {
 	marks, err := s.pendingMarks(ctx)
 	return len(marks), err
 }
+
+// ChunkSweepAge is how long the chunks of an object without its meta
+// (an upload or a report whose writer died: the object store writes the
+// meta last) must have had no new chunk before SweepChunks removes them;
+// an upload still arriving adds chunks more often than that.
+const ChunkSweepAge = 30 * time.Minute
+
+// SweepChunks removes, in the captures and reports buckets, the chunks
+// that belong to no object and have had no new chunk for olderThan, and
+// returns how many objects' chunks it removed.
+func (s *Store) SweepChunks(ctx context.Context, olderThan time.Duration) (int, error) {
+	removed := 0
+	var errs []error
+	for _, b := range []struct {
+		name string
+		obs  jetstream.ObjectStore
+	}{{CapturesBucket, s.captures}, {ReportsBucket, s.reports}} {
+		n, err := s.sweepBucketChunks(ctx, b.name, b.obs, olderThan)
+		removed += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sweeping %s: %w", b.name, err))
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+func (s *Store) sweepBucketChunks(ctx context.Context, bucket string, obs jetstream.ObjectStore, olderThan time.Duration) (int, error) {
+	st, err := s.js.Stream(ctx, "OBJ_"+bucket)
+	if err != nil {
+		return 0, err
+	}
+	prefix := "$O." + bucket + ".C."
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil || len(info.State.Subjects) == 0 {
+		return 0, err
+	}
+	live := map[string]bool{}
+	list, err := obs.List(ctx)
+	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return 0, err
+	}
+	for _, o := range list {
+		live[o.NUID] = true
+	}
+	removed := 0
+	for subj := range info.State.Subjects {
+		if live[subj[len(prefix):]] {
+			continue
+		}
+		last, err := st.GetLastMsgForSubject(ctx, subj)
+		if err != nil || time.Since(last.Time) < olderThan {
+			continue // gone meanwhile, or still being written
+		}
+		// Its meta may have been written since the listing.
+		if s.hasObjectWithNUID(ctx, obs, subj[len(prefix):]) {
+			continue
+		}
+		if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+// hasObjectWithNUID lists obs again for an object whose chunks are nuid.
+func (s *Store) hasObjectWithNUID(ctx context.Context, obs jetstream.ObjectStore, nuid string) bool {
+	list, err := obs.List(ctx)
+	if err != nil {
+		return !errors.Is(err, jetstream.ErrNoObjectsFound) // unsure: keep
+	}
+	for _, o := range list {
+		if o.NUID == nuid {
+			return true
+		}
+	}
+	return false
+}

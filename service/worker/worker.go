@@ -133,12 +133,18 @@ func Start(ctx context.Context, st *store.Store, cfg Config) *Pool {
 	return p
 }
 
+// chunkSweepEvery is how often a pool removes the chunks of objects whose
+// writer died (store.SweepChunks).
+const chunkSweepEvery = time.Hour
+
 // sweep queues again, every half SweepAge while the pool pulls, the jobs
-// the queue lost (store.Sweep).
+// the queue lost (store.Sweep), and at its first turn and then hourly
+// removes the chunks that belong to no object.
 func (p *Pool) sweep() {
 	age := p.st.Config().SweepAge()
 	t := time.NewTicker(age / 2)
 	defer t.Stop()
+	var chunksSwept time.Time
 	for {
 		select {
 		case <-p.pull.Done():
@@ -147,13 +153,23 @@ func (p *Pool) sweep() {
 		}
 		ctx, cancel := context.WithTimeout(p.pull, age)
 		jobs, err := p.st.Sweep(ctx, age)
-		cancel()
 		if err != nil && p.pull.Err() == nil {
 			p.cfg.Logf("worker: sweeping the jobs in flight: %v", err)
 		}
 		for _, j := range jobs {
 			p.cfg.Logf("worker: job %s was lost by the queue: queued again", j.ID)
 		}
+		if time.Since(chunksSwept) >= chunkSweepEvery {
+			chunksSwept = time.Now()
+			n, err := p.st.SweepChunks(ctx, store.ChunkSweepAge)
+			if err != nil && p.pull.Err() == nil {
+				p.cfg.Logf("worker: %v", err)
+			}
+			if n > 0 {
+				p.cfg.Logf("worker: removed the chunks of %d objects whose writer died", n)
+			}
+		}
+		cancel()
 	}
 }
 
