@@ -305,7 +305,7 @@ func (up *upload) read(r *http.Request, body io.Reader) error {
 		switch part.FormName() {
 		case "file":
 			if len(up.files) >= MaxFilesPerUpload {
-				return badRequest("at most %d files in one upload", MaxFilesPerUpload)
+				return badRequest("at most %d files in one upload: merge them first (mergecap) or send them in several uploads", MaxFilesPerUpload)
 			}
 			err = up.addFile(r.Context(), fileName(part), part)
 		case "name", "tags", "tag", "each":

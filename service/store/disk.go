@@ -41,22 +41,41 @@ func checkDisk(dir string) error {
 	return nil
 }
 
-// diskGuard is a reader that fails with ErrFull once the disk is nearly
-// full.
-type diskGuard struct {
+// chunkReader is what the object store reads an object from. It fills
+// each read whole, since the object store publishes one message per read:
+// an HTTP body read as it arrives (often 16 KiB at a time) would make
+// eight times the messages of 128 KiB chunks, and as many acknowledgements
+// pending, which a cluster slowed by a dead node answers too late (the
+// object store then gives up: "stalled with too many outstanding async
+// published messages"). It also fails with ErrFull once the disk under
+// dir (if any) is nearly full.
+type chunkReader struct {
 	r     io.Reader
 	dir   string
 	since int
 }
 
-func (g *diskGuard) Read(p []byte) (int, error) {
-	if g.since >= diskCheckEvery {
-		g.since = 0
-		if err := checkDisk(g.dir); err != nil {
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.since >= diskCheckEvery {
+		c.since = 0
+		if err := checkDisk(c.dir); err != nil {
 			return 0, err
 		}
 	}
-	n, err := g.r.Read(p)
-	g.since += n
-	return n, err
+	n, empty := 0, 0
+	for n < len(p) {
+		k, err := c.r.Read(p[n:])
+		n += k
+		if k == 0 && err == nil {
+			if empty++; empty == 100 {
+				err = io.ErrNoProgress // as bufio says of such readers
+			}
+		}
+		if err != nil {
+			c.since += n
+			return n, err // io.EOF after the last, short chunk
+		}
+	}
+	c.since += n
+	return n, nil
 }

@@ -281,6 +281,10 @@ func (s *Store) CreateRecord(ctx context.Context, r *Record) (uint64, error) {
 		return err
 	})
 	if err != nil {
+		if !r.Status.Final() {
+			// Best effort: a note left behind is settled by Sweep.
+			s.Settled(context.WithoutCancel(ctx), Job{Tenant: r.Tenant, ID: r.ID})
+		}
 		return 0, fmt.Errorf("creating record %s: %w", r.ID, classify(err))
 	}
 	return rev, nil
@@ -640,7 +644,7 @@ func (s *Store) put(ctx context.Context, obs jetstream.ObjectStore, name string,
 	if err := checkDisk(s.cfg.DiskDir); err != nil {
 		return 0, err
 	}
-	r = &diskGuard{r: r, dir: s.cfg.DiskDir}
+	r = &chunkReader{r: r, dir: s.cfg.DiskDir}
 	// A cancelled context would stop the object store from purging the
 	// chunks already written: the reader's errors end an upload instead.
 	ctx = context.WithoutCancel(ctx)
