@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"ftpdiag/analyze"
+	"ftpdiag/correlate"
 	"ftpdiag/ftpflow"
 )
 
@@ -35,6 +36,9 @@ type HTMLOptions struct {
 	Timeline TimelineOptions
 	// Version names the tool in the footer.
 	Version string
+	// Views, when not nil, adds the "Two views" section: what comparing
+	// the input files packet by packet found (package correlate).
+	Views *correlate.Result
 }
 
 // htmlSession is one session as the page shows it.
@@ -105,6 +109,7 @@ type htmlPage struct {
 	Errors   int
 	Warnings int
 	Version  string
+	Views    *htmlViews
 }
 
 //go:embed report.html.tmpl
@@ -121,7 +126,7 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 // problem).
 func WriteHTML(w io.Writer, a *analyze.Analysis, opt HTMLOptions) error {
 	d := Build(a)
-	page := htmlPage{Doc: d, Findings: SortFindings(d.Findings), Version: opt.Version}
+	page := htmlPage{Doc: d, Findings: SortFindings(d.Findings), Version: opt.Version, Views: buildHTMLViews(opt.Views)}
 	for _, f := range d.Findings {
 		switch f.Severity {
 		case "error":

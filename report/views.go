@@ -308,29 +308,10 @@ func (tw *textWriter) views(r *correlate.Result) {
 			tw.render(t)
 		}
 		for _, vc := range p.Connections {
-			for _, w := range vc.Rewritten {
-				fmt.Fprintf(tw.w, "  rewritten on the way, %s > %s: frame %d of %d %q, frame %d of %d %q", w.From, w.To, w.FrameA, p.A+1, w.TextA, w.FrameB, p.B+1, w.TextB)
-				if w.SeqShift != 0 {
-					fmt.Fprintf(tw.w, " (sequence numbers shifted by %+d after it)", w.SeqShift)
-				}
-				fmt.Fprintln(tw.w)
-			}
-			for _, o := range vc.Options {
-				fmt.Fprintf(tw.w, "  SYN options changed on the way, %s > %s: MSS %d in %d, %d in %d; window %d, %d (frames %d / %d)\n",
-					o.From, o.To, o.MSSA, p.A+1, o.MSSB, p.B+1, o.WindowA, o.WindowB, o.FrameA, o.FrameB)
-			}
-			if vc.Unanswered {
-				fmt.Fprintf(tw.w, "  %s: the SYNs reached both capture points and got no answer: dropped beyond the farther one (the receiving host itself, or its own firewall), not on the way\n", vc.InA)
-			}
-			for _, l := range vc.Vanished {
-				tw.lost(r, l)
-			}
+			tw.notes(connNotes(p, vc))
 		}
 		for _, lc := range p.Lone {
-			fmt.Fprintf(tw.w, "  %s: only in %d (from frame %d)\n", lc.Conn, lc.Input+1, lc.FirstFrame)
-			for _, l := range lc.Vanished {
-				tw.lost(r, l)
-			}
+			tw.notes(loneNotes(lc))
 		}
 		if p.Omitted > 0 {
 			fmt.Fprintf(tw.w, "  (%d more connections not listed)\n", p.Omitted)
@@ -338,13 +319,71 @@ func (tw *textWriter) views(r *correlate.Result) {
 	}
 }
 
-func (tw *textWriter) lost(r *correlate.Result, l Lost) {
+// notes writes what comparing a pair found, a line each, a lost group's
+// meaning indented below it.
+func (tw *textWriter) notes(ns []viewNote) {
+	for _, n := range ns {
+		if !n.Lost {
+			fmt.Fprintf(tw.w, "  %s\n", n.Line)
+			continue
+		}
+		fmt.Fprintf(tw.w, "    %s:\n%s\n", n.Line, indent(wrap(n.Detail, 72), "      "))
+	}
+}
+
+// viewNote is one thing comparing a pair found about a connection: a
+// payload rewritten or SYN options changed on the way, SYNs unanswered at
+// both points, a connection seen at one point only, or a group of packets
+// seen at one point only (Lost, with its meaning in Detail).
+type viewNote struct {
+	Line   string
+	Lost   bool
+	Detail string
+}
+
+// connNotes are the notes on a connection seen in both files of p.
+func connNotes(p ViewPair, vc ViewConn) []viewNote {
+	var ns []viewNote
+	for _, w := range vc.Rewritten {
+		line := fmt.Sprintf("rewritten on the way, %s > %s: frame %d of %d %q, frame %d of %d %q", w.From, w.To, w.FrameA, p.A+1, w.TextA, w.FrameB, p.B+1, w.TextB)
+		if w.SeqShift != 0 {
+			line += fmt.Sprintf(" (sequence numbers shifted by %+d after it)", w.SeqShift)
+		}
+		ns = append(ns, viewNote{Line: line})
+	}
+	for _, o := range vc.Options {
+		ns = append(ns, viewNote{Line: fmt.Sprintf("SYN options changed on the way, %s > %s: MSS %d in %d, %d in %d; window %d, %d (frames %d / %d)",
+			o.From, o.To, o.MSSA, p.A+1, o.MSSB, p.B+1, o.WindowA, o.WindowB, o.FrameA, o.FrameB)})
+	}
+	if vc.Unanswered {
+		ns = append(ns, viewNote{Line: fmt.Sprintf("%s: the SYNs reached both capture points and got no answer: dropped beyond the farther one (the receiving host itself, or its own firewall), not on the way", vc.InA)})
+	}
+	for _, l := range vc.Vanished {
+		ns = append(ns, lostNote(l))
+	}
+	return ns
+}
+
+// loneNotes are the notes on a connection seen in one file only.
+func loneNotes(lc LoneConn) []viewNote {
+	ns := []viewNote{{Line: fmt.Sprintf("%s: only in %d (from frame %d)", lc.Conn, lc.Input+1, lc.FirstFrame)}}
+	for _, l := range lc.Vanished {
+		ns = append(ns, lostNote(l))
+	}
+	return ns
+}
+
+// lostNote says where a group of packets was seen and what it means.
+func lostNote(l Lost) viewNote {
 	what := "left"
 	if !lossVanished(l.Kind) {
 		what = "appeared"
 	}
-	fmt.Fprintf(tw.w, "    %s %s > %s: %d packets seen only in %d (frames %s):\n%s\n",
-		what, l.From, l.To, l.Packets, l.Seen+1, frameList(l.Frames, l.Packets), indent(wrap(l.Meaning, 72), "      "))
+	return viewNote{
+		Line: fmt.Sprintf("%s %s > %s: %d packets seen only in %d (frames %s)",
+			what, l.From, l.To, l.Packets, l.Seen+1, frameList(l.Frames, l.Packets)),
+		Lost: true, Detail: l.Meaning,
+	}
 }
 
 func lossVanished(kind string) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"strings"
 	"testing"
 
@@ -80,6 +81,7 @@ func TestViews(t *testing.T) {
 					t.Errorf("text lacks %q; the section is:\n%s", s, section(txt.String()))
 				}
 			}
+			checkHTMLViews(t, a, r, tt.text)
 		})
 	}
 }
@@ -89,4 +91,36 @@ func section(s string) string {
 		return s[i:]
 	}
 	return "(none)"
+}
+
+// checkHTMLViews writes the HTML page with and without the comparison:
+// with it, the "Two views" section holds each of the text's lines (their
+// first line), without it there is no such section.
+func checkHTMLViews(t *testing.T, a *analyze.Analysis, r *correlate.Result, lines []string) {
+	t.Helper()
+	var with, without bytes.Buffer
+	if err := WriteHTML(&with, a, HTMLOptions{Views: r}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&without, a, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const heading = "<h2>Two views: the same traffic captured at two places</h2>"
+	if strings.Contains(without.String(), heading) {
+		t.Error("HTML without views has a Two views section")
+	}
+	page := with.String()
+	i := strings.Index(page, heading)
+	if i < 0 {
+		t.Fatal("HTML with views has no Two views section")
+	}
+	sec := page[i:]
+	sec = sec[:strings.Index(sec, "<h2>Sessions</h2>")]
+	for _, l := range lines[1:] {
+		first := strings.TrimSpace(strings.SplitN(l, "\n", 2)[0])
+		first = strings.TrimSuffix(first, ":")
+		if !strings.Contains(html.UnescapeString(sec), first) {
+			t.Errorf("HTML views lack %q; the section is:\n%s", first, sec)
+		}
+	}
 }
