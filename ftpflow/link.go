@@ -97,6 +97,16 @@ func (t *Tracker) addOffer(o *Offer) {
 		if st := s.Control.session; st != nil && st.current == o {
 			st.current = nil
 		}
+		// The connections that answer it are not those of an older offer
+		// of the same endpoint: they leave the table like any other
+		// instead of piling up under a kept offer (a hostile session that
+		// announces one port a million times would pin a connection per
+		// announcement, and report them on the wrong transfers).
+		for _, ep := range o.linkEndpoints() {
+			if old, ok := t.offers[ep]; ok && old.session == s {
+				delete(t.offers, ep)
+			}
+		}
 		return
 	}
 	eps := o.linkEndpoints()
