@@ -31,7 +31,7 @@ const (
 	clusterClients    = 6
 	// slowCaptureSize makes an analysis, streamed from the replicated
 	// object store, outlast the ack wait.
-	slowCaptureSize = 384 << 20
+	slowCaptureSize = 768 << 20
 )
 
 var clusterStoreConfig = store.Config{Replicas: 3, AckWait: clusterAckWait, MaxDeliver: clusterMaxDeliver}
