@@ -48,6 +48,9 @@ func TestProtectedControlChannel(t *testing.T) {
 			d := tr.Conv("198.51.100.10:40100", "203.0.113.5:50000").Open()
 			d.Say(simtrace.Server, tlsRecord)
 			d.Close(simtrace.Server)
+			// Closed, the session is settled with what it learnt (a
+			// closed connection's line state is released first).
+			c.Close(simtrace.Client)
 			s := only(t, run(tr))
 			tls := s.TLS
 			if !s.ControlEncrypted() || tls.RFC2228 != tt.rfc2228 || tls.Before != tt.before {

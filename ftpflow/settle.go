@@ -92,7 +92,9 @@ func (t *Tracker) retireSessions() {
 // carries (a 425 of some other dialogue) says nothing of a session.
 func (st *sessionState) strayTail() bool {
 	s := st.s
-	return s.ID == 0 && !s.Control.Handshake && s.Commands == 0 && s.Greeting == nil && !st.lines[Server].tls.on && !st.lines[Client].tls.on
+	// s.TLS, not the line state: a closed connection's lines are
+	// released before its session is settled.
+	return s.ID == 0 && !s.Control.Handshake && s.Commands == 0 && s.Greeting == nil && s.TLS == nil
 }
 
 // over reports whether a session has ended: its control connection closed
