@@ -145,6 +145,9 @@ type Reply struct {
 	Frame int    `json:"frame"`
 	Input int    `json:"input,omitempty"`
 	Time  string `json:"time"`
+	// Incomplete marks a multi-line reply whose closing line never came:
+	// ended by the next command or the end of the capture.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
 // TLS records the control connection's switch to TLS.
@@ -485,7 +488,7 @@ func buildConn(c *ftpflow.Conn, sender ftpflow.Side) Connection {
 }
 
 func buildReply(r ftpflow.ReplyRecord) Reply {
-	return Reply{Code: r.Code, Text: Clean(r.Text), Frame: r.Frame, Input: r.Input, Time: stamp(r.Time)}
+	return Reply{Code: r.Code, Text: Clean(r.Text), Frame: r.Frame, Input: r.Input, Time: stamp(r.Time), Incomplete: r.Incomplete}
 }
 
 func closedBy(c *ftpflow.Conn) string {

@@ -199,6 +199,10 @@ func (b *timelineBuilder) control() {
 		}
 		st := Step{Kind: StepControl, At: e.Event, From: 1, To: 0, Label: Clean(fmt.Sprintf("%d %s", e.Code, firstLine(e.Text)))}
 		st.Note = replyWords(e.Code, verb)
+		if e.Incomplete {
+			st.Label += " [incomplete]"
+			st.Note = strings.TrimPrefix(st.Note+"; its closing line never came (the capture misses it or ends first)", "; ")
+		}
 		if o := offerAt[e.Frame]; o != nil && o.Passive() {
 			st.Note = "server announces " + o.Endpoint.String() + portArithmetic(o)
 		}
