@@ -304,11 +304,8 @@ func TestUploadRefusals(t *testing.T) {
 	if r.code != http.StatusUnsupportedMediaType || !strings.Contains(string(r.body), `capture: not a capture file (starts with \"# not a capture\\n\")`) {
 		t.Errorf("text upload: %v", r)
 	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte("hello, world"))
-	zw.Close()
-	r = ts.do("POST", "/api/v1/captures?name=x.gz", acmeToken, &gz)
+	gz := gzipped(t, []byte("hello, world"))
+	r = ts.do("POST", "/api/v1/captures?name=x.gz", acmeToken, gz)
 	if r.code != http.StatusUnsupportedMediaType || !strings.Contains(string(r.body), "x.gz: not a capture file (decompressed data starts with") {
 		t.Errorf("gzip of text: %v", r)
 	}
@@ -461,6 +458,25 @@ func TestStorageFull(t *testing.T) {
 	}
 }
 
+// gzipped compresses parts, one after the other, as one gzip stream.
+func gzipped(t *testing.T, parts ...[]byte) *bytes.Buffer {
+	t.Helper()
+	var gz bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		if _, err := zw.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &gz
+}
+
 // pcapHeader is a classic pcap file header (Ethernet, snaplen 65535).
 func pcapHeader() []byte {
 	h := make([]byte, 24)
@@ -475,12 +491,8 @@ func pcapHeader() []byte {
 func TestJobBounds(t *testing.T) {
 	t.Run("gzip bomb", func(t *testing.T) {
 		ts := startService(t, func(c *service.Config) { c.Worker.MaxCaptureBytes = 1 << 20 })
-		var gz bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-		zw.Write(pcapHeader())
-		zw.Write(make([]byte, 16<<20)) // empty records, 16 bytes each
-		zw.Close()
-		r := ts.do("POST", "/api/v1/captures?name=bomb.pcap.gz", acmeToken, &gz)
+		gz := gzipped(t, pcapHeader(), make([]byte, 16<<20)) // empty records, 16 bytes each
+		r := ts.do("POST", "/api/v1/captures?name=bomb.pcap.gz", acmeToken, gz)
 		if r.code != http.StatusAccepted {
 			t.Fatalf("upload: %v", r)
 		}

@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"ftpdiag/analyze"
-	"ftpdiag/ftpflow"
-	"ftpdiag/report"
 	"ftpdiag/service"
 	"ftpdiag/service/api"
 	"ftpdiag/service/store"
@@ -170,32 +170,115 @@ func (ts *testService) records(tenant string) int {
 	return n
 }
 
-// cliJSON is what `ftpdiag --format json NAMES...` prints when run in the
-// fixtures directory: the CLI's streamed JSON path, with its defaults.
-func cliJSON(t *testing.T, names ...string) []byte {
+// TestMain runs the tests, then removes the ftpdiag binary they built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if cli.dir != "" {
+		os.RemoveAll(cli.dir)
+	}
+	os.Exit(code)
+}
+
+// cli is the ftpdiag binary the tests build once and share (the child
+// services of the fault tests, and the reports to compare with), and the
+// reports it printed, by command line.
+var cli struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+
+	mu      sync.Mutex
+	reports map[string][]byte
+}
+
+// buildTimeout bounds the build of the binary.
+const buildTimeout = 5 * time.Minute
+
+// ftpdiagBinary builds ftpdiag the first time it is called (into a
+// directory TestMain removes) and returns its path.
+func ftpdiagBinary(t *testing.T) string {
 	t.Helper()
-	var in []analyze.Input
-	for _, n := range names {
-		f, err := os.Open(filepath.Join(fixtures, n))
-		if err != nil {
-			t.Fatal(err)
+	cli.once.Do(func() {
+		if cli.dir, cli.err = os.MkdirTemp("", "ftpdiag-service-test-"); cli.err != nil {
+			return
 		}
-		defer f.Close()
-		in = append(in, analyze.Input{Name: n, Reader: f})
+		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+		defer cancel()
+		cli.bin = filepath.Join(cli.dir, "ftpdiag")
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", cli.bin, "ftpdiag/cmd/ftpdiag").CombinedOutput()
+		if err != nil {
+			cli.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if cli.err != nil {
+		t.Fatal(cli.err)
 	}
-	js := report.NewJSONStream(false, 0)
-	defer js.Close()
-	opt := analyze.Options{
-		TimeWait: ftpflow.DefaultTimeWait,
-		Tracker:  ftpflow.Config{MaxConns: ftpflow.DefaultMaxConns, MaxSessions: ftpflow.DefaultMaxSessions, TimeWait: ftpflow.DefaultTimeWait},
-		Sessions: js.Session,
-	}
-	a, _ := analyze.Run(context.Background(), in, opt)
-	var out bytes.Buffer
-	if err := js.Finish(&out, a); err != nil {
+	return cli.bin
+}
+
+// cliTimeout bounds one run of the CLI on fixtures.
+const cliTimeout = 2 * time.Minute
+
+// cliReport is what `ftpdiag --format FORMAT [flags] NAMES...` prints
+// when run in the fixtures directory, so that the report names each input
+// as the upload did. The real binary runs, with COLUMNS unset so that a
+// text report has the width the CLI gives a pipe; exit statuses 0, 1 and
+// 2 (findings, nothing readable) are answers, the others failures.
+func cliReport(t *testing.T, format string, flags []string, names ...string) []byte {
+	t.Helper()
+	bin := ftpdiagBinary(t)
+	out, err := runCLI(bin, format, flags, names...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return out.Bytes()
+	return out
+}
+
+// runCLI runs the CLI for cliReport, once per command line: later calls
+// answer what the first printed.
+func runCLI(bin, format string, flags []string, names ...string) ([]byte, error) {
+	args := append(append([]string{"--format", format}, flags...), names...)
+	key := strings.Join(args, "\x00")
+	cli.mu.Lock()
+	out, ok := cli.reports[key]
+	cli.mu.Unlock()
+	if ok {
+		return out, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = fixtures
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "COLUMNS=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() > 2) {
+		return nil, fmt.Errorf("ftpdiag %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("ftpdiag %s printed nothing\n%s", strings.Join(args, " "), stderr.Bytes())
+	}
+	cli.mu.Lock()
+	if cli.reports == nil {
+		cli.reports = map[string][]byte{}
+	}
+	cli.reports[key] = out
+	cli.mu.Unlock()
+	return out, nil
+}
+
+// cliJSON is what `ftpdiag --format json NAMES...` prints when run in the
+// fixtures directory (the real CLI's output).
+func cliJSON(t *testing.T, names ...string) []byte {
+	t.Helper()
+	return cliReport(t, "json", nil, names...)
 }
 
 // fixtureNames lists the shipped captures.

@@ -93,6 +93,8 @@ func parseSubmitFlags(args []string, stderr io.Writer) (*submitConfig, error) {
 		return nil, errors.New("--each --format html would write several pages into one stream: use --each with text or json, or one submit per file")
 	case c.timeout <= 0:
 		return nil, fmt.Errorf("--timeout %v: must be positive", c.timeout)
+	case !c.each && len(c.files) > api.MaxFilesPerUpload:
+		return nil, fmt.Errorf("%d files: the service merges at most %d files into one analysis; give --each to analyse each file on its own, or merge them into one capture first (mergecap -w merged.pcapng FILE...)", len(c.files), api.MaxFilesPerUpload)
 	}
 	if _, ok := severityThreshold(c.failOn); !ok {
 		return nil, fmt.Errorf("--fail-on %q: want error, warning, info or never", c.failOn)

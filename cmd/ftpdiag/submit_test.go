@@ -96,9 +96,16 @@ func TestSubmitFailures(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "token")
 	bad := filepath.Join(dir, "bad-token")
-	os.WriteFile(good, []byte("acme-token-0123456789\n"), 0o600)
-	os.WriteFile(bad, []byte("nope-token-0123456789\n"), 0o600)
+	for path, token := range map[string]string{good: "acme-token-0123456789\n", bad: "nope-token-0123456789\n"} {
+		if err := os.WriteFile(path, []byte(token), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	nat := "../../fixtures/captures/02-nat-pasv-curl-follow-client.pcap"
+	tooMany := []string{"submit", "--server", url, "--token-file", good}
+	for range 65 {
+		tooMany = append(tooMany, nat)
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -114,6 +121,7 @@ func TestSubmitFailures(t *testing.T) {
 		{"bad format", []string{"submit", "--server", url, "--format", "xml", nat}, exitUsage, `--format "xml"`},
 		{"no file", []string{"submit", "--server", url}, exitUsage, "no capture file given"},
 		{"each html", []string{"submit", "--server", url, "--each", "--format", "html", nat}, exitUsage, "--each --format html"},
+		{"65 files merged", tooMany, exitUsage, "65 files: the service merges at most 64 files into one analysis; give --each"},
 		{"server gone", []string{"submit", "--server", "http://127.0.0.1:1", nat}, exitUsage, "uploading to"},
 		{"good token", []string{"submit", "--server", url, "--token-file", good, "-q", "--tag", "ci", nat}, exitFindings, ""},
 	} {

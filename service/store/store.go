@@ -177,7 +177,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	s.jobs, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: JobsStream, Description: "ftpdiag analysis jobs", Subjects: []string{JobsSubject + ".>"},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
-		MaxAge: cfg.Retention, Duplicates: dedupWindow,
+		MaxAge: cfg.Retention, Duplicates: min(dedupWindow, cfg.Retention),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", JobsStream, err)
