@@ -45,6 +45,9 @@ type JSONStream struct {
 	status   *int // see SetStatus
 	// after writes members after "findings" (see SetViews).
 	after func(*jsonWriter)
+	// vantages tallies where each file's sessions were seen from, for
+	// the views.
+	vantages fileVantages
 }
 
 // SetStatus gives the document a "status" member (after "schema"): the
@@ -64,7 +67,7 @@ func NewJSONStream(oneLine bool, memory int) *JSONStream {
 	if memory <= 0 {
 		memory = DefaultSpoolMemory
 	}
-	js := &JSONStream{oneLine: oneLine, sessions: spool{limit: memory}, findings: spool{limit: memory}}
+	js := &JSONStream{oneLine: oneLine, sessions: spool{limit: memory}, findings: spool{limit: memory}, vantages: fileVantages{}}
 	js.enc = json.NewEncoder(&js.encoded)
 	if !oneLine {
 		js.enc.SetIndent(strings.Repeat("  ", 2), "  ")
@@ -88,6 +91,7 @@ func (js *JSONStream) Session(s *ftpflow.Session, findings []analyze.Finding) {
 	if js.err != nil {
 		return
 	}
+	js.vantages.add(s)
 	b, err := js.encode(buildSession(s))
 	if err == nil {
 		var off int64

@@ -58,7 +58,7 @@ func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
 	tw.inputs(d)
 	tw.sessions(d)
 	tw.transfers(d)
-	tw.views(opt.Views)
+	tw.views(opt.Views, a.Sessions)
 	if opt.Explain && len(a.Sessions) > 0 {
 		tw.heading("Ladder diagrams (time runs down; X marks a packet that got no answer)")
 		if err := writeLadders(ew, a, opt.Timeline, opt.Width); err != nil {

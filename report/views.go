@@ -8,6 +8,7 @@ import (
 
 	"ftpdiag/analyze"
 	"ftpdiag/correlate"
+	"ftpdiag/ftpflow"
 )
 
 // View is one input that saw traffic another input saw too: where it was
@@ -24,6 +25,9 @@ type View struct {
 	RelativeTo int `json:"relative_to"`
 	// ClockOffset is this file's clock minus RelativeTo's, in seconds.
 	ClockOffset float64 `json:"clock_offset"`
+	// Vantage is where the file was captured: the side its sessions'
+	// vantage points agree on (unknown when none tells or they disagree).
+	Vantage Vantage `json:"vantage"`
 }
 
 // Correlation is what comparing the inputs packet by packet found
@@ -129,8 +133,13 @@ type OptChg struct {
 }
 
 // BuildViews turns a correlation into the document's "views" and
-// "correlation" members; both are nil when r is nil.
-func BuildViews(r *correlate.Result) ([]View, *Correlation) {
+// "correlation" members, each file's vantage read from the sessions of
+// the analysis; both are nil when r is nil.
+func BuildViews(r *correlate.Result, sessions []*ftpflow.Session) ([]View, *Correlation) {
+	return buildViews(r, fileVantages{}.addAll(sessions))
+}
+
+func buildViews(r *correlate.Result, fv fileVantages) ([]View, *Correlation) {
 	if r == nil {
 		return nil, nil
 	}
@@ -144,11 +153,11 @@ func BuildViews(r *correlate.Result) ([]View, *Correlation) {
 		}
 		if !placed[p.A] {
 			placed[p.A] = true
-			views = append(views, View{Input: p.A, File: Clean(r.Files[p.A].Name), Hosts: addrs(p.SideA), RelativeTo: p.A})
+			views = append(views, View{Input: p.A, File: Clean(r.Files[p.A].Name), Hosts: addrs(p.SideA), RelativeTo: p.A, Vantage: fv.of(p.A)})
 		}
 		if !placed[p.B] {
 			placed[p.B] = true
-			views = append(views, View{Input: p.B, File: Clean(r.Files[p.B].Name), Hosts: addrs(p.SideB), RelativeTo: p.A, ClockOffset: p.Offset.Seconds()})
+			views = append(views, View{Input: p.B, File: Clean(r.Files[p.B].Name), Hosts: addrs(p.SideB), RelativeTo: p.A, ClockOffset: p.Offset.Seconds(), Vantage: fv.of(p.B)})
 		}
 	}
 	return views, c
@@ -269,15 +278,15 @@ func (js *JSONStream) SetViews(r *correlate.Result) {
 		return
 	}
 	js.after = func(jw *jsonWriter) {
-		views, corr := BuildViews(r)
+		views, corr := buildViews(r, js.vantages)
 		jw.field(1, "views", views)
 		jw.field(1, "correlation", corr)
 	}
 }
 
 // views writes the "Two views" section of the terminal report.
-func (tw *textWriter) views(r *correlate.Result) {
-	views, c := BuildViews(r)
+func (tw *textWriter) views(r *correlate.Result, sessions []*ftpflow.Session) {
+	views, c := BuildViews(r, sessions)
 	if c == nil {
 		return
 	}
@@ -287,6 +296,11 @@ func (tw *textWriter) views(r *correlate.Result) {
 		return
 	}
 	name := func(i int) string { return fmt.Sprintf("[%d] %s", i+1, cell(Clean(r.Files[i].Name))) }
+	where := make([]string, 0, len(views))
+	for _, v := range views {
+		where = append(where, fmt.Sprintf("%d %s", v.Input+1, capturedWhere(v.Vantage.Side)))
+	}
+	fmt.Fprintf(tw.w, "  Captured: %s (the vantage points of their sessions)\n", strings.Join(where, ", "))
 	for _, p := range c.Pairs {
 		if !p.Views {
 			fmt.Fprintf(tw.w, "  %s and %s share no packet.\n", name(p.A), name(p.B))
@@ -427,3 +441,21 @@ func orNone(s []string) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// Number numbers the view's file from 1, as the reports name files.
+func (v View) Number() int { return v.Input + 1 }
+
+// capturedWhere says in words where a file with this vantage side was
+// captured.
+func capturedWhere(side string) string {
+	switch side {
+	case "client", "server":
+		return "at the " + side
+	case "between":
+		return "between client and server"
+	}
+	return "at a place its sessions do not tell"
+}
+
+// Where says in words where the view's file was captured.
+func (v View) Where() string { return capturedWhere(v.Vantage.Side) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"ftpdiag/correlate"
+	"ftpdiag/ftpflow"
 )
 
 // htmlViews is the "Two views" section of the page: what comparing the
@@ -11,7 +12,9 @@ import (
 type htmlViews struct {
 	// Separate says the files share no packet.
 	Separate bool
-	Pairs    []htmlViewPair
+	// Views say where each file was captured.
+	Views []View
+	Pairs []htmlViewPair
 }
 
 // htmlViewPair is one pair of files compared.
@@ -32,12 +35,12 @@ func (p htmlViewPair) First() int { return p.A + 1 }
 func (p htmlViewPair) Second() int { return p.B + 1 }
 
 // buildHTMLViews prepares the section, nil when r is nil.
-func buildHTMLViews(r *correlate.Result) *htmlViews {
-	views, c := BuildViews(r)
+func buildHTMLViews(r *correlate.Result, sessions []*ftpflow.Session) *htmlViews {
+	views, c := BuildViews(r, sessions)
 	if c == nil {
 		return nil
 	}
-	hv := &htmlViews{Separate: len(views) == 0}
+	hv := &htmlViews{Separate: len(views) == 0, Views: views}
 	name := func(i int) string { return fmt.Sprintf("[%d] %s", i+1, Clean(r.Files[i].Name)) }
 	for _, p := range c.Pairs {
 		hp := htmlViewPair{ViewPair: p, SideA: orNone(p.SideA), SideB: orNone(p.SideB)}

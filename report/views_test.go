@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"strings"
 	"testing"
@@ -21,11 +22,13 @@ func TestViews(t *testing.T) {
 		scenario string
 		json     []string // substrings of the "correlation" member
 		text     []string // lines of the "Two views" section
+		where    [2]string
 	}{
 		{
 			scenario: "02-nat-pasv-helper-curl-follow",
 			json: []string{`"mode":"views"`, `"nat":"destination"`, `"in_b":"198.51.100.10:43322 \u003e 172.16.40.222:21"`,
 				`"text_a":"227 Entering Passive Mode (203,0,113,10,117,54).","text_b":"227 Entering Passive Mode (172,16,40,222,117,54).","len_a":50,"len_b":51,"seq_shift":1`},
+			where: [2]string{"client", "server"},
 			text: []string{"Two views (the same traffic captured at two places)",
 				`rewritten on the way, 203.0.113.10:21 > 198.51.100.10:43322: frame 14 of 1 "227 Entering Passive Mode (203,0,113,10,117,54).", frame 14 of 2 "227 Entering Passive Mode (172,16,40,222,117,54)." (sequence numbers shifted by +1 after it)`},
 		},
@@ -60,6 +63,9 @@ func TestViews(t *testing.T) {
 			if len(doc.Views) != 2 || doc.Correlation == nil || doc.Views[0].Hosts == nil {
 				t.Fatalf("views %+v, correlation %v; want two views and a correlation", doc.Views, doc.Correlation)
 			}
+			if tt.where[0] != "" && (doc.Views[0].Vantage.Side != tt.where[0] || doc.Views[1].Vantage.Side != tt.where[1]) {
+				t.Errorf("views captured at %q and %q, want %q", doc.Views[0].Vantage.Side, doc.Views[1].Vantage.Side, tt.where)
+			}
 			for _, s := range tt.json {
 				if !strings.Contains(js.String(), s) {
 					t.Errorf("JSON lacks %s", s)
@@ -76,7 +82,11 @@ func TestViews(t *testing.T) {
 			if err := WriteText(&txt, a, TextOptions{Views: r}); err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range tt.text {
+			text := tt.text
+			if tt.where[0] != "" {
+				text = append(text, fmt.Sprintf("  Captured: 1 at the %s, 2 at the %s (the vantage points of their sessions)", tt.where[0], tt.where[1]))
+			}
+			for _, s := range text {
 				if !strings.Contains(txt.String(), s) {
 					t.Errorf("text lacks %q; the section is:\n%s", s, section(txt.String()))
 				}
