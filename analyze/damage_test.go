@@ -2,6 +2,9 @@ package analyze_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -9,6 +12,7 @@ import (
 	"testing"
 
 	"ftpdiag/analyze"
+	"ftpdiag/pcap"
 )
 
 // TestDamagedCaptureIsAFinding: a capture cut after a few packets, or an
@@ -69,4 +73,32 @@ func cutAfterRecords(t *testing.T, data []byte, n int) int {
 		off += 16 + caplen
 	}
 	return off
+}
+
+// TestDamagedBefore: only a format error in an input the first pass did
+// not read to its end is damage it already found.
+func TestDamagedBefore(t *testing.T) {
+	read := []pcap.Info{{Name: "cut.pcap"}, {Name: "whole.pcap", Complete: true}}
+	damage := func(file string) error {
+		return fmt.Errorf("second pass: %w", &pcap.FormatError{File: file, Record: 9, Offset: 900, Err: io.ErrUnexpectedEOF})
+	}
+	tests := []struct {
+		name string
+		err  error
+		read []pcap.Info
+		want bool
+	}{
+		{"damage the first pass met", damage("cut.pcap"), read, true},
+		{"damage in an input read whole", damage("whole.pcap"), read, false},
+		{"damage in an input not among those read", damage("other.pcap"), read, false},
+		{"no first pass given", damage("cut.pcap"), nil, false},
+		{"not a format error", errors.New("cut.pcap: permission denied"), read, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := analyze.DamagedBefore(tt.err, tt.read); got != tt.want {
+				t.Errorf("DamagedBefore(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
 }

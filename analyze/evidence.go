@@ -2,8 +2,10 @@ package analyze
 
 import (
 	"net/netip"
+	"slices"
 
 	"ftpdiag/ftpflow"
+	"ftpdiag/pcap"
 )
 
 // evidence builds a finding's Refs and their JSON view, Finding.Evidence,
@@ -13,6 +15,8 @@ import (
 type evidence struct {
 	refs Refs
 	view map[string]any
+	// refused are the frames of the refusals counted (refusal).
+	refused []int
 }
 
 // newEvidence starts a finding's evidence with the details that only
@@ -24,6 +28,15 @@ func newEvidence(details map[string]any) *evidence {
 		details = map[string]any{}
 	}
 	return &evidence{view: details}
+}
+
+// fill gives a finding its Evidence and Refs and, unless it has a filter
+// of its own, the display filter the Refs derive.
+func (e *evidence) fill(f *Finding) {
+	f.Evidence, f.Refs = e.view, e.refs
+	if f.Filter == "" {
+		f.Filter = displayFilter(e.refs)
+	}
 }
 
 // set records a detail that only people read.
@@ -138,6 +151,41 @@ func (e *evidence) icmpTooBig(msgs []ftpflow.TooBig) {
 		e.refs.ICMPFrames = append(e.refs.ICMPFrames, tb.Frame)
 	}
 	e.view["icmp_too_big"] = view
+}
+
+// refusal counts one more reply refusing passive ports: "refusals" and
+// "refusal_frames" in the view, its frame among the reply frames (once:
+// the first refusal is also the reply cited).
+func (e *evidence) refusal(frame int) {
+	e.refused = append(e.refused, frame)
+	if n := len(e.refs.ReplyFrames); n == 0 || e.refs.ReplyFrames[n-1] != frame {
+		e.refs.ReplyFrames = append(e.refs.ReplyFrames, frame)
+	}
+	e.view["refusals"] = len(e.refused)
+	e.view["refusal_frames"] = slices.Clone(e.refused)
+}
+
+// portsHeld cites the passive announcements holding a port when the
+// server refused one: under "ports_held", each with its session, port and
+// frame; the sessions and frames in Refs.
+func (e *evidence) portsHeld(held []*offerRecord) {
+	view := make([]map[string]any, 0, len(held))
+	for _, o := range held {
+		view = append(view, map[string]any{"session": o.session, "port": int(o.endpoint.Port()), "offer_frame": o.frame})
+		e.refs.Sessions = appendOnce(e.refs.Sessions, o.session)
+		e.refs.Frames = append(e.refs.Frames, o.frame)
+	}
+	e.view["ports_held"] = view
+}
+
+// damage cites where reading an input stopped: the file, the record that
+// could not be read and its offset; in Refs, the frame before that record,
+// the last one read (none when the first record is damaged).
+func (e *evidence) damage(fe *pcap.FormatError) {
+	e.view["file"], e.view["record"], e.view["offset"] = fe.File, fe.Record, fe.Offset
+	if fe.Record > 1 {
+		e.refs.Frames = append(e.refs.Frames, fe.Record-1)
+	}
 }
 
 func transferIDs(ts []*ftpflow.Transfer) []int {

@@ -2,6 +2,7 @@ package analyze_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 
@@ -11,11 +12,16 @@ import (
 )
 
 // Analyse a capture and list what went wrong: here a server behind NAT
-// announces its private address in its 227 reply.
+// announces its private address in its 227 reply. An error does not make
+// the analysis useless: it holds everything read before a damaged record,
+// and beside a file that did not open, the others.
 func ExampleRun() {
 	a, err := analyze.Run(context.Background(), analyze.Files("../fixtures/captures/02-nat-pasv-curl-follow-client.pcap"), analyze.Options{})
 	if err != nil {
-		log.Fatal(err)
+		log.Print(err) // each problem on its own line
+	}
+	if errors.Is(err, analyze.ErrNothingRead) {
+		return
 	}
 	for _, f := range a.Findings {
 		fmt.Println(f.ID, f.Severity, f.Kind)
@@ -42,7 +48,7 @@ func ExamplePackets() {
 	}}
 	a, err := analyze.Packets(context.Background(), r, opt)
 	if err != nil {
-		log.Fatal(err)
+		log.Print(err) // a holds the analysis of what was read before it
 	}
 	// Findings about the whole capture rather than one session, if any,
 	// come at the end.

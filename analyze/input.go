@@ -113,6 +113,26 @@ func reopenOne(in Input) (*pcap.Reader, error) {
 	return pcap.NewReader(in.Reader, in.Name)
 }
 
+// DamagedBefore reports whether err, met reading inputs a second time
+// (evidence or annotated captures, see Reopen), is damage the analysis
+// already found: a *pcap.FormatError naming an input that read, the
+// Analysis.Inputs of the first pass, says was not read to its end. The
+// second pass stops there as the first did, and the damage was reported
+// then (a capture_damaged finding); damage the first pass did not meet
+// (a file changed in between) is news.
+func DamagedBefore(err error, read []pcap.Info) bool {
+	var fe *pcap.FormatError
+	if !errors.As(err, &fe) {
+		return false
+	}
+	for _, in := range read {
+		if in.Name == fe.File && !in.Complete {
+			return true
+		}
+	}
+	return false
+}
+
 // KindCaptureDamaged is the finding about an input that could not be read
 // to its end, or not at all, while others were.
 const KindCaptureDamaged = "capture_damaged"
@@ -126,25 +146,20 @@ func (a *Analysis) addDamage(errs []error) {
 			continue // interrupted, not damaged: the caller knows
 		}
 		a.nextFinding++
+		ev := newEvidence(map[string]any{"error": err.Error()})
 		f := Finding{
 			ID: fmt.Sprintf("F%d", a.nextFinding), Kind: KindCaptureDamaged, Severity: Warning,
-			Evidence:    map[string]any{"error": err.Error()},
 			Explanation: "Reading stopped at this damage: packets after it, and the FTP dialogue and data connections they carried, are not in the analysis. A session that seems to stop there, or a transfer without its end, may have gone on normally; none of the findings can speak for that part of the traffic.",
 			Remediation: "Check how the file was made and copied: a capture cut short (tcpdump stopped without flushing, a disk that filled up, an upload cut off) or damaged in transit. Capture again, or ask for the complete file; with tcpdump, stop it with SIGINT so it flushes, or write with -U.",
 		}
 		var fe *pcap.FormatError
 		if errors.As(err, &fe) {
 			f.Summary = fmt.Sprintf("%s could not be read to its end: %s", fe.File, strings.TrimPrefix(err.Error(), fe.File+": "))
-			f.Evidence["file"] = fe.File
-			f.Evidence["record"] = fe.Record
-			f.Evidence["offset"] = fe.Offset
-			if fe.Record > 1 {
-				f.Refs.Frames = []int{fe.Record - 1}
-				f.Filter = fmt.Sprintf("frame.number == %d", fe.Record-1)
-			}
+			ev.damage(fe)
 		} else {
 			f.Summary = "an input could not be read: " + err.Error()
 		}
+		ev.fill(&f)
 		a.Findings = append(a.Findings, f)
 	}
 }

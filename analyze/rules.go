@@ -59,11 +59,11 @@ type diag struct {
 	// already reports (an address mismatch, a full passive port range).
 	offerExplained map[*ftpflow.Offer]bool
 	// exhaustion is the session's passive_port_exhaustion finding drawn
-	// from the server's refusals: its index in out (-1: none yet) and the
-	// frames of the refusals it counts.
+	// from the server's refusals: its index in out (-1: none yet) and its
+	// evidence, which counts the refusals.
 	exhaustion struct {
-		index  int
-		frames []int
+		index int
+		ev    *evidence
 	}
 	// holders lists, for each refusal saying the passive ports ran out,
 	// the passive offers (of any session) holding a port at that moment.
@@ -90,7 +90,7 @@ func (d *diag) Retired(s *ftpflow.Session) {
 	clear(d.explained)
 	clear(d.offerExplained)
 	clear(d.holders)
-	d.exhaustion.index, d.exhaustion.frames = -1, nil
+	d.exhaustion.index, d.exhaustion.ev = -1, nil
 	d.findHolders(s)
 	d.markHeldOffers(s)
 	d.outOfRange(s)
@@ -122,10 +122,7 @@ func (d *diag) finish() []Finding {
 func (d *diag) add(f Finding, ev *evidence) string {
 	d.nextID++
 	f.ID = fmt.Sprintf("F%d", d.nextID)
-	f.Evidence, f.Refs = ev.view, ev.refs
-	if f.Filter == "" {
-		f.Filter = displayFilter(f.Refs)
-	}
+	ev.fill(&f)
 	d.out = append(d.out, f)
 	return f.ID
 }

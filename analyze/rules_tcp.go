@@ -359,9 +359,9 @@ func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *f
 		d.countRefusal(t, reply)
 		return
 	}
-	d.exhaustion.frames = []int{reply.Frame}
-	ev := newEvidence(map[string]any{"refusals": 1, "refusal_frames": slices.Clone(d.exhaustion.frames)})
+	ev := newEvidence(nil)
 	ev.reply("server_reply", reply)
+	ev.refusal(reply.Frame)
 	ev.transfer(t)
 	expl := fmt.Sprintf("The server answered %d %q: it could not find a free port in its passive range. Each passive transfer holds a port from the PASV reply until the client connects, and some servers cannot reuse a port while an earlier connection on it lingers; with a small range, a few concurrent or quick transfers exhaust it. The capacity is roughly ports / TIME-WAIT transfers per second.", reply.Code, reply.Text)
 	rem := "Widen the passive port range (vsftpd pasv_min_port/pasv_max_port, ProFTPD PassivePorts, Pure-FTPd -p) and open the same range in the firewall; limit concurrent sessions per client."
@@ -373,7 +373,7 @@ func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *f
 	id := d.add(Finding{Kind: KindPassivePortExhaustion, Severity: Error, Session: s.ID, Transfer: t.ID,
 		Summary:     fmt.Sprintf("server out of passive ports: %d %s", reply.Code, truncate(reply.Text, 70)),
 		Explanation: expl, Remediation: rem}, ev)
-	d.exhaustion.index = len(d.out) - 1
+	d.exhaustion.index, d.exhaustion.ev = len(d.out)-1, ev
 	if t.ID != 0 {
 		d.explain(id, t)
 	}
@@ -383,13 +383,11 @@ func (d *diag) exhaustionReply(s *ftpflow.Session, t *ftpflow.Transfer, reply *f
 // finding about them, its display filter included.
 func (d *diag) countRefusal(t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
 	x := &d.exhaustion
-	x.frames = append(x.frames, reply.Frame)
+	x.ev.refusal(reply.Frame)
 	f := &d.out[x.index]
-	f.Refs.ReplyFrames = append(f.Refs.ReplyFrames, reply.Frame)
-	f.Filter = displayFilter(f.Refs)
-	f.Evidence["refusals"] = len(x.frames)
-	f.Evidence["refusal_frames"] = slices.Clone(x.frames)
-	f.Summary = fmt.Sprintf("server out of passive ports (%d times): %d %s", len(x.frames), reply.Code, truncate(reply.Text, 60))
+	f.Filter = "" // drawn again from the Refs, which cite one more reply
+	x.ev.fill(f)
+	f.Summary = fmt.Sprintf("server out of passive ports (%d times): %d %s", len(x.ev.refused), reply.Code, truncate(reply.Text, 60))
 	if t.ID != 0 {
 		d.explain(f.ID, t)
 	}
@@ -398,18 +396,15 @@ func (d *diag) countRefusal(t *ftpflow.Transfer, reply *ftpflow.ReplyRecord) {
 // portsHeld records the passive ports of the server held when it refused
 // r, and returns the sentence that lists them (empty when none).
 func (d *diag) portsHeld(ev *evidence, r *ftpflow.Refusal) string {
-	var held []map[string]any
-	var ports []string
-	for _, o := range d.holders[r] {
-		held = append(held, map[string]any{"session": o.session, "port": int(o.endpoint.Port()), "offer_frame": o.frame})
-		ev.refs.Sessions = appendOnce(ev.refs.Sessions, o.session)
-		ev.refs.Frames = append(ev.refs.Frames, o.frame)
-		ports = append(ports, fmt.Sprintf("%d (session %d)", o.endpoint.Port(), o.session))
-	}
+	held := d.holders[r]
 	if len(held) == 0 {
 		return ""
 	}
-	ev.set("ports_held", held)
+	ev.portsHeld(held)
+	ports := make([]string, len(held))
+	for i, o := range held {
+		ports[i] = fmt.Sprintf("%d (session %d)", o.endpoint.Port(), o.session)
+	}
 	return fmt.Sprintf(" At that moment the capture shows %d passive port(s) of this server announced and still held: %s.", len(held), strings.Join(ports, ", "))
 }
 

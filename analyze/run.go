@@ -21,9 +21,14 @@ type PacketSource interface {
 // Options tunes an analysis. The zero value uses the defaults.
 type Options struct {
 	// Tracker bounds the connection tracker. Its Sink is ignored: the
-	// analysis is the tracker's sink (see Sessions).
+	// analysis is the tracker's sink (see Sessions). Its TimeWait, the
+	// 2*MSL after which a closed connection's 5-tuple may be reused
+	// (default ftpflow.DefaultTimeWait, 240 s), is the one both the tracker
+	// and the rules that judge reuse go by.
 	Tracker ftpflow.Config
-	// TimeWait is the 2*MSL used to judge 5-tuple reuse (default 240 s).
+	// TimeWait is the older place of Tracker.TimeWait, used only when that
+	// is zero. Set Tracker.TimeWait instead; this field goes once no
+	// caller sets it.
 	TimeWait time.Duration
 	// ReadAhead, in Run, decompresses each gzip-compressed file on a
 	// goroutine of its own ahead of the analysis (pcap.OpenContext with
@@ -42,6 +47,18 @@ type Options struct {
 	// those handed on later are counted in Stats.DroppedSessions, and
 	// their findings dropped with them.
 	Sessions func(s *ftpflow.Session, findings []Finding)
+}
+
+// timeWait is the TIME-WAIT the analysis goes by: Tracker.TimeWait, else
+// the older TimeWait, else the default.
+func (o Options) timeWait() time.Duration {
+	switch {
+	case o.Tracker.TimeWait > 0:
+		return o.Tracker.TimeWait
+	case o.TimeWait > 0:
+		return o.TimeWait
+	}
+	return ftpflow.DefaultTimeWait
 }
 
 // Progress is how far an analysis has read.
@@ -84,12 +101,8 @@ const progressEvery = 1 << 16
 // when ctx is done, and returns the analysis of everything read before it
 // with that error. Most programs call Run, which opens the files.
 func Packets(ctx context.Context, src PacketSource, opt Options) (*Analysis, error) {
-	if opt.TimeWait <= 0 {
-		opt.TimeWait = ftpflow.DefaultTimeWait
-	}
-	if opt.Tracker.TimeWait <= 0 {
-		opt.Tracker.TimeWait = opt.TimeWait
-	}
+	opt.Tracker.TimeWait = opt.timeWait()
+	opt.TimeWait = opt.Tracker.TimeWait // what the rules read
 	a := &Analysis{}
 	emit := opt.Sessions
 	dropped := 0

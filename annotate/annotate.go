@@ -42,6 +42,9 @@ const (
 	maxCommentBytes = 48 << 10
 	// maxListed bounds the findings listed in the section header.
 	maxListed = 200
+	// maxInputComments bounds the inputs' section header comments copied
+	// into the section header, in bytes (all inputs together).
+	maxInputComments = 64 << 10
 	// checkEvery is how many packets pass between cancellation checks.
 	checkEvery = 4096
 )
@@ -59,7 +62,10 @@ const (
 //   - when the output numbers a frame differently from its input (several
 //     inputs, or skipped records), where it comes from: "ftpdiag: frame 71
 //     of capture.pcap";
-//   - in the section header, the analysis in short and every finding.
+//   - in the section header, after the comments of the inputs' own
+//     section headers (each prefixed with its input's name when there are
+//     several), the ftpdiag version (Options.Version), the analysis in
+//     short and every finding.
 //
 // inputs are those given to analyze.Run, in the same order, and a is what
 // Run returned for them: the inputs that did not open then are left out
@@ -73,7 +79,7 @@ const (
 // before it is a valid capture as far as it goes (once flushed).
 func Write(ctx context.Context, inputs []analyze.Input, a *analyze.Analysis, w io.Writer, opt Options) (Result, error) {
 	var res Result
-	used, complete := opened(inputs, a)
+	used, _ := opened(inputs, a)
 	readers, err := analyze.Reopen(used)
 	defer func() {
 		for _, r := range readers {
@@ -89,11 +95,11 @@ func Write(ctx context.Context, inputs []analyze.Input, a *analyze.Analysis, w i
 	}
 	notes := collect(a, opt)
 	nw, err := pcap.NewNgWriter(w, pcap.SectionHeader{
-		Comments:    sectionComments(a, names, opt.Version),
+		Comments:    append(inputComments(readers, names), sectionComments(a, names, opt.Version)...),
 		Application: strings.TrimSpace("ftpdiag " + opt.Version),
 	})
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("annotated capture: %w", err)
 	}
 	m := pcap.NewMerger(readers...)
 	type ifaceKey struct{ input, iface int }
@@ -120,7 +126,7 @@ func Write(ctx context.Context, inputs []analyze.Input, a *analyze.Analysis, w i
 			ids[key] = id
 		}
 		res.Packets++
-		ours := notes.at(p.Input, p.Frame)
+		ours := notes.at(p.Input, p.Frame, p.Timestamp)
 		if len(ours) > 0 {
 			res.Commented++
 			if len(readers) > 1 || p.Frame != res.Packets {
@@ -133,11 +139,38 @@ func Write(ctx context.Context, inputs []analyze.Input, a *analyze.Analysis, w i
 	}
 	errs := []error{nw.Flush()}
 	for _, err := range m.Errors() {
-		if !damagedBefore(err, used, complete) {
+		if !analyze.DamagedBefore(err, a.Inputs) {
 			errs = append(errs, err)
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// inputComments returns the comments of the inputs' section headers, as
+// their readers have read them on opening (a pcapng file's first
+// section), in the order of the inputs, each prefixed with its input's
+// name when there are several; those beyond maxInputComments bytes in
+// all are left out, and a last comment says how many.
+func inputComments(readers []*pcap.Reader, names []string) []string {
+	var out []string
+	budget, left := maxInputComments, 0
+	for i, r := range readers {
+		for _, c := range r.SectionComments() {
+			if len(readers) > 1 {
+				c = names[i] + ": " + c
+			}
+			if len(c) > budget {
+				left++
+				continue
+			}
+			budget -= len(c)
+			out = append(out, c)
+		}
+	}
+	if left > 0 {
+		out = append(out, fmt.Sprintf("ftpdiag: %d more comments of the inputs' section headers left out", left))
+	}
+	return out
 }
 
 // opened returns the inputs the analysis read (those that opened), and
@@ -159,21 +192,6 @@ func opened(inputs []analyze.Input, a *analyze.Analysis) (used []analyze.Input, 
 		complete = append(complete, a.Inputs[i].Complete)
 	}
 	return used, complete
-}
-
-// damagedBefore tells whether err stopped an input that the analysis
-// already found damaged: it is written as far as it was read then.
-func damagedBefore(err error, used []analyze.Input, complete []bool) bool {
-	var fe *pcap.FormatError
-	if !errors.As(err, &fe) {
-		return false
-	}
-	for i, in := range used {
-		if in.Name == fe.File && !complete[i] {
-			return true
-		}
-	}
-	return false
 }
 
 // fit returns a packet's own comments followed by ours, ours cut so that

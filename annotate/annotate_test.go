@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -87,9 +88,9 @@ func testInputs(t *testing.T) map[string][]string {
 	nano := filepath.Join(dir, "rejected-nano.pcap")
 	toNano(t, captures+"03-pasv-rejected-ftplib-client.pcap", nano)
 	ng := filepath.Join(dir, "two-interfaces.pcapng")
-	toNG(t, ng, nil, captures+"04-active-client-firewall-curl-client.pcap", captures+"15-any-interface-sll2-server.pcap")
+	toNG(t, ng, nil, nil, captures+"04-active-client-firewall-curl-client.pcap", captures+"15-any-interface-sll2-server.pcap")
 	commented := filepath.Join(dir, "commented.pcapng")
-	toNG(t, commented, func(p *pcap.Packet) []string {
+	toNG(t, commented, []string{"analyst: capture taken on the client", "second section comment"}, func(p *pcap.Packet) []string {
 		if p.Frame%3 == 0 {
 			return []string{fmt.Sprintf("analyst: look at frame %d", p.Frame), "second comment"}
 		}
@@ -181,9 +182,8 @@ func hasPrefix(cs []string, prefix string) bool {
 	return slices.ContainsFunc(cs, func(c string) bool { return strings.HasPrefix(c, prefix) })
 }
 
-// TestLessonAndPasswords checks the lesson's notes on the key frames and
-// that no comment shows a password.
-func TestLessonAndPasswords(t *testing.T) {
+// TestLesson checks the lesson's notes on the key frames.
+func TestLesson(t *testing.T) {
 	_, out := annotated(t, Options{Lesson: true}, captures+"02-nat-pasv-curl-follow-client.pcap")
 	r, err := pcap.NewReader(bytes.NewReader(out), "out")
 	if err != nil {
@@ -201,12 +201,213 @@ func TestLessonAndPasswords(t *testing.T) {
 			t.Errorf("frame %d: comments %q, want the lesson's %q", frame, got[frame-1].comments, want)
 		}
 	}
-	for _, lesson := range []bool{false, true} {
-		_, out := annotated(t, Options{Lesson: lesson}, captures+"01-passive-pureftpd-ftplib-client.pcap")
-		if bytes.Contains(bytes.ReplaceAll(out, []byte("PASS fixture-pass"), nil), []byte("fixture-pass")) {
-			t.Errorf("lesson %v: the password appears outside its packet", lesson)
+}
+
+// TestPasswords checks that the password of the PASS line stays masked in
+// the comments unless Options.ShowPasswords, and that the lesson's note
+// on the PASS frame shows it then.
+func TestPasswords(t *testing.T) {
+	const capture = captures + "01-passive-pureftpd-ftplib-client.pcap"
+	const passFrame = 11 // PASS fixture-pass
+	for _, c := range []struct {
+		name string
+		opt  Options
+		note string // the comment on the PASS frame, up to its note
+	}{
+		{"findings only", Options{}, ""},
+		{"findings only, passwords shown", Options{ShowPasswords: true}, ""},
+		{"lesson", Options{Lesson: true}, "PASS **** — "},
+		{"lesson, passwords shown", Options{Lesson: true, ShowPasswords: true}, "PASS fixture-pass — "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, out := annotated(t, c.opt, capture)
+			r, err := pcap.NewReader(bytes.NewReader(out), "out")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var comments []string
+			for _, p := range readAll(t, r) {
+				comments = append(comments, p.comments...)
+				if p.frame == passFrame && c.note != "" && !hasPrefix(p.comments, c.note) {
+					t.Errorf("frame %d: comments %q, want the lesson's %q...", p.frame, p.comments, c.note)
+				}
+			}
+			shown := strings.Contains(strings.Join(comments, "\n"), "fixture-pass")
+			if want := c.opt.ShowPasswords && c.opt.Lesson; shown != want {
+				t.Errorf("the password in a comment: %v, want %v", shown, want)
+			}
+			if !c.opt.ShowPasswords && bytes.Contains(bytes.ReplaceAll(out, []byte("PASS fixture-pass"), nil), []byte("fixture-pass")) {
+				t.Error("the password appears outside its packet")
+			}
+		})
+	}
+}
+
+// TestEveryFixtureRoles annotates every fixture capture and checks that
+// every frame a finding cites says the role it plays: none is left with
+// the generic "cited as evidence", which says a frame was not found among
+// the places of the sessions searched.
+func TestEveryFixtureRoles(t *testing.T) {
+	files, err := filepath.Glob(captures + "*.pcap*")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixture capture in %s: %v", captures, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			a, out := annotated(t, Options{Lesson: true}, file)
+			r, err := pcap.NewReader(bytes.NewReader(out), "out")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readAll(t, r)
+			for _, p := range got {
+				for _, c := range p.comments {
+					if strings.HasSuffix(c, ": cited as evidence") {
+						t.Errorf("frame %d: %q", p.frame, c)
+					}
+				}
+			}
+			for _, f := range a.Findings {
+				for _, fr := range citedFrames(f) {
+					if fr > len(got) || !hasPrefix(got[fr-1].comments, f.ID+": ") {
+						t.Errorf("%s %s cites frame %d, which says no role of it", f.ID, f.Kind, fr)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestMergedRoles checks, in captures of two inputs, that the frames a
+// finding cites outside its session are commented in the input that holds
+// them, and only there: the SYN of a control connection that never became
+// a session (control_half_open, which no session holds, while a session
+// of the other input has a frame of the same number), and the
+// announcements of other sessions that held the passive ports
+// (passive_port_exhaustion, Refs.Sessions).
+func TestMergedRoles(t *testing.T) {
+	refused := captures + "17-control-refused-curl-client.pcap"
+	nat := captures + "02-nat-pasv-curl-follow-client.pcap"
+	exhausted := captures + "12-pasv-range-exhausted-client.pcap"
+	rejected := captures + "03-pasv-rejected-ftplib-client.pcap"
+	for _, c := range []struct {
+		name  string
+		files []string
+		kind  string
+		input int // the input that holds the frames cited
+		role  string
+	}{
+		{"half-open second", []string{nat, refused}, analyze.KindControlHalfOpen, 1, "SYN to the FTP control port of 203.0.113.10:21, refused with a RST"},
+		{"half-open first", []string{refused, nat}, analyze.KindControlHalfOpen, 0, "SYN to the FTP control port of 203.0.113.10:21, refused with a RST"},
+		{"held ports second", []string{rejected, exhausted}, analyze.KindPassivePortExhaustion, 1, "a passive port still held when the server refused, announced by session"},
+		{"held ports first", []string{exhausted, rejected}, analyze.KindPassivePortExhaustion, 0, "a passive port still held when the server refused, announced by session"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, out := annotated(t, Options{Lesson: true}, c.files...)
+			i := slices.IndexFunc(a.Findings, func(f analyze.Finding) bool { return f.Kind == c.kind })
+			if i < 0 {
+				t.Fatalf("no %s finding: a poor test input", c.kind)
+			}
+			f := a.Findings[i]
+			want := map[frameKey]bool{}
+			for _, fr := range citedFrames(f) {
+				want[frameKey{c.input, fr}] = true
+			}
+			got := readAll(t, mustReader(t, out))
+			roled := false
+			for i, w := range readMerged(t, c.files...) {
+				k := frameKey{w.input, w.frame}
+				has := hasPrefix(got[i].comments, f.ID+": ")
+				if has != want[k] {
+					t.Errorf("frame %d of input %d: comments %q; cited by %s: %v", w.frame, w.input, got[i].comments, f.ID, want[k])
+				}
+				roled = roled || hasPrefix(got[i].comments, f.ID+": "+c.role)
+			}
+			if !roled {
+				t.Errorf("no frame says %q", f.ID+": "+c.role)
+			}
+		})
+	}
+}
+
+// TestSectionHeader checks the output's section header: the comments of
+// the inputs' section headers first, in order (prefixed with the input's
+// name when there are several), then ours, which name the version; and
+// that capinfos reads them so.
+func TestSectionHeader(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.pcapng"), filepath.Join(dir, "second.pcapng")
+	toNG(t, first, []string{"taken on the client", "second line\nof a comment"}, nil, captures+"02-nat-pasv-curl-follow-client.pcap")
+	toNG(t, second, []string{"taken on the server"}, nil, captures+"02-nat-pasv-curl-follow-server.pcap")
+	plain := captures + "03-pasv-rejected-ftplib-client.pcap"
+	const version = "v9.8.7-test"
+	for _, c := range []struct {
+		name  string
+		files []string
+		want  []string // the inputs' comments, before ours
+	}{
+		{"pcap", []string{plain}, nil},
+		{"pcapng", []string{first}, []string{"taken on the client", "second line\nof a comment"}},
+		{"merged", []string{first, plain, second}, []string{first + ": taken on the client", first + ": second line\nof a comment", second + ": taken on the server"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, out := annotated(t, Options{Version: version}, c.files...)
+			got := mustReader(t, out).SectionComments()
+			if len(got) <= len(c.want) || !slices.Equal(got[:len(c.want)], c.want) {
+				t.Fatalf("section comments %q, want %q first", got, c.want)
+			}
+			if ours := got[len(c.want)]; !strings.HasPrefix(ours, "ftpdiag "+version+": diagnosis of "+strings.Join(c.files, ", ")) {
+				t.Errorf("our first section comment %q does not name the version and the inputs", ours)
+			}
+			capinfosComments(t, out, got)
+		})
+	}
+}
+
+// capinfosComments checks that capinfos reads the capture's section
+// comments as want (each on one line: capinfos prints a line break as a
+// space).
+func capinfosComments(t *testing.T, capture []byte, want []string) {
+	t.Helper()
+	capinfos, err := exec.LookPath("capinfos")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but capinfos is not installed")
+		}
+		t.Log("capinfos is not installed (apt-get install tshark): section comments not checked with it")
+		return
+	}
+	path := filepath.Join(t.TempDir(), "out.pcapng")
+	if err := os.WriteFile(path, capture, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := exec.Command(capinfos, "-k", path).Output()
+	if err != nil {
+		t.Fatalf("capinfos -k: %v", err)
+	}
+	var got []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if c, ok := strings.CutPrefix(line, "Capture comment:"); ok {
+			got = append(got, strings.TrimSpace(c))
 		}
 	}
+	var flat []string
+	for _, c := range want {
+		flat = append(flat, strings.TrimSpace(strings.ReplaceAll(c, "\n", " ")))
+	}
+	if !slices.Equal(got, flat) {
+		t.Errorf("capinfos reads the section comments\n%q\nwant\n%q", got, flat)
+	}
+}
+
+// mustReader reads a capture in memory.
+func mustReader(t *testing.T, capture []byte) *pcap.Reader {
+	t.Helper()
+	r, err := pcap.NewReader(bytes.NewReader(capture), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // TestDamagedAndStreams checks that an input the analysis found damaged is
@@ -289,8 +490,9 @@ func toNano(t *testing.T, from, to string) {
 }
 
 // toNG writes captures merged into one pcapng, one interface per input
-// (the second at 2^-20 s), with the comments comment gives each packet.
-func toNG(t *testing.T, to string, comment func(*pcap.Packet) []string, from ...string) {
+// (the second at 2^-20 s), with the section header's comments section and
+// the comments comment gives each packet.
+func toNG(t *testing.T, to string, section []string, comment func(*pcap.Packet) []string, from ...string) {
 	var rs []*pcap.Reader
 	for _, f := range from {
 		r, err := pcap.OpenSequential(f)
@@ -301,7 +503,7 @@ func toNG(t *testing.T, to string, comment func(*pcap.Packet) []string, from ...
 		rs = append(rs, r)
 	}
 	var buf bytes.Buffer
-	w, err := pcap.NewNgWriter(&buf, pcap.SectionHeader{Application: "annotate test"})
+	w, err := pcap.NewNgWriter(&buf, pcap.SectionHeader{Comments: section, Application: "annotate test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,44 +557,45 @@ func gzipFile(t *testing.T, from, to string) {
 
 var update = flag.Bool("update", false, "rewrite the annotated lesson captures in ../fixtures/annotated")
 
+// lesson is an annotated capture of the lessons in fixtures/README.md:
+// the annotated copy of one capture, or of several merged (a lesson that
+// reads them side by side).
+type lesson struct {
+	name  string   // the annotated capture's name in fixtures/annotated, without .pcapng
+	files []string // its inputs, in fixtures/captures, in the order given to ftpdiag
+}
+
 // lessonCaptures are the captures of the lessons in fixtures/README.md:
 // each has an annotated copy in fixtures/annotated, with the lesson's
 // notes, so that a student needs only Wireshark.
-var lessonCaptures = []string{
-	"01-active-vsftpd-lftp-client.pcap",
-	"02-nat-pasv-curl-follow-client.pcap",
-	"05-masq-helper-port2121-client.pcap",
-	"13-timewait-reuse-ts-off-client.pcap",
-	"13-synthetic-windows-timewait-425.pcap",
-	"12-pasv-range-exhausted-client.pcap",
+var lessonCaptures = []lesson{
+	single("01-active-vsftpd-lftp-client.pcap"),
+	single("02-nat-pasv-curl-follow-client.pcap"),
+	{"02-nat-pasv-curl-follow-both", []string{"02-nat-pasv-curl-follow-client.pcap", "02-nat-pasv-curl-follow-server.pcap"}},
+	single("05-masq-helper-port2121-client.pcap"),
+	single("13-timewait-reuse-ts-off-client.pcap"),
+	single("13-synthetic-windows-timewait-425.pcap"),
+	single("12-pasv-range-exhausted-client.pcap"),
+}
+
+// single is the lesson of one capture, named after it.
+func single(file string) lesson {
+	return lesson{strings.TrimSuffix(file, ".pcap"), []string{file}}
 }
 
 // TestLessonCaptures checks that the annotated lesson captures are what
 // ftpdiag --annotate --annotate-lesson writes today; -update rewrites
 // them (review the change with tshark -Y frame.comment).
 func TestLessonCaptures(t *testing.T) {
-	for _, name := range lessonCaptures {
-		t.Run(name, func(t *testing.T) {
-			f, err := os.Open(captures + name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			in := []analyze.Input{{Name: name, Reader: f}}
-			a, err := analyze.Run(context.Background(), in, analyze.Options{Tracker: ftpflow.Config{KeepLog: true}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var buf bytes.Buffer
-			if _, err := Write(context.Background(), in, a, &buf, Options{Lesson: true}); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join("..", "fixtures", "annotated", strings.TrimSuffix(name, ".pcap")+".pcapng")
+	for _, l := range lessonCaptures {
+		t.Run(l.name, func(t *testing.T) {
+			got := lessonCapture(t, l)
+			path := filepath.Join("..", "fixtures", "annotated", l.name+".pcapng")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
@@ -401,9 +604,60 @@ func TestLessonCaptures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (go test ./annotate -update writes it)", err)
 			}
-			if !bytes.Equal(buf.Bytes(), want) {
+			if !bytes.Equal(got, want) {
 				t.Errorf("%s is not what ftpdiag writes today: go test ./annotate -run TestLessonCaptures -update rewrites it", path)
 			}
 		})
+	}
+}
+
+// lessonCapture writes a lesson's annotated capture, its inputs named as
+// in fixtures/captures (not by their path, so that it does not depend on
+// where the repository is).
+func lessonCapture(t *testing.T, l lesson) []byte {
+	t.Helper()
+	var in []analyze.Input
+	for _, name := range l.files {
+		f, err := os.Open(captures + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		in = append(in, analyze.Input{Name: name, Reader: f})
+	}
+	a, err := analyze.Run(context.Background(), in, analyze.Options{Tracker: ftpflow.Config{KeepLog: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := Write(context.Background(), in, a, &buf, Options{Lesson: true}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestLessonsLinked checks that fixtures/README.md links every annotated
+// lesson capture, and that every annotated capture is a lesson's.
+func TestLessonsLinked(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "fixtures", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, l := range lessonCaptures {
+		names[l.name+".pcapng"] = true
+		link := fmt.Sprintf("(annotated/%s.pcapng)", l.name)
+		if !bytes.Contains(readme, []byte(link)) {
+			t.Errorf("fixtures/README.md has no link %s", link)
+		}
+	}
+	files, err := filepath.Glob(filepath.Join("..", "fixtures", "annotated", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !names[filepath.Base(f)] {
+			t.Errorf("%s is no lesson's annotated capture (lessonCaptures)", f)
+		}
 	}
 }

@@ -3,8 +3,10 @@ package annotate
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"ftpdiag/analyze"
 	"ftpdiag/ftpflow"
@@ -14,24 +16,61 @@ import (
 // frameKey names a packet of the analysis: its input and frame number.
 type frameKey struct{ input, frame int }
 
+// timedKey names a packet by its frame number and timestamp (nanoseconds
+// since 1970), in whichever input holds it: a frame a finding cites by
+// number alone, outside every session, in a capture of several inputs.
+type timedKey struct {
+	frame int
+	ns    int64
+}
+
 // notes holds the comments of ours, by packet, in the order drawn.
-type notes map[frameKey][]string
+type notes struct {
+	byFrame map[frameKey][]string
+	byTime  map[timedKey][]string
+}
 
-func (n notes) at(input, frame int) []string { return n[frameKey{input, frame}] }
+func newNotes() *notes {
+	return &notes{byFrame: map[frameKey][]string{}, byTime: map[timedKey][]string{}}
+}
 
-func (n notes) add(k frameKey, comment string) {
-	for _, c := range n[k] {
-		if c == comment {
-			return
+// at returns our comments on frame of input, captured at ts.
+func (n *notes) at(input, frame int, ts time.Time) []string {
+	cs := n.byFrame[frameKey{input, frame}]
+	if len(n.byTime) == 0 {
+		return cs
+	}
+	if timed := n.byTime[timedKey{frame, ts.UnixNano()}]; len(timed) > 0 {
+		cs = appendNew(slices.Clone(cs), timed...)
+	}
+	return cs
+}
+
+// add adds a comment on a cited frame: by input and frame number, or, for
+// a frame whose input is not known, by frame number and time.
+func (n *notes) add(c cite, comment string) {
+	if c.key.input == anyInput {
+		k := timedKey{c.key.frame, c.at.UnixNano()}
+		n.byTime[k] = appendNew(n.byTime[k], comment)
+		return
+	}
+	n.byFrame[c.key] = appendNew(n.byFrame[c.key], comment)
+}
+
+// appendNew appends the comments not already in cs.
+func appendNew(cs []string, comments ...string) []string {
+	for _, c := range comments {
+		if !slices.Contains(cs, c) {
+			cs = append(cs, c)
 		}
 	}
-	n[k] = append(n[k], comment)
+	return cs
 }
 
 // collect draws every comment of ours: the lessons' notes first (they say
 // what a frame is), then each finding on the frames it cites.
-func collect(a *analyze.Analysis, opt Options) notes {
-	n := notes{}
+func collect(a *analyze.Analysis, opt Options) *notes {
+	n := newNotes()
 	byID := map[int]*ftpflow.Session{}
 	for _, s := range a.Sessions {
 		byID[s.ID] = s
@@ -44,25 +83,46 @@ func collect(a *analyze.Analysis, opt Options) notes {
 		for _, s := range a.Sessions {
 			tl := report.BuildTimeline(s, bySession[s.ID], report.TimelineOptions{ShowPasswords: opt.ShowPasswords})
 			for _, st := range tl.Steps {
-				if st.Note == "" || !st.At.Seen() {
+				note := st.Note
+				if note == "" && st.Kind == report.StepControl {
+					note = loginNote(st.Label)
+				}
+				if note == "" || !st.At.Seen() {
 					continue
 				}
-				c := st.Note
+				c := note
 				if st.Label != "" {
-					c = st.Label + " — " + st.Note
+					c = st.Label + " — " + note
 				}
-				n.add(frameKey{st.At.Input, st.At.Frame}, c)
+				n.add(cite{key: frameKey{st.At.Input, st.At.Frame}}, c)
 			}
 		}
 	}
 	loc := &locator{sessions: a.Sessions, byID: byID, showPasswords: opt.ShowPasswords, inputs: max(len(a.Inputs), 1), index: map[int]frameIndex{}}
 	for _, f := range a.Findings {
 		for _, c := range loc.cited(f) {
-			n.add(c.key, headline(f))
-			n.add(c.key, f.ID+": "+c.role)
+			n.add(c, headline(f))
+			n.add(c, f.ID+": "+c.role)
 		}
 	}
 	return n
+}
+
+// loginNote is the lesson's note on a login command, which the ladder
+// diagram draws without one: the USER and PASS lines (the password as
+// the label shows it, masked unless Options.ShowPasswords).
+func loginNote(label string) string {
+	verb, arg, _ := strings.Cut(label, " ")
+	switch strings.ToUpper(verb) {
+	case "USER":
+		return "the client logs in: the user name"
+	case "PASS":
+		if strings.Trim(arg, "*") == "" {
+			return "the client logs in: the password, masked here (ftpdiag --show-passwords shows it)"
+		}
+		return "the client logs in: the password, sent in clear text"
+	}
+	return ""
 }
 
 // headline is a finding's comment on every frame it cites: "F1 ERROR
@@ -138,10 +198,11 @@ const (
 
 // place is one frame of a session and what it shows.
 type place struct {
-	key  frameKey
-	kind placeKind
-	role string
-	conn *ftpflow.Conn // for TCP and ICMP places
+	key     frameKey
+	kind    placeKind
+	role    string
+	conn    *ftpflow.Conn // for TCP and ICMP places
+	session int           // the session's ID
 }
 
 // frameIndex lists a session's places by frame number (without input:
@@ -157,9 +218,14 @@ type locator struct {
 	index         map[int]frameIndex // by session ID, built when needed
 }
 
+// anyInput is the input of a cited frame whose input is not known: the
+// frame is found by its number and time (cite.at).
+const anyInput = -1
+
 // cite is a frame a finding cites and its role there.
 type cite struct {
 	key  frameKey
+	at   time.Time // the frame's time, when key.input is anyInput
 	role string
 }
 
@@ -173,17 +239,14 @@ func (l *locator) cited(f analyze.Finding) []cite {
 		if frame == 0 {
 			return
 		}
-		p, ok := l.find(s, frame, kind, r.Conn)
-		text := "cited as evidence"
-		if ok {
-			text = role(p)
+		p, ok := l.find(f, frame, kind)
+		if !ok || f.Kind == analyze.KindControlHalfOpen {
+			out = append(out, l.unplaced(f, s, frame))
+			return
 		}
-		if prefix != "" {
-			text = prefix + text
-		}
-		out = append(out, cite{p.key, text})
+		out = append(out, cite{key: p.key, role: prefix + role(p)})
 	}
-	same := func(p place) string { return p.role }
+	same := func(p place) string { return inSession(f, p) }
 	if o := r.Offer; o.Frame != 0 {
 		add(o.Frame, placeFTP, "", func(p place) string { return announcing(s, o, p) })
 	}
@@ -193,8 +256,12 @@ func (l *locator) cited(f analyze.Finding) []cite {
 	for _, fr := range r.ReplyFrames {
 		add(fr, placeFTP, "the server's reply: ", same)
 	}
+	framesRole := same
+	if f.Kind == analyze.KindPassivePortExhaustion {
+		framesRole = func(p place) string { return heldPort(f, p) }
+	}
 	for _, fr := range r.Frames {
-		add(fr, placeTCP, "", same)
+		add(fr, placeTCP, "", framesRole)
 	}
 	for _, fr := range r.ICMPFrames {
 		add(fr, placeICMP, "", same)
@@ -227,18 +294,56 @@ func offerWhat(k ftpflow.OfferKind) string {
 	return k.String() + " command"
 }
 
-// find locates a cited frame: among the places of the finding's session
-// (of every session for a finding about the whole capture), one of the
-// kind cited, on the connection named when there is one. A frame that no
-// place shows is taken from the only input, or the session's.
-func (l *locator) find(s *ftpflow.Session, frame int, kind placeKind, conn analyze.ConnRef) (place, bool) {
-	sessions := l.sessions
-	if s != nil {
-		sessions = []*ftpflow.Session{s}
+// heldPort describes a frame a passive_port_exhaustion finding cites
+// among its TCP references: the announcement of a passive port that was
+// still held when the server refused, in the finding's session or another
+// (Refs.Sessions).
+func heldPort(f analyze.Finding, p place) string {
+	if p.kind != placeFTP {
+		return inSession(f, p)
 	}
+	where := "this session"
+	if p.session != f.Session {
+		where = fmt.Sprintf("session %d", p.session)
+	}
+	return fmt.Sprintf("a passive port still held when the server refused, announced by %s: %s", where, p.role)
+}
+
+// inSession is a place's role, naming its session when it is another
+// than the finding's.
+func inSession(f analyze.Finding, p place) string {
+	if f.Session == 0 || p.session == f.Session {
+		return p.role
+	}
+	return fmt.Sprintf("in session %d: %s", p.session, p.role)
+}
+
+// searched lists the sessions where a finding's frames are looked for,
+// in order: its own, then the other sessions its references name; every
+// session for a finding about the whole capture.
+func (l *locator) searched(f analyze.Finding) []*ftpflow.Session {
+	s := l.byID[f.Session]
+	if s == nil {
+		return l.sessions
+	}
+	out := []*ftpflow.Session{s}
+	for _, id := range f.Refs.Sessions {
+		if o := l.byID[id]; o != nil && o != s {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// find locates a cited frame among the places of the sessions searched
+// (see searched), preferring one of the kind cited on the connection the
+// finding names, then one of the kind cited, then any, each in the order
+// searched. It reports false when no place shows the frame.
+func (l *locator) find(f analyze.Finding, frame int, kind placeKind) (place, bool) {
+	conn := f.Refs.Conn
 	var best place
 	found, exact := false, false
-	for _, ss := range sessions {
+	for _, ss := range l.searched(f) {
 		for _, p := range l.indexOf(ss)[frame] {
 			kindOK := p.kind == kind
 			connOK := !conn.IsValid() || p.conn != nil && p.conn.Client == conn.Client && p.conn.Server == conn.Server
@@ -252,14 +357,80 @@ func (l *locator) find(s *ftpflow.Session, frame int, kind placeKind, conn analy
 			}
 		}
 	}
-	if found {
-		return best, true
+	return best, found
+}
+
+// unplaced is the cite of a frame that no session shows. The SYNs of a
+// control_half_open finding belong to no session (a session's frame of
+// the same number is in another input): they are described from the
+// finding's evidence, and found, in a capture of several inputs, by their
+// time. Any other frame is taken from the only input, or the session's.
+func (l *locator) unplaced(f analyze.Finding, s *ftpflow.Session, frame int) cite {
+	if f.Kind == analyze.KindControlHalfOpen {
+		if role, at, ok := halfOpenSYN(f, frame); ok {
+			c := cite{key: frameKey{0, frame}, role: role}
+			if l.inputs > 1 {
+				c.key.input, c.at = anyInput, at
+			}
+			return c
+		}
 	}
 	input := 0
 	if l.inputs > 1 && s != nil {
 		input = s.Control.First.Input
 	}
-	return place{key: frameKey{input, frame}}, false
+	return cite{key: frameKey{input, frame}, role: "cited as evidence"}
+}
+
+// halfOpenSYN describes a SYN a control_half_open finding cites (the
+// first or the last of the connections that never completed their
+// handshake) from its evidence, and gives its time. It reports false for
+// a frame the evidence does not name, or without its time.
+func halfOpenSYN(f analyze.Finding, frame int) (role string, at time.Time, ok bool) {
+	ev := f.Evidence
+	which := ""
+	switch frame {
+	case evInt(ev, "first_syn_frame"):
+		which = "first"
+	case evInt(ev, "last_syn_frame"):
+		which = "last"
+	default:
+		return "", time.Time{}, false
+	}
+	stamp, _ := ev[which].(string)
+	at, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	to := "the FTP control port"
+	if servers, _ := ev["servers"].([]string); len(servers) == 1 {
+		addr, _, _ := strings.Cut(servers[0], " (")
+		to += " of " + addr
+	}
+	n := evInt(ev, "count")
+	if n == 1 {
+		return fmt.Sprintf("SYN to %s, %s: the connection never completed its handshake, so it is no session", to, halfOpenOutcome(ev)), at, true
+	}
+	return fmt.Sprintf("%s SYN of the %d connections to %s that never completed their handshake (%d unanswered, %d refused, %d not acknowledged by the client)",
+		which, n, to, evInt(ev, "unanswered"), evInt(ev, "refused"), evInt(ev, "not_acknowledged")), at, true
+}
+
+// halfOpenOutcome says how the one half-open connection of a
+// control_half_open finding ended.
+func halfOpenOutcome(ev map[string]any) string {
+	switch {
+	case evInt(ev, "refused") > 0:
+		return "refused with a RST"
+	case evInt(ev, "not_acknowledged") > 0:
+		return "answered with a SYN-ACK the client never acknowledged"
+	}
+	return "unanswered"
+}
+
+// evInt reads an integer of a finding's evidence (0 when absent).
+func evInt(ev map[string]any, key string) int {
+	n, _ := ev[key].(int)
+	return n
 }
 
 // indexOf returns a session's places, building the index the first time.
@@ -270,7 +441,7 @@ func (l *locator) indexOf(s *ftpflow.Session) frameIndex {
 	ix := frameIndex{}
 	add := func(ev ftpflow.Event, kind placeKind, c *ftpflow.Conn, role string) {
 		if ev.Seen() {
-			ix[ev.Frame] = append(ix[ev.Frame], place{key: frameKey{ev.Input, ev.Frame}, kind: kind, role: role, conn: c})
+			ix[ev.Frame] = append(ix[ev.Frame], place{key: frameKey{ev.Input, ev.Frame}, kind: kind, role: role, conn: c, session: s.ID})
 		}
 	}
 	// The control dialogue: the log when kept, else what the session holds.

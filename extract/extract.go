@@ -20,6 +20,7 @@ import (
 
 	"ftpdiag/analyze"
 	"ftpdiag/ftpflow"
+	"ftpdiag/pcap"
 )
 
 // File is one evidence capture written.
@@ -39,6 +40,11 @@ type Options struct {
 	// ShowPasswords keeps PASS arguments; by default each of their bytes
 	// becomes '*' (lengths and TCP checksums stay consistent).
 	ShowPasswords bool
+	// Read is what the analysis read of the inputs (Analysis.Inputs): an
+	// input it found damaged is read again up to the damage, and the
+	// damage, reported then, is not an error of the evidence captures
+	// (see analyze.DamagedBefore). Without it, every damage is one.
+	Read []pcap.Info
 }
 
 // Target is what an evidence capture needs of a session: its ID and the
@@ -153,7 +159,8 @@ func Write(ctx context.Context, inputs []analyze.Input, sessions []*ftpflow.Sess
 // a Reader must be an io.Seeker: it is read again from its start. The
 // error joins every problem: an input that cannot be read again or is
 // damaged, a writer that cannot be created or written; the captures
-// written before it are complete.
+// written before it are complete. Damage the analysis already found
+// (Options.Read) is not reported again.
 func WriteTargets(ctx context.Context, inputs []analyze.Input, targets []Target, create func(Target) (io.Writer, error), opt Options) ([]File, error) {
 	readers, err := analyze.Reopen(inputs)
 	defer func() {

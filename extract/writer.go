@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"ftpdiag/analyze"
 	"ftpdiag/pcap"
 )
 
@@ -27,10 +28,11 @@ type extractor struct {
 	index   [][]int64        // per target, its packets' offsets in the spool
 	spool   *spool
 	masker  *passMasker // nil with ShowPasswords
+	read    []pcap.Info // Options.Read
 }
 
 func newExtractor(targets []Target, readers []*pcap.Reader, opt Options) *extractor {
-	x := &extractor{readers: readers, targets: targets, owner: map[connPair]int{}, index: make([][]int64, len(targets)), spool: newSpool()}
+	x := &extractor{readers: readers, targets: targets, owner: map[connPair]int{}, index: make([][]int64, len(targets)), spool: newSpool(), read: opt.Read}
 	for i, t := range targets {
 		x.owner[pairOf(t.Client, t.Server)] = i
 		for _, c := range t.Conns {
@@ -58,7 +60,7 @@ func (x *extractor) collect(ctx context.Context) error {
 		}
 		p, err := m.Next()
 		if errors.Is(err, io.EOF) {
-			return errors.Join(m.Errors()...)
+			return x.newDamage(m.Errors())
 		}
 		if err != nil {
 			return err
@@ -75,6 +77,18 @@ func (x *extractor) collect(ctx context.Context) error {
 		}
 		x.index[i] = append(x.index[i], off)
 	}
+}
+
+// newDamage joins the errors that stopped inputs on this pass, but for
+// damage the analysis already found there (Options.Read).
+func (x *extractor) newDamage(errs []error) error {
+	var news []error
+	for _, err := range errs {
+		if !analyze.DamagedBefore(err, x.read) {
+			news = append(news, err)
+		}
+	}
+	return errors.Join(news...)
 }
 
 // targetOf finds the target a packet belongs to, if any.

@@ -38,6 +38,17 @@ const (
 	defaultRes  = 6  // microseconds, when an interface says nothing
 )
 
+// Bounds on the section headers' comments the reader keeps (see
+// Reader.SectionComments): a section header longer than
+// maxSectionHeaderLen is skipped unread, and the comments beyond
+// maxSectionComments, or beyond maxSectionCommentBytes in all, are left
+// out, as are empty ones.
+const (
+	maxSectionHeaderLen    = 256 << 10
+	maxSectionComments     = 64
+	maxSectionCommentBytes = 64 << 10
+)
+
 // iface is what the reader keeps of one interface description.
 type iface struct {
 	linkType layers.LinkType
@@ -285,12 +296,69 @@ func (r *Reader) readSHB() error {
 	if major, minor := r.u16(b[12:]), r.u16(b[14:]); major != 1 {
 		return r.fail(0, where, start, fmt.Errorf("unsupported pcapng version %d.%d", major, minor))
 	}
-	if err := r.skipBlock(0, where, start, total); err != nil {
+	if total > maxSectionHeaderLen {
+		err = r.skipBlock(0, where, start, total)
+	} else {
+		err = r.readSHBOptions(start, total)
+	}
+	if err != nil {
 		return err
 	}
 	r.ifaces = r.ifaces[:0]
 	return nil
 }
+
+// readSHBOptions reads the section header block at start, of a checked
+// length of at most maxSectionHeaderLen, for its comments, and checks its
+// trailing length.
+func (r *Reader) readSHBOptions(start int64, total uint32) error {
+	const where = "pcapng section header"
+	n := int(total)
+	b, err := r.br.Peek(n)
+	if len(b) < n {
+		return r.fail(0, where, start, r.short("block", len(b), n, err))
+	}
+	if tl := r.u32(b[n-4:]); tl != total {
+		return r.fail(0, where, start, trailerMismatch(tl, total))
+	}
+	r.sectionComments(b[shbFixedLen : n-4])
+	r.br.Discard(n)
+	r.off = start + int64(n)
+	return nil
+}
+
+// sectionComments keeps the opt_comment values among a section header's
+// options, within the bounds on them. Malformed options end the list
+// quietly, as in a packet block: the packets matter more.
+func (r *Reader) sectionComments(opts []byte) {
+	used := 0
+	for _, c := range r.shbComments {
+		used += len(c)
+	}
+	for len(opts) >= 4 {
+		code, olen := r.u16(opts), int(r.u16(opts[2:]))
+		if code == optEnd || 4+olen > len(opts) {
+			break
+		}
+		if code == optComment && olen > 0 {
+			if len(r.shbComments) >= maxSectionComments || used+olen > maxSectionCommentBytes {
+				break
+			}
+			r.shbComments = append(r.shbComments, string(opts[4:4+olen]))
+			used += olen
+		}
+		opts = opts[min(4+(olen+3)&^3, len(opts)):]
+	}
+}
+
+// SectionComments returns the comments (opt_comment options) of the
+// pcapng section headers read so far, in order: the first section's from
+// the time the Reader is made, those of later sections once Next has
+// reached them. A classic pcap file has none. They are bounded: a section
+// header beyond 256 KiB is not read for them, and at most 64 comments of
+// at most 64 KiB in all are kept per file. The slice is shared: do not
+// modify it.
+func (r *Reader) SectionComments() []string { return r.shbComments }
 
 // skipBlock discards the block at start, whose leading length has been
 // checked, and checks its trailing length. Nothing of it is buffered whole.

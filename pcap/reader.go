@@ -92,6 +92,8 @@ type Reader struct {
 	interfaces []Interface
 	ifaceIndex map[string]int
 	comments   []string // Packet.Comments, reused from packet to packet
+	// shbComments are the section headers' comments (SectionComments).
+	shbComments []string
 
 	// what Info reports
 	packets           int

@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 
 	"ftpdiag/analyze"
 	"ftpdiag/annotate"
+	"ftpdiag/internal/version"
 )
 
 // annotateGroup writes the annotated capture of one group of files
@@ -39,7 +39,7 @@ func annotateGroup(ctx context.Context, cfg *config, files []string, a *analyze.
 		return false
 	}
 	res, err := annotate.Write(ctx, inputsOf(files, stdin), a, out, annotate.Options{
-		Lesson: cfg.lesson, ShowPasswords: cfg.showPasswords, Version: version(),
+		Lesson: cfg.lesson, ShowPasswords: cfg.showPasswords, Version: version.String(),
 	})
 	err = errors.Join(err, out.Close())
 	if err != nil {
@@ -48,13 +48,4 @@ func annotateGroup(ctx context.Context, cfg *config, files []string, a *analyze.
 	}
 	fmt.Fprintf(stderr, "ftpdiag: wrote %s (%d packets, %d with comments)\n", printable(path), res.Packets, res.Commented)
 	return true
-}
-
-// version is the module version the binary was built from, as the
-// annotated capture's section header names it ("" when unknown).
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,9 +26,12 @@ import (
 
 // TestAnnotateTshark writes annotated captures with --annotate
 // --annotate-lesson and has Wireshark read them back: every packet has the
-// input's timestamp, lengths and bytes (MD5 per frame), and every frame a
-// finding cites carries the finding's comments, findable with the filter
-// the section header gives. Inputs: pcap at micro- and nanoseconds, a
+// input's timestamp, lengths, bytes (MD5 per frame) and encapsulation, on
+// an interface of its own per input interface (which the pcap package
+// finds at the input's link type and timestamp resolution), with the
+// input's comments first; every frame a finding cites carries the
+// finding's comments, findable with the filter the section header gives;
+// an input's section comments come before ours. Inputs: pcap at micro- and nanoseconds, a
 // pcapng with two interfaces of two link types, gzip, two files merged,
 // and pcapng files whose packets already carry comments (the committed
 // annotated lessons themselves).
@@ -47,6 +51,8 @@ func TestAnnotateTshark(t *testing.T) {
 	writeTwoInterfaces(t, ng, fx+"04-active-client-firewall-curl-client.pcap", fx+"15-any-interface-sll2-server.pcap")
 	gz := filepath.Join(dir, "lan.pcap.gz")
 	writeGzip(t, fx+"05-masq-port-lan-address-client.pcap", gz)
+	edited := filepath.Join(dir, "edited.pcapng")
+	writeEditcapComments(t, fx+"02-nat-pasv-curl-follow-client.pcap", edited)
 	cases := map[string][]string{
 		"pcap micro":        {fx + "09-read-error-vsftpd-curl-client.pcap"},
 		"pcap nano":         {nano},
@@ -54,6 +60,7 @@ func TestAnnotateTshark(t *testing.T) {
 		"gzip":              {gz},
 		"merged":            {fx + "02-nat-pasv-curl-follow-client.pcap", fx + "02-nat-pasv-curl-follow-server.pcap"},
 		"already commented": {repoRoot + "/fixtures/annotated/13-synthetic-windows-timewait-425.pcapng"},
+		"editcap comments":  {edited},
 	}
 	for name, files := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -62,39 +69,16 @@ func TestAnnotateTshark(t *testing.T) {
 			if _, errOut, code := runCLI(t, args...); code != exitOK || !strings.Contains(errOut, "wrote "+out) {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			// The frames in the order the analysis reads them, as tshark
-			// shows them, against the output's.
-			type row struct {
-				input, frame int
-				sec, ns      int64
-				fields       string // time, lengths, MD5
-			}
-			var want []row
-			for i, f := range files {
-				for j, line := range tsharkRows(t, tshark, f, "frame.time_epoch", "frame.len", "frame.cap_len", "frame.md5_hash") {
-					sec, frac, _ := strings.Cut(strings.Fields(line)[0], ".")
-					s, _ := strconv.ParseInt(sec, 10, 64)
-					ns, _ := strconv.ParseInt(frac, 10, 64)
-					want = append(want, row{i, j + 1, s, ns, line})
-				}
-			}
-			slices.SortStableFunc(want, func(a, b row) int {
-				return cmp.Or(cmp.Compare(a.sec, b.sec), cmp.Compare(a.ns, b.ns), cmp.Compare(a.input, b.input))
-			})
-			got := tsharkRows(t, tshark, out, "frame.time_epoch", "frame.len", "frame.cap_len", "frame.md5_hash", "frame.comment")
-			if len(got) != len(want) {
-				t.Fatalf("tshark reads %d frames, want %d", len(got), len(want))
+			want := inputRows(t, tshark, files)
+			comments := checkRows(t, files, want, tsharkRows(t, tshark, out, rowFields...))
+			checkInterfaces(t, files, out)
+			if name == "already commented" || name == "editcap comments" {
+				checkKeptComments(t, want, comments)
+				checkSectionComments(t, files[0], out)
 			}
 			number := map[[2]int]int{}
-			comments := map[int]string{}
 			for i, w := range want {
 				number[[2]int{w.input, w.frame}] = i + 1
-				f := strings.SplitN(got[i], "\t", 5)
-				if len(f) < 5 || strings.Join(f[:4], "\t") != w.fields {
-					t.Errorf("frame %d: %q, want %q (frame %d of %s)", i+1, got[i], w.fields, w.frame, files[w.input])
-					continue
-				}
-				comments[i+1] = f[4]
 			}
 			a, _ := analyze.Run(context.Background(), analyze.Files(files...), analyze.Options{})
 			for i, f := range a.Findings {
@@ -120,6 +104,215 @@ func TestAnnotateTshark(t *testing.T) {
 				if frames = slices.Compact(frames); !slices.Equal(shown, frames) {
 					t.Errorf("%s: %s shows frames %v, want %v", f.ID, filter, shown, frames)
 				}
+			}
+		})
+	}
+}
+
+// rowFields are the fields tshark shows of every frame: time, lengths,
+// bytes (MD5), link type (as Wireshark's encapsulation), then the
+// interface and comments, which the output may number and extend.
+var rowFields = []string{"frame.time_epoch", "frame.len", "frame.cap_len", "frame.md5_hash", "frame.encap_type", "frame.interface_id", "frame.comment"}
+
+// row is one input frame as tshark shows it.
+type row struct {
+	input, frame int
+	sec, ns      int64
+	fields       string // time, lengths, MD5, encapsulation
+	iface        int    // the input's interface
+	comments     string // the input's comments, joined by "|"
+}
+
+// inputRows are the input frames in the order the analysis reads them
+// (merged in time order), as tshark shows them.
+func inputRows(t *testing.T, tshark string, files []string) []row {
+	t.Helper()
+	var want []row
+	for i, f := range files {
+		for j, line := range tsharkRows(t, tshark, f, rowFields...) {
+			cols := strings.Split(line, "\t")
+			if len(cols) != len(rowFields) {
+				t.Fatalf("%s: tshark row %q", f, line)
+			}
+			sec, frac, _ := strings.Cut(cols[0], ".")
+			s, _ := strconv.ParseInt(sec, 10, 64)
+			ns, _ := strconv.ParseInt(frac, 10, 64)
+			iface, _ := strconv.Atoi(cols[5]) // empty for a pcap file: its one interface
+			want = append(want, row{i, j + 1, s, ns, strings.Join(cols[:5], "\t"), iface, cols[6]})
+		}
+	}
+	slices.SortStableFunc(want, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.sec, b.sec), cmp.Compare(a.ns, b.ns), cmp.Compare(a.input, b.input))
+	})
+	return want
+}
+
+// checkRows compares the output's frames, as tshark shows them, with the
+// input's: the same time, lengths, bytes and encapsulation; each input
+// interface as one output interface, numbered in order of first use; the
+// input's comments first. It returns each output frame's comments, by
+// frame number.
+func checkRows(t *testing.T, files []string, want []row, got []string) map[int]string {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("tshark reads %d frames, want %d", len(got), len(want))
+	}
+	ifaces := map[[2]int]int{}
+	comments := map[int]string{}
+	for i, w := range want {
+		id, ok := ifaces[[2]int{w.input, w.iface}]
+		if !ok {
+			id = len(ifaces)
+			ifaces[[2]int{w.input, w.iface}] = id
+		}
+		cols := strings.Split(got[i], "\t")
+		if len(cols) != len(rowFields) || strings.Join(cols[:5], "\t") != w.fields {
+			t.Errorf("frame %d: %q, want %q (frame %d of %s)", i+1, got[i], w.fields, w.frame, files[w.input])
+			continue
+		}
+		if cols[5] != strconv.Itoa(id) {
+			t.Errorf("frame %d: interface %s, want %d (interface %d of %s)", i+1, cols[5], id, w.iface, files[w.input])
+		}
+		if c := cols[6]; w.comments != "" && c != w.comments && !strings.HasPrefix(c, w.comments+"|") {
+			t.Errorf("frame %d: comments %q do not begin with the input's %q (frame %d of %s)", i+1, c, w.comments, w.frame, files[w.input])
+		}
+		comments[i+1] = cols[6]
+	}
+	return comments
+}
+
+// checkKeptComments checks, for an input whose frames have comments,
+// that some have and that ours follow them on some frames.
+func checkKeptComments(t *testing.T, want []row, got map[int]string) {
+	t.Helper()
+	commented, extended := 0, 0
+	for i, w := range want {
+		if w.comments == "" {
+			continue
+		}
+		commented++
+		if len(got[i+1]) > len(w.comments) {
+			extended++
+		}
+	}
+	if commented == 0 || extended == 0 {
+		t.Errorf("%d input frames with comments, %d of them with ours after theirs: want some of each", commented, extended)
+	}
+}
+
+// checkSectionComments checks with capinfos that the output's section
+// header has the input's section comments first.
+func checkSectionComments(t *testing.T, in, out string) {
+	t.Helper()
+	capinfos, err := exec.LookPath("capinfos")
+	if err != nil {
+		t.Fatal("tshark is installed but not capinfos")
+	}
+	read := func(path string) []string {
+		b, err := exec.Command(capinfos, "-k", path).Output()
+		if err != nil {
+			t.Fatalf("capinfos -k %s: %v", path, err)
+		}
+		var cs []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if c, ok := strings.CutPrefix(line, "Capture comment:"); ok {
+				cs = append(cs, strings.TrimSpace(c))
+			}
+		}
+		return cs
+	}
+	want, got := read(in), read(out)
+	if len(want) == 0 || len(got) <= len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("section comments %q, want the input's %q first, then ours", got, want)
+	}
+}
+
+// checkInterfaces reads the inputs and the output with the pcap package
+// and checks that every packet's output interface has its input
+// interface's link type, timestamp resolution (if_tsresol), snapshot
+// length and offset, and that the output has one interface per input
+// interface used.
+func checkInterfaces(t *testing.T, files []string, out string) {
+	t.Helper()
+	var rs []*pcap.Reader
+	for _, f := range files {
+		r, err := pcap.OpenSequential(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		rs = append(rs, r)
+	}
+	or, err := pcap.OpenSequential(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer or.Close()
+	m := pcap.NewMerger(rs...)
+	used := map[[2]int]int{}
+	for n := 1; ; n++ {
+		p, err := m.Next()
+		q, qerr := or.Next()
+		if err != nil || qerr != nil {
+			if err != io.EOF || qerr != io.EOF {
+				t.Fatalf("packet %d: input %v, output %v", n, err, qerr)
+			}
+			break
+		}
+		key := [2]int{p.Input, p.Interface}
+		if id, ok := used[key]; ok {
+			if id != q.Interface {
+				t.Fatalf("packet %d: interface %d, where earlier packets of the same input interface were on %d", n, q.Interface, id)
+			}
+			continue
+		}
+		used[key] = q.Interface
+		in, got := rs[p.Input].Interface(p.Interface), or.Interface(q.Interface)
+		if got.LinkType != in.LinkType || got.Resolution != in.Resolution || got.Snaplen != in.Snaplen || got.Offset != in.Offset {
+			t.Errorf("packet %d: interface %d is %v at if_tsresol %#x (snaplen %d, offset %d), want %v at %#x (%d, %d) as interface %d of %s",
+				n, q.Interface, got.LinkType, got.Resolution, got.Snaplen, got.Offset, in.LinkType, in.Resolution, in.Snaplen, in.Offset, p.Interface, files[p.Input])
+		}
+	}
+	if ids := slices.Sorted(maps.Values(used)); len(ids) == 0 || ids[len(ids)-1] != len(used)-1 || len(slices.Compact(ids)) != len(used) {
+		t.Errorf("output interfaces %v for %d input interfaces", ids, len(used))
+	}
+}
+
+// TestAnnotateShowPasswords checks --show-passwords: with it the lesson's
+// note on the PASS frame shows the password, without it the note masks
+// it and no comment has it.
+func TestAnnotateShowPasswords(t *testing.T) {
+	capture := repoRoot + "/fixtures/captures/01-passive-pureftpd-ftplib-client.pcap"
+	for _, c := range []struct {
+		flags []string
+		want  string // the lesson's comment on the PASS frame begins so
+	}{
+		{nil, "PASS **** — "},
+		{[]string{"--show-passwords"}, "PASS fixture-pass — "},
+	} {
+		t.Run(strings.Join(append([]string{"lesson"}, c.flags...), " "), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.pcapng")
+			args := append(append([]string{"--annotate", out, "--annotate-lesson", "--fail-on", "never", "-q"}, c.flags...), capture)
+			if _, errOut, code := runCLI(t, args...); code != exitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			r, err := pcap.OpenSequential(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			noted, shown := false, false
+			for p, err := r.Next(); err == nil; p, err = r.Next() {
+				for _, cm := range p.Comments {
+					noted = noted || strings.HasPrefix(cm, c.want)
+					shown = shown || strings.Contains(cm, "fixture-pass")
+				}
+			}
+			if !noted {
+				t.Errorf("no comment begins %q", c.want)
+			}
+			if want := len(c.flags) > 0; shown != want {
+				t.Errorf("the password in a comment: %v, want %v", shown, want)
 			}
 		})
 	}
@@ -193,6 +386,23 @@ func tsharkRows(t *testing.T, tshark, file string, args ...string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
+}
+
+// writeEditcapComments has editcap write a pcapng copy of a capture with
+// comments of an analyst: on the section header, and on frames 3 and 15
+// (the control SYN and the data SYN of 02-nat-pasv-curl-follow-client,
+// frame 15 cited by its finding).
+func writeEditcapComments(t *testing.T, from, to string) {
+	t.Helper()
+	editcap, err := exec.LookPath("editcap")
+	if err != nil {
+		t.Fatal("tshark is installed but not editcap")
+	}
+	args := []string{"-F", "pcapng", "--capture-comment", "analyst: taken on the client", "--capture-comment", "analyst: second comment",
+		"-a", "3:analyst: the control connection", "-a", "15:analyst: why no answer?", from, to}
+	if b, err := exec.Command(editcap, args...).CombinedOutput(); err != nil {
+		t.Fatalf("editcap %s: %v: %s", strings.Join(args, " "), err, b)
+	}
 }
 
 // writeNano rewrites a pcap at nanoseconds, each time moved by 123 ns.

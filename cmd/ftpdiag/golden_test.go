@@ -116,10 +116,16 @@ func TestThreadsGiveSameReport(t *testing.T) {
 		cs = append(cs, corpusCaptures(t)...)
 	}
 	for _, c := range cs {
-		one, _, _ := runCLI(t, "--format", "json", "--threads", "1", c.path)
-		two, _, _ := runCLI(t, "--format", "json", "--threads", "2", c.path)
+		one, errOne, codeOne := runCLI(t, "--format", "json", "--threads", "1", c.path)
+		two, errTwo, codeTwo := runCLI(t, "--format", "json", "--threads", "2", c.path)
 		if one != two {
 			t.Errorf("%s: --threads 2 gives another report than --threads 1:\n%s", c.path, firstDiff(one, two))
+		}
+		if codeOne != codeTwo || errOne != errTwo {
+			t.Errorf("%s: --threads 1 exits %d, --threads 2 exits %d; stderr:\n%s\nand:\n%s", c.path, codeOne, codeTwo, errOne, errTwo)
+		}
+		if codeOne == exitUsage || codeOne == exitOutput {
+			t.Errorf("%s: exit %d; stderr:\n%s", c.path, codeOne, errOne)
 		}
 	}
 }

@@ -51,7 +51,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 	dir := t.TempDir()
 	p := writeTrace(t, dir, "hostile.pcap", hostileSession())
 	for _, format := range []string{"text", "json", "html"} {
-		out, errOut, _ := runCLI(t, "--format", format, "--explain", p)
+		out, errOut := runReport(t, "--format", format, "--explain", p)
 		if errOut != "" {
 			t.Errorf("%s: stderr %q", format, errOut)
 		}
@@ -78,7 +78,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 func TestHTMLStructure(t *testing.T) {
 	dir := t.TempDir()
 	p := writeTrace(t, dir, "failed.pcap", failedSession())
-	out, _, _ := runCLI(t, "--format", "html", p)
+	out, _ := runCLIWant(t, exitFindings, "--format", "html", p) // its data connection failed
 	for _, want := range []string{"Content-Security-Policy", `class="lane control"`, `class="lane data failed"`, "data_syn_unanswered", "Wireshark:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("page lacks %q", want)
@@ -128,7 +128,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			page, _, _ := runCLI(t, "--format", "html", c.path)
+			page, _ := runReport(t, "--format", "html", c.path)
 			htmlPath := filepath.Join(t.TempDir(), c.name+".html")
 			if err := os.WriteFile(htmlPath, []byte(page), 0o644); err != nil {
 				t.Fatal(err)
@@ -209,8 +209,8 @@ func TestHTMLReportsTellTheStory(t *testing.T) {
 	}
 	for _, r := range reports {
 		t.Run(r.name, func(t *testing.T) {
-			page, _, _ := runCLI(t, "--format", "html", r.path)
-			doc, _, _ := runCLI(t, "--format", "json", r.path)
+			page, _ := runReport(t, "--format", "html", r.path)
+			doc, _ := runReport(t, "--format", "json", r.path)
 			var d struct {
 				Sessions []struct {
 					ID        int

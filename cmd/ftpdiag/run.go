@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"ftpdiag"
 	"ftpdiag/analyze"
-	"ftpdiag/correlate"
 	"ftpdiag/extract"
 	"ftpdiag/ftpflow"
 	"ftpdiag/pcap"
@@ -65,9 +65,8 @@ type config struct {
 	width         int
 	files         []string
 	// views and noViews force or forbid comparing the files as views of
-	// the same traffic; correlation is the current group's comparison.
+	// the same traffic.
 	views, noViews bool
-	correlation    *correlate.Result
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -214,114 +213,100 @@ func exitStatus(outs []outcome) int {
 	return code
 }
 
-// analyzeGroup analyses files together and writes one report.
-//
-// The JSON report is written from a stream: each session is encoded as
-// soon as its analysis is final and then let go, so memory follows the
-// sessions open at once rather than the length of the capture. The other
-// formats draw on the whole analysis and keep it.
-//
-// With --each, prefix names this input's evidence captures and HTML page.
+// analyzeGroup analyses files together and writes one report, then the
+// evidence and annotated captures asked for. With --each, prefix names
+// this input's evidence captures and HTML page.
 func analyzeGroup(ctx context.Context, cfg *config, files []string, prefix string, stdin io.Reader, stdout, stderr io.Writer) outcome {
 	threshold, _ := severityThreshold(cfg.failOn)
+	bar := startProgress(cfg, files, stderr)
+	views, err := correlateGroup(ctx, cfg, files, stdin)
+	printErrors(stderr, "--views: ", err)
+	out, page := outputs(cfg, prefix, stdout, threshold)
+	out.Views = views
+	out.Analysed = func(_ *ftpdiag.Result, err error) {
+		if bar != nil {
+			bar.stop()
+		}
+		printErrors(stderr, "", err)
+	}
+	res, err := ftpdiag.Run(ctx, inputsOf(files, stdin), analysisOptions(cfg, bar), out)
+	written := !printUnwritten(stderr, err)
+	if page != nil {
+		if err := page.Close(); err != nil {
+			fmt.Fprintln(stderr, "ftpdiag: --html:", err)
+			written = false
+		}
+	}
+	if cfg.extract != "" && !res.NothingRead && !extractGroup(ctx, cfg, res.Analysis.Inputs, res.Evidence, prefix, stderr) {
+		written = false
+	}
+	if cfg.annotate != "" && !res.NothingRead && !annotateGroup(ctx, cfg, files, res.Analysis, prefix, stdin, stderr) {
+		written = false
+	}
+	return outcome{readNothing: res.NothingRead, failed: res.Reaches(threshold), notWritten: !written}
+}
+
+// analysisOptions are the analysis's settings from the flags.
+func analysisOptions(cfg *config, bar *progressBar) analyze.Options {
 	opt := analyze.Options{
-		TimeWait:  cfg.timeWait,
 		ReadAhead: cfg.threads > 1,
 		Tracker: ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait,
 			KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html" || cfg.lesson},
 	}
-	failed := false
-	var js *report.JSONStream
-	var targets []extract.Target // with a stream: what --extract needs of every session
-	var kept []analyze.Finding   // and their error findings
-	waitEncoded := func() {}
-	if cfg.format == "json" && cfg.htmlFile == "" && cfg.annotate == "" {
-		js = report.NewJSONStream(cfg.each, 0)
-		defer js.Close()
-		encode := js.Session
-		if cfg.threads > 1 {
-			// Encoding the report is a sixth of the work: another core
-			// can do it while this one reads on.
-			encode, waitEncoded = js.Background(encodeQueue)
-		}
-		opt.Sessions = func(s *ftpflow.Session, fs []analyze.Finding) {
-			encode(s, fs)
-			failed = failed || reaches(fs, threshold)
-			if cfg.extract != "" {
-				targets = append(targets, extract.TargetOf(s))
-				kept = append(kept, errorsOnly(fs)...)
-			}
-		}
-	}
-	bar := startProgress(cfg, files, stderr)
 	if bar != nil {
 		opt.Progress = bar.update
 	}
-	cfg.correlation = correlateGroup(ctx, cfg, files, stdin)
-	a, err := analyze.Run(ctx, inputsOf(files, stdin), opt)
-	if bar != nil {
-		bar.stop()
-	}
-	printErrors(stderr, "", err)
-	waitEncoded()
-	failed = failed || reaches(a.Findings, threshold)
-	nothing := errors.Is(err, analyze.ErrNothingRead)
-	written := true
-	if cfg.extract != "" && !nothing {
-		if js == nil {
-			targets = extract.Targets(a.Sessions)
-		}
-		chosen := extract.Failing(append(kept, a.Findings...), targets)
-		written = extractGroup(ctx, cfg, a.Inputs, chosen, prefix, stderr)
-	}
-	if cfg.annotate != "" && !nothing && !annotateGroup(ctx, cfg, files, a, prefix, stdin, stderr) {
-		written = false
-	}
-	if js == nil && cfg.format == "json" {
-		// With --html the analysis was kept whole; its JSON goes through
-		// a stream all the same.
-		js = report.NewJSONStream(cfg.each, 0)
-		defer js.Close()
-		for _, s := range a.Sessions {
-			js.Session(s, nil)
-		}
-	}
-	if !writeReports(cfg, a, !nothing, prefix, stdout, stderr) {
-		written = false
-	}
-	if js != nil {
+	return opt
+}
+
+// outputs are the reports the flags ask of one group: --format's on
+// stdout, the --html page (returned too, to be closed after). The JSON
+// document is the only one that lets the analysis stream, unless
+// --annotate needs the sessions afterwards.
+func outputs(cfg *config, prefix string, stdout io.Writer, threshold analyze.Severity) (ftpdiag.Outputs, *lateFile) {
+	timeline := report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold, All: cfg.all}
+	html := report.HTMLOptions{Timeline: timeline}
+	out := ftpdiag.Outputs{Evidence: cfg.extract != "", KeepSessions: cfg.annotate != ""}
+	var page *lateFile
+	if cfg.htmlFile != "" {
+		page = &lateFile{path: cfg.htmlFile, mkdir: cfg.each}
 		if cfg.each {
-			js.SetStatus(exitStatus([]outcome{{readNothing: nothing, failed: failed}}))
+			page.path = filepath.Join(cfg.htmlFile, strings.TrimSuffix(prefix, "_")+".html")
 		}
-		js.SetViews(cfg.correlation)
-		if err := js.Finish(stdout, a); err != nil {
-			fmt.Fprintln(stderr, "ftpdiag: writing JSON:", err)
-			written = false
+		out.HTML = append(out.HTML, ftpdiag.HTMLReport{W: page, Options: html})
+	}
+	switch cfg.format {
+	case "html":
+		out.HTML = append(out.HTML, ftpdiag.HTMLReport{W: stdout, Options: html})
+	case "text":
+		out.Text = []ftpdiag.TextReport{{W: stdout, Options: report.TextOptions{
+			Explain: cfg.explain, AllTransfers: cfg.all, Color: isTerminal(stdout), Timeline: timeline, Width: report.Width(stdout, cfg.width),
+		}}}
+	case "json":
+		out.JSON = &ftpdiag.JSONReport{W: stdout, OneLine: cfg.each, EncodeAhead: cfg.threads > 1}
+		if cfg.each {
+			out.JSON.Status = func(r *ftpdiag.Result) int {
+				return exitStatus([]outcome{{readNothing: r.NothingRead, failed: r.Reaches(threshold)}})
+			}
 		}
 	}
-	return outcome{readNothing: nothing, failed: failed, notWritten: !written}
+	return out, page
 }
 
-// errorsOnly returns the error findings among fs.
-func errorsOnly(fs []analyze.Finding) []analyze.Finding {
-	var out []analyze.Finding
-	for _, f := range fs {
-		if f.Severity == analyze.Error {
-			out = append(out, f)
+// printUnwritten prints the reports ftpdiag.Run could not write (the
+// analysis's own problems are printed as soon as it ends) and reports
+// whether there were any.
+func printUnwritten(stderr io.Writer, err error) bool {
+	switch e := err.(type) {
+	case *ftpdiag.WriteError:
+		printErrors(stderr, "", e)
+		return true
+	case interface{ Unwrap() []error }:
+		found := false
+		for _, e := range e.Unwrap() {
+			found = printUnwritten(stderr, e) || found
 		}
-	}
-	return out
-}
-
-// encodeQueue is how many sessions may wait for the JSON encoder.
-const encodeQueue = 64
-
-// reaches reports whether a finding is at least as severe as threshold.
-func reaches(fs []analyze.Finding, threshold analyze.Severity) bool {
-	for _, f := range fs {
-		if f.Severity >= threshold {
-			return true
-		}
+		return found
 	}
 	return false
 }
@@ -390,57 +375,50 @@ func startProgress(cfg *config, files []string, stderr io.Writer) *progressBar {
 	return newProgressBar(stderr, size)
 }
 
-// writeReports writes the text or HTML report when chosen (JSON is
-// written from a stream), and the HTML file when asked for, and reports
-// whether every write succeeded. The text
-// report is written only when something could be read.
-func writeReports(cfg *config, a *analyze.Analysis, readSome bool, prefix string, stdout, stderr io.Writer) bool {
-	timeline := report.TimelineOptions{ShowPasswords: cfg.showPasswords, Fold: report.DefaultFold, All: cfg.all}
-	htmlOpt := report.HTMLOptions{Timeline: timeline}
-	written := true
-	if cfg.htmlFile != "" {
-		path := cfg.htmlFile
-		if cfg.each {
-			path = filepath.Join(cfg.htmlFile, strings.TrimSuffix(prefix, "_")+".html")
-		}
-		if err := writeHTMLFile(path, a, htmlOpt, cfg.each); err != nil {
-			fmt.Fprintln(stderr, "ftpdiag:", err)
-			written = false
-		}
-	}
-	var err error
-	switch cfg.format {
-	case "html":
-		err = report.WriteHTML(stdout, a, htmlOpt)
-	case "text":
-		if readSome {
-			err = report.WriteText(stdout, a, report.TextOptions{Explain: cfg.explain, AllTransfers: cfg.all, Color: isTerminal(stdout), Timeline: timeline, Views: cfg.correlation, Width: report.Width(stdout, cfg.width)})
-		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ftpdiag: writing %s: %v\n", strings.ToUpper(cfg.format), err)
-		written = false
-	}
-	return written
+// lateFile is the --html page: the file is made (with its directory, for
+// --each) at the first write, once the analysis is over, so that a path
+// that cannot be written does not stop the analysis, and an input named as
+// the page is read before it is overwritten.
+type lateFile struct {
+	path  string
+	mkdir bool
+	f     *os.File
+	err   error
 }
 
-// writeHTMLFile writes the HTML report to path, making its directory
-// first when mkdir is set (--each --html DIR).
-func writeHTMLFile(path string, a *analyze.Analysis, opt report.HTMLOptions, mkdir bool) error {
-	if mkdir {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("--html: %w", err)
+func (l *lateFile) Write(p []byte) (int, error) {
+	if l.f == nil && l.err == nil {
+		l.f, l.err = l.create()
+	}
+	if l.err != nil {
+		return 0, l.err
+	}
+	n, err := l.f.Write(p)
+	if err != nil {
+		err = fmt.Errorf("--html: %w", err)
+	}
+	return n, err
+}
+
+func (l *lateFile) create() (*os.File, error) {
+	if l.mkdir {
+		if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
+			return nil, fmt.Errorf("--html: %w", err)
 		}
 	}
-	f, err := os.Create(path)
+	f, err := os.Create(l.path)
 	if err != nil {
-		return fmt.Errorf("--html: %w", err)
+		return nil, fmt.Errorf("--html: %w", err)
 	}
-	if err := report.WriteHTML(f, a, opt); err != nil {
-		f.Close()
-		return fmt.Errorf("--html %s: %w", path, err)
+	return f, nil
+}
+
+// Close closes the file, if it was made.
+func (l *lateFile) Close() error {
+	if l.f == nil {
+		return nil
 	}
-	return f.Close()
+	return l.f.Close()
 }
 
 // isTerminal reports whether w is a terminal (not merely a character
@@ -468,7 +446,7 @@ func extractGroup(ctx context.Context, cfg *config, inputs []pcap.Info, targets 
 			readable = append(readable, analyze.Input{Name: in.Name})
 		}
 	}
-	written, err := extract.ToDir(ctx, readable, targets, cfg.extract, extract.Options{Prefix: prefix, ShowPasswords: cfg.showPasswords})
+	written, err := extract.ToDir(ctx, readable, targets, cfg.extract, extract.Options{Prefix: prefix, ShowPasswords: cfg.showPasswords, Read: inputs})
 	for _, w := range written {
 		fmt.Fprintf(stderr, "ftpdiag: session %d: wrote %s (%d packets)\n", w.Session, printable(w.Name), w.Packets)
 	}

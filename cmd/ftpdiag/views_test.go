@@ -24,7 +24,7 @@ func TestViewsFlags(t *testing.T) {
 		// text must (or, with a leading !, must not) be in the output.
 		text []string
 	}{
-		{name: "pair/text", args: append([]string{"--views"}, pair...), text: []string{"Two views (the same traffic captured at two places)", "destination", `"227 Entering Passive Mode (172,16,40,222,117,54)."`}},
+		{name: "pair/text", args: append([]string{"--views"}, pair...), text: []string{"Two views (the same traffic captured at two places)", "Captured: 1 at the client, 2 at the server", "destination", `"227 Entering Passive Mode (172,16,40,222,117,54)."`}},
 		{name: "pair/json", args: append([]string{"--views", "--format", "json"}, pair...), mode: "views"},
 		{name: "pair/default", args: pair, text: []string{"!Two views"}},
 		{name: "pair/default/json", args: append([]string{"--format", "json"}, pair...)},

@@ -7,25 +7,33 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 )
 
 // stage places each pipeline package: capture -> packets -> TCP
-// connections -> FTP sessions -> findings -> reports and evidence ->
-// commands and the service. A package may import only packages of an
-// earlier stage. Packages not listed (internal helpers) are not checked.
+// connections -> FTP sessions -> findings -> comparison of captures ->
+// reports and evidence -> annotated captures -> the library's front door
+// -> commands and the service. A package may import only packages of an
+// earlier stage. Packages not listed (internal helpers, benchmarks,
+// fixture makers) are not checked; TestEveryPackageHasAStage keeps the
+// list whole.
 var stage = map[string]int{
-	"ftpdiag/pcap":    1,
-	"ftpdiag/ftpflow": 2,
-	"ftpdiag/analyze": 3,
-	"ftpdiag/report":  4,
-	"ftpdiag/extract": 4,
+	"ftpdiag/pcap":       1,
+	"ftpdiag/tlsdecrypt": 1, // under ftpflow, beside pcap: the bytes of one connection
+	"ftpdiag/ftpflow":    2,
+	"ftpdiag/analyze":    3,
+	"ftpdiag/correlate":  4, // compares the inputs as analyze.Inputs; report shows it
+	"ftpdiag/report":     5,
+	"ftpdiag/extract":    5,
+	"ftpdiag/annotate":   6, // draws its notes from report's timelines
+	"ftpdiag":            7, // Run: the analysis and its reports in one call
 }
 
 // laterStage is what every other package under cmd/ and service/ counts as.
-const laterStage = 5
+const laterStage = 8
 
 func stageOf(pkg string) (int, bool) {
 	if n, ok := stage[pkg]; ok {
@@ -54,14 +62,32 @@ func TestImportsFollowThePipeline(t *testing.T) {
 		for _, dep := range deps {
 			to, ok := stageOf(dep)
 			if ok && to >= from && !(from == laterStage && to == laterStage) {
-				t.Errorf("%s (stage %d) imports %s (stage %d): the pipeline runs pcap <- ftpflow <- analyze <- report, extract <- cmd, service", pkg, from, dep, to)
+				t.Errorf("%s (stage %d) imports %s (stage %d): the pipeline runs pcap, tlsdecrypt <- ftpflow <- analyze <- correlate <- report, extract <- annotate <- ftpdiag <- cmd, service", pkg, from, dep, to)
 			}
 		}
 	}
 }
 
-// moduleImports maps each package of the module to the module packages
-// its non-test files import.
+// unstaged are the directories whose packages are not part of the
+// pipeline: helpers, benchmarks, fixture makers.
+var unstaged = []string{"ftpdiag/internal/", "ftpdiag/bench/", "ftpdiag/fixtures"}
+
+// TestEveryPackageHasAStage fails when a package of the module is neither
+// placed in the pipeline (stage, cmd/, service/) nor among the unstaged,
+// so that a new package cannot slip past TestImportsFollowThePipeline.
+func TestEveryPackageHasAStage(t *testing.T) {
+	for pkg := range moduleImports(t, filepath.Join("..", "..")) {
+		if _, ok := stageOf(pkg); ok {
+			continue
+		}
+		if !slices.ContainsFunc(unstaged, func(prefix string) bool { return strings.HasPrefix(pkg, prefix) }) {
+			t.Errorf("package %s has no stage: place it in stage, or among unstaged", pkg)
+		}
+	}
+}
+
+// moduleImports maps each package of the module (those with non-test Go
+// files) to the module packages its non-test files import.
 func moduleImports(t *testing.T, root string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
@@ -80,8 +106,10 @@ func moduleImports(t *testing.T, root string) map[string][]string {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, filepath.Dir(path))
-		pkg := "ftpdiag/" + filepath.ToSlash(rel)
+		pkg := packagePath(root, path)
+		if _, ok := out[pkg]; !ok {
+			out[pkg] = nil
+		}
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
 			if strings.HasPrefix(p, "ftpdiag/") {
@@ -94,4 +122,13 @@ func moduleImports(t *testing.T, root string) map[string][]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// packagePath is the import path of the package of the file at path.
+func packagePath(root, path string) string {
+	rel, _ := filepath.Rel(root, filepath.Dir(path))
+	if rel == "." {
+		return "ftpdiag"
+	}
+	return "ftpdiag/" + filepath.ToSlash(rel)
 }

@@ -21,6 +21,7 @@ import (
 	"ftpdiag/annotate"
 	"ftpdiag/extract"
 	"ftpdiag/ftpflow"
+	"ftpdiag/internal/version"
 	"ftpdiag/service/store"
 	"ftpdiag/service/worker"
 )
@@ -541,7 +542,7 @@ func (a *API) annotate(ctx context.Context, rec *store.Record, lesson bool) (*os
 	if err != nil {
 		return nil, err
 	}
-	if _, err = annotate.Write(ctx, inputs, an, out, annotate.Options{Lesson: lesson}); err == nil {
+	if _, err = annotate.Write(ctx, inputs, an, out, annotate.Options{Lesson: lesson, Version: version.String()}); err == nil {
 		_, err = out.Seek(0, io.SeekStart)
 	}
 	if err != nil {

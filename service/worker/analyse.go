@@ -21,7 +21,6 @@ import (
 // the CLI's --format json.
 func Options() analyze.Options {
 	return analyze.Options{
-		TimeWait: ftpflow.DefaultTimeWait,
 		Tracker: ftpflow.Config{
 			MaxConns: ftpflow.DefaultMaxConns, MaxSessions: ftpflow.DefaultMaxSessions,
 			TimeWait: ftpflow.DefaultTimeWait, KeepLog: true,

@@ -32,6 +32,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ftpdiag"
 	"ftpdiag/analyze"
 	"ftpdiag/report"
 	"ftpdiag/service/metrics"
@@ -478,8 +479,8 @@ func (j *task) analyse(ctx context.Context, b *Budget) (a *analyze.Analysis, aer
 			a, aerr, err = &analyze.Analysis{}, fmt.Errorf("analysis panicked: %v\n%s", r, debug.Stack()), nil
 		}
 	}()
-	a, aerr = analyze.Run(ctx, inputs, Options())
-	return a, aerr, nil
+	res, aerr := ftpdiag.Run(ctx, inputs, Options(), ftpdiag.Outputs{KeepSessions: true})
+	return res.Analysis, aerr, nil
 }
 
 // keepAlive tells JetStream the job is still being worked on, and
