@@ -292,7 +292,7 @@ func (tw *textWriter) views(r *correlate.Result, sessions []*ftpflow.Session) {
 	}
 	tw.heading("Two views (the same traffic captured at two places)")
 	if len(views) == 0 {
-		fmt.Fprintln(tw.w, "  The files share no packet: they are merged in time order as one capture.")
+		tw.say("  ", "The files share no packet: they are merged in time order as one capture.")
 		return
 	}
 	name := func(i int) string { return fmt.Sprintf("[%d] %s", i+1, cell(Clean(r.Files[i].Name))) }
@@ -300,26 +300,25 @@ func (tw *textWriter) views(r *correlate.Result, sessions []*ftpflow.Session) {
 	for _, v := range views {
 		where = append(where, fmt.Sprintf("%d %s", v.Input+1, capturedWhere(v.Vantage.Side)))
 	}
-	fmt.Fprintf(tw.w, "  Captured: %s (the vantage points of their sessions)\n", strings.Join(where, ", "))
+	tw.say("  ", fmt.Sprintf("Captured: %s (the vantage points of their sessions)", strings.Join(where, ", ")))
 	for _, p := range c.Pairs {
 		if !p.Views {
-			fmt.Fprintf(tw.w, "  %s and %s share no packet.\n", name(p.A), name(p.B))
+			tw.say("  ", fmt.Sprintf("%s and %s share no packet.", name(p.A), name(p.B)))
 			continue
 		}
-		fmt.Fprintf(tw.w, "  %s and %s: %d packets seen in both; clock of %d %s that of %d by %s",
+		title := fmt.Sprintf("%s and %s: %d packets seen in both; clock of %d %s that of %d by %s",
 			name(p.A), name(p.B), p.MatchedPackets, p.B+1, aheadBehind(p.ClockOffset), p.A+1, seconds(p.ClockOffset))
 		if p.Delay != nil {
-			fmt.Fprintf(tw.w, "; one-way delay from %d to %d %s", p.A+1, p.B+1, seconds(*p.Delay))
+			title += fmt.Sprintf("; one-way delay from %d to %d %s", p.A+1, p.B+1, seconds(*p.Delay))
 		}
-		fmt.Fprintln(tw.w)
-		fmt.Fprintf(tw.w, "  on %d's side: %s; on %d's side: %s\n", p.A+1, orNone(p.SideA), p.B+1, orNone(p.SideB))
+		tw.say("  ", title)
+		tw.say("  ", fmt.Sprintf("on %d's side: %s; on %d's side: %s", p.A+1, orNone(p.SideA), p.B+1, orNone(p.SideB)))
 		if len(p.Connections) > 0 {
-			t := tw.table()
-			t.AppendHeader([]any{"In " + fmt.Sprint(p.A+1), "In " + fmt.Sprint(p.B+1), "NAT", "Packets", "Frames"})
+			tt := &textTable{header: []string{"In " + fmt.Sprint(p.A+1), "In " + fmt.Sprint(p.B+1), "NAT", "Packets", "Frames"}}
 			for _, vc := range p.Connections {
-				t.AppendRow([]any{vc.InA, vc.InB, vc.NAT, vc.Packets, fmt.Sprintf("%d / %d", vc.FirstFrame[0], vc.FirstFrame[1])})
+				tt.rows = append(tt.rows, []any{vc.InA, vc.InB, vc.NAT, vc.Packets, fmt.Sprintf("%d / %d", vc.FirstFrame[0], vc.FirstFrame[1])})
 			}
-			tw.render(t)
+			tw.renderFit(tt)
 		}
 		for _, vc := range p.Connections {
 			tw.notes(connNotes(p, vc))
@@ -328,20 +327,26 @@ func (tw *textWriter) views(r *correlate.Result, sessions []*ftpflow.Session) {
 			tw.notes(loneNotes(lc))
 		}
 		if p.Omitted > 0 {
-			fmt.Fprintf(tw.w, "  (%d more connections not listed)\n", p.Omitted)
+			tw.say("  ", fmt.Sprintf("(%d more connections not listed)", p.Omitted))
 		}
 	}
 }
 
 // notes writes what comparing a pair found, a line each, a lost group's
-// meaning indented below it.
+// meaning indented below it, wrapped to the report's width (72 columns
+// for the meaning without one).
 func (tw *textWriter) notes(ns []viewNote) {
 	for _, n := range ns {
 		if !n.Lost {
-			fmt.Fprintf(tw.w, "  %s\n", n.Line)
+			tw.say("  ", n.Line)
 			continue
 		}
-		fmt.Fprintf(tw.w, "    %s:\n%s\n", n.Line, indent(wrap(n.Detail, 72), "      "))
+		tw.say("    ", n.Line+":")
+		width := 72
+		if tw.width > 0 {
+			width = max(tw.width-6, 20)
+		}
+		fmt.Fprintln(tw.w, indent(wrap(n.Detail, width), "      "))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestViewsFlags runs the CLI on capture pairs: with --views a client and
@@ -24,7 +25,7 @@ func TestViewsFlags(t *testing.T) {
 		// text must (or, with a leading !, must not) be in the output.
 		text []string
 	}{
-		{name: "pair/text", args: append([]string{"--views"}, pair...), text: []string{"Two views (the same traffic captured at two places)", "Captured: 1 at the client, 2 at the server", "destination", `"227 Entering Passive Mode (172,16,40,222,117,54)."`}},
+		{name: "pair/text", args: append([]string{"--views", "--width", "0"}, pair...), text: []string{"Two views (the same traffic captured at two places)", "Captured: 1 at the client, 2 at the server", "destination", `"227 Entering Passive Mode (172,16,40,222,117,54)."`}},
 		{name: "pair/json", args: append([]string{"--views", "--format", "json"}, pair...), mode: "views"},
 		{name: "pair/default", args: pair, text: []string{"!Two views"}},
 		{name: "pair/default/json", args: append([]string{"--format", "json"}, pair...)},
@@ -72,5 +73,30 @@ func TestViewsFlags(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestViewsFitWidth: the "Two views" section, like the rest of the text
+// report, fits --width 80 (it printed lines of 240 columns).
+func TestViewsFitWidth(t *testing.T) {
+	const dir = "../../fixtures/captures/"
+	for _, pair := range [][]string{
+		{dir + "02-nat-pasv-helper-curl-follow-client.pcap", dir + "02-nat-pasv-helper-curl-follow-server.pcap"},
+		{dir + "03-pasv-dropped-curl-client.pcap", dir + "03-pasv-dropped-curl-server.pcap"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if got := run(context.Background(), append([]string{"-q", "--views", "--width", "80"}, pair...), strings.NewReader(""), &stdout, &stderr); got != exitFindings && got != exitOK {
+			t.Fatalf("exit status %d (stderr %q)", got, stderr.String())
+		}
+		out := stdout.String()
+		i := strings.Index(out, "Two views")
+		if i < 0 {
+			t.Fatalf("%s: no Two views section", pair[0])
+		}
+		for _, line := range strings.Split(out[i:], "\n") {
+			if n := utf8.RuneCountInString(line); n > 80 && !strings.Contains(line, "Wireshark:") {
+				t.Errorf("%s: a line of %d columns: %q", pair[0], n, line)
+			}
+		}
 	}
 }
