@@ -186,7 +186,7 @@ func (r *runner) stream() (sessions func(*ftpflow.Session, []analyze.Finding), w
 		r.res.count(fs)
 		if r.out.Evidence {
 			r.targets = append(r.targets, extract.TargetOf(s))
-			r.errs = append(r.errs, errorsOnly(fs)...)
+			r.errs = append(r.errs, evidenceCues(fs)...)
 		}
 	}, wait
 }
@@ -254,12 +254,16 @@ func (r *runner) writeJSON() error {
 	return r.js.Finish(r.out.JSON.W, a)
 }
 
-// errorsOnly returns the error findings among fs.
-func errorsOnly(fs []analyze.Finding) []analyze.Finding {
+// evidenceCues returns, of the error findings among fs, what
+// extract.Failing reads to choose the evidence captures.
+func evidenceCues(fs []analyze.Finding) []analyze.Finding {
 	var out []analyze.Finding
 	for _, f := range fs {
 		if f.Severity == analyze.Error {
-			out = append(out, f)
+			// Only what extract.Failing reads: a streamed analysis of
+			// many failing sessions would otherwise keep every finding
+			// whole (explanation, evidence) to the end.
+			out = append(out, analyze.Finding{Severity: f.Severity, Session: f.Session, Refs: analyze.Refs{Sessions: f.Refs.Sessions}})
 		}
 	}
 	return out
