@@ -7,29 +7,28 @@ import (
 )
 
 // fileVantages tallies, per input file, where its sessions' captures were
-// taken (ftpflow.Conn.Locate of each control connection), to say where
-// each file of a comparison was captured.
+// taken (the vantage of each control connection), to say where each file
+// of a comparison was captured.
 type fileVantages map[int]*vantageTally
 
 // vantageTally counts one file's sessions by vantage side and keeps the
-// reason the first one with a known side gave.
+// first with a known side.
 type vantageTally struct {
 	sessions int
-	sides    map[ftpflow.Vantage]int
-	first    ftpflow.VantagePoint
+	sides    map[string]int
+	first    Vantage
 }
 
-// add counts s under the file its control connection came from.
-func (fv fileVantages) add(s *ftpflow.Session) {
-	in := s.Control.First.Input
-	t := fv[in]
+// add counts a session, seen from v, under the file its control
+// connection came from.
+func (fv fileVantages) add(input int, v Vantage) {
+	t := fv[input]
 	if t == nil {
-		t = &vantageTally{sides: map[ftpflow.Vantage]int{}}
-		fv[in] = t
+		t = &vantageTally{sides: map[string]int{}}
+		fv[input] = t
 	}
 	t.sessions++
-	v := s.Control.Locate()
-	if v.Side == ftpflow.VantageUnknown {
+	if v.Side == ftpflow.VantageUnknown.String() {
 		return
 	}
 	if len(t.sides) == 0 {
@@ -41,7 +40,8 @@ func (fv fileVantages) add(s *ftpflow.Session) {
 // addAll counts every session.
 func (fv fileVantages) addAll(sessions []*ftpflow.Session) fileVantages {
 	for _, s := range sessions {
-		fv.add(s)
+		v := s.Control.Locate()
+		fv.add(s.Control.First.Input, Vantage{Side: v.Side.String(), Reason: v.Reason})
 	}
 	return fv
 }
@@ -59,6 +59,6 @@ func (fv fileVantages) of(input int) Vantage {
 		return Vantage{Side: "unknown", Reason: fmt.Sprintf("its %d sessions disagree", t.sessions)}
 	}
 	known := t.sides[t.first.Side]
-	return Vantage{Side: t.first.Side.String(),
+	return Vantage{Side: t.first.Side,
 		Reason: fmt.Sprintf("%d of %d session(s) seen from there; the first: %s", known, t.sessions, t.first.Reason)}
 }

@@ -91,8 +91,9 @@ func (js *JSONStream) Session(s *ftpflow.Session, findings []analyze.Finding) {
 	if js.err != nil {
 		return
 	}
-	js.vantages.add(s)
-	b, err := js.encode(buildSession(s))
+	bs := buildSession(s)
+	js.vantages.add(s.Control.First.Input, bs.Vantage)
+	b, err := js.encode(bs)
 	if err == nil {
 		var off int64
 		off, err = js.sessions.write(b)
