@@ -11,6 +11,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -348,7 +349,16 @@ func (s *Store) UpdateRecord(ctx context.Context, r *Record, rev uint64) (uint64
 	if err != nil {
 		return 0, err
 	}
-	n, err := s.records.Update(ctx, recordKey(r.Tenant, r.ID), b, rev)
+	key := recordKey(r.Tenant, r.ID)
+	n, err := s.records.Update(ctx, key, b, rev)
+	var apiErr *jetstream.APIError
+	if err != nil && !errors.As(err, &apiErr) && !errors.Is(err, jetstream.ErrKeyExists) {
+		// No answer (a timeout, a node that died): the update may have
+		// been kept all the same, and the record then holds these bytes.
+		if landed, ok := s.landed(ctx, key, b, rev); ok {
+			return landed, nil
+		}
+	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 		return 0, fmt.Errorf("updating record %s: %w", r.ID, ErrConflict)
 	}
@@ -356,6 +366,30 @@ func (s *Store) UpdateRecord(ctx context.Context, r *Record, rev uint64) (uint64
 		return 0, fmt.Errorf("updating record %s: %w", r.ID, classify(err))
 	}
 	return n, nil
+}
+
+// landed reports the revision of a record update whose answer was an
+// error, when the update was kept all the same: the record's revision is
+// past rev and its value is the update's, byte for byte (a record carries
+// its times to the nanosecond, so no other writer's value is the same).
+func (s *Store) landed(ctx context.Context, key string, value []byte, rev uint64) (uint64, bool) {
+	var n uint64
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replicaLag)
+	defer cancel()
+	err := retry(ctx, func(ctx context.Context, _ bool) error {
+		e, err := s.records.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			return nil // deleted: not kept
+		}
+		if err != nil {
+			return err
+		}
+		if e.Revision() > rev && bytes.Equal(e.Value(), value) {
+			n = e.Revision()
+		}
+		return nil
+	})
+	return n, err == nil && n != 0
 }
 
 // DeleteRecord removes a record and its history, and its job from the

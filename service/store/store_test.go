@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"slices"
@@ -301,5 +302,47 @@ func TestPutThroughEmptyReads(t *testing.T) {
 	defer rc.Close()
 	if back, err := io.ReadAll(rc); err != nil || !bytes.Equal(back, data) {
 		t.Errorf("read back %d bytes (%v), want %d", len(back), err, len(data))
+	}
+}
+
+// TestLandedUpdate checks how an update whose answer was lost is found to
+// have been kept: only the same bytes at a later revision count.
+func TestLandedUpdate(t *testing.T) {
+	s := open(t, 0)
+	ctx := context.Background()
+	r := &Record{ID: NewID(), Tenant: "acme", Name: "x.pcap", Status: Queued, Created: time.Now().UTC()}
+	rev, err := s.CreateRecord(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Status = Done
+	rev2, err := s.UpdateRecord(ctx, r, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := json.Marshal(r)
+	other, _ := json.Marshal(&Record{ID: r.ID, Tenant: r.Tenant, Status: Failed})
+	key := recordKey(r.Tenant, r.ID)
+	tests := []struct {
+		name  string
+		value []byte
+		rev   uint64
+		want  uint64
+	}{
+		{"kept", kept, rev, rev2},
+		{"another value", other, rev, 0},
+		{"not past the revision read", kept, rev2, 0},
+	}
+	for _, tc := range tests {
+		got, ok := s.landed(ctx, key, tc.value, tc.rev)
+		if got != tc.want || ok != (tc.want != 0) {
+			t.Errorf("%s: landed = %d, %v; want %d", tc.name, got, ok, tc.want)
+		}
+	}
+	if err := s.DeleteRecord(ctx, r.Tenant, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := s.landed(ctx, key, kept, rev); ok {
+		t.Errorf("deleted record: landed = %d, true", n)
 	}
 }
