@@ -114,15 +114,17 @@ type fileView struct {
 	last      int64
 }
 
+// openInput opens one input: its stream, else its file.
+func openInput(ctx context.Context, in analyze.Input) (*pcap.Reader, error) {
+	if in.Reader != nil {
+		return pcap.NewReaderContext(ctx, in.Reader, in.Name)
+	}
+	return pcap.OpenContext(ctx, in.Name, false)
+}
+
 // readInput opens one input and fingerprints its connections.
 func readInput(ctx context.Context, in analyze.Input) (*fileView, error) {
-	var r *pcap.Reader
-	var err error
-	if in.Reader != nil {
-		r, err = pcap.NewReaderContext(ctx, in.Reader, in.Name)
-	} else {
-		r, err = pcap.OpenContext(ctx, in.Name, false)
-	}
+	r, err := openInput(ctx, in)
 	if err != nil {
 		return nil, err
 	}

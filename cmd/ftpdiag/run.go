@@ -87,8 +87,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVarP(&cfg.quiet, "quiet", "q", false, "no progress output")
 	fs.IntVar(&cfg.threads, "threads", runtime.NumCPU(), "goroutines: with 2 or more, gzip files are decompressed ahead and the JSON report encoded on another core (same report)")
 	fs.StringVar(&cfg.extract, "extract", "", "write each session with an error finding to `DIR` as a small capture (reads the files twice)")
-	fs.BoolVar(&cfg.views, "views", false, "compare the files packet by packet as views of the same traffic from different places (NAT, packets lost between, rewritten payload)")
-	fs.BoolVar(&cfg.noViews, "no-views", false, "only merge the files in time order (the default for now)")
+	fs.BoolVar(&cfg.views, "views", false, "always compare the files packet by packet as views of the same traffic from different places (NAT, packets lost between, rewritten payload); by default they are compared when their first connections show they may share packets")
+	fs.BoolVar(&cfg.noViews, "no-views", false, "only merge the files in time order, never compare them")
 	fs.StringVar(&cfg.annotate, "annotate", "", "write the capture with the diagnosis as packet comments to `FILE`.pcapng, for Wireshark (reads the files twice; with --each: into directory FILE)")
 	fs.BoolVar(&cfg.lesson, "annotate-lesson", false, "with --annotate, also comment the key frames of every session as --explain does")
 	fs.Usage = func() {

@@ -9,9 +9,10 @@ import (
 	"unicode/utf8"
 )
 
-// TestViewsFlags runs the CLI on capture pairs: with --views a client and
-// server pair is reported as two views, unrelated files as sharing
-// nothing; without it (or with --no-views) the files are merged as before.
+// TestViewsFlags runs the CLI on capture pairs: a client and server pair
+// is reported as two views, with or without --views; unrelated files are
+// merged as before unless --views forces the comparison (which then says
+// they share nothing); --no-views only merges.
 func TestViewsFlags(t *testing.T) {
 	const dir = "../../fixtures/captures/"
 	pair := []string{dir + "02-nat-pasv-helper-curl-follow-client.pcap", dir + "02-nat-pasv-helper-curl-follow-server.pcap"}
@@ -27,8 +28,8 @@ func TestViewsFlags(t *testing.T) {
 	}{
 		{name: "pair/text", args: append([]string{"--views", "--width", "0"}, pair...), text: []string{"Two views (the same traffic captured at two places)", "Captured: 1 at the client, 2 at the server", "destination", `"227 Entering Passive Mode (172,16,40,222,117,54)."`}},
 		{name: "pair/json", args: append([]string{"--views", "--format", "json"}, pair...), mode: "views"},
-		{name: "pair/default", args: pair, text: []string{"!Two views"}},
-		{name: "pair/default/json", args: append([]string{"--format", "json"}, pair...)},
+		{name: "pair/default", args: append([]string{"--width", "0"}, pair...), text: []string{"Two views (the same traffic captured at two places)", "destination"}},
+		{name: "pair/default/json", args: append([]string{"--format", "json"}, pair...), mode: "views"},
 		{name: "pair/no-views", args: append([]string{"--no-views"}, pair...), text: []string{"!Two views"}},
 		{name: "pair/no-views/json", args: append([]string{"--no-views", "--format", "json"}, pair...)},
 		{name: "unrelated/text", args: unrelated, text: []string{"!Two views"}},

@@ -34,6 +34,7 @@ import (
 
 	"ftpdiag"
 	"ftpdiag/analyze"
+	"ftpdiag/correlate"
 	"ftpdiag/report"
 	"ftpdiag/service/metrics"
 	"ftpdiag/service/store"
@@ -382,6 +383,8 @@ type task struct {
 	rec   *store.Record
 	rev   uint64
 	start time.Time
+	// views is what comparing the upload's files found, for the reports.
+	views *correlate.Result
 }
 
 // update writes the record, under the job's lock.
@@ -480,7 +483,20 @@ func (j *task) analyse(ctx context.Context, b *Budget) (a *analyze.Analysis, aer
 		}
 	}()
 	res, aerr := ftpdiag.Run(ctx, inputs, Options(), ftpdiag.Outputs{KeepSessions: true})
+	j.views = j.compare(ctx)
 	return res.Analysis, aerr, nil
+}
+
+// compare compares an upload's files packet by packet as views of the
+// same traffic, when they may share connections, as the CLI does without
+// --views or --no-views; nil when they share nothing. Each reading of the
+// files counts against a budget of its own.
+func (j *task) compare(ctx context.Context) *correlate.Result {
+	open := func(ctx context.Context) ([]analyze.Input, func(), error) {
+		return Captures(ctx, j.p.st, j.rec.Files, NewBudget(j.p.cfg.MaxCaptureBytes))
+	}
+	views, _ := ftpdiag.CompareViews(ctx, len(j.rec.Files), open, ftpdiag.ViewsAuto)
+	return views
 }
 
 // keepAlive tells JetStream the job is still being worked on, and
@@ -609,21 +625,21 @@ func (j *task) fail(ctx context.Context, reason, msg string) {
 func (j *task) storeReports(ctx context.Context, a *analyze.Analysis, readSome bool) error {
 	tl := Timeline()
 	writers := map[store.ReportKind]func(io.Writer) error{
-		store.ReportJSON: func(w io.Writer) error { return report.WriteJSON(w, a, false) },
+		store.ReportJSON: func(w io.Writer) error { return report.WriteJSONViews(w, a, false, j.views) },
 		store.ReportHTML: func(w io.Writer) error {
-			return report.WriteHTML(w, a, report.HTMLOptions{Timeline: tl})
+			return report.WriteHTML(w, a, report.HTMLOptions{Timeline: tl, Views: j.views})
 		},
 		store.ReportText: func(w io.Writer) error {
 			if !readSome {
 				return nil
 			}
-			return report.WriteText(w, a, report.TextOptions{Timeline: tl, Width: report.DefaultWidth})
+			return report.WriteText(w, a, report.TextOptions{Timeline: tl, Width: report.DefaultWidth, Views: j.views})
 		},
 		store.ReportExplain: func(w io.Writer) error {
 			if !readSome {
 				return nil
 			}
-			return report.WriteText(w, a, report.TextOptions{Explain: true, Timeline: tl, Width: report.DefaultWidth})
+			return report.WriteText(w, a, report.TextOptions{Explain: true, Timeline: tl, Width: report.DefaultWidth, Views: j.views})
 		},
 	}
 	// The reports are written side by side: each waits on JetStream's
