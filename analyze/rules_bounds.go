@@ -12,7 +12,16 @@ import (
 const (
 	KindAnalysisPartial = "analysis_partial"
 	KindControlHalfOpen = "control_half_open"
+	// KindControlRefused is a control connection refused: every SYN to
+	// the FTP port was answered with a RST, so no session could begin.
+	KindControlRefused = "control_connection_refused"
 )
+
+// NoSession reports whether findings of kind cite connections that never
+// became a session (their frames are in no session's view).
+func NoSession(kind string) bool {
+	return kind == KindControlHalfOpen || kind == KindControlRefused
+}
 
 // halfOpenFlood is how many half-open control connections make a flood
 // rather than a few attempts at a server that did not answer.
@@ -153,6 +162,10 @@ func (d *diag) halfOpen(h ftpflow.HalfOpen) {
 		clients = "more than " + clients
 	}
 	ev.set("clients", clients)
+	if h.Count < halfOpenFlood && h.Refused == h.Count {
+		d.add(controlRefused(h, servers), ev)
+		return
+	}
 	f := Finding{Kind: KindControlHalfOpen, Severity: Warning}
 	span := h.Last.Time.Sub(h.First.Time)
 	if h.Count >= halfOpenFlood {
@@ -171,4 +184,27 @@ func (d *diag) halfOpen(h ftpflow.HalfOpen) {
 		f.Filter += " && " + hostFilter(h.Servers[0].Endpoint.Addr())
 	}
 	d.add(f, ev)
+}
+
+// controlRefused is the finding about control connections that were all
+// refused: the server's host (or a device in its name) answered each SYN
+// to the FTP port with a RST. No FTP was spoken, so every transfer the
+// client meant to make failed; what refused cannot be told from the
+// packets alone.
+func controlRefused(h ftpflow.HalfOpen, servers []string) Finding {
+	f := Finding{Kind: KindControlRefused, Severity: Error}
+	if h.Count == 1 {
+		f.Summary = "the connection to the FTP control port was refused (RST): " + strings.Join(servers, ", ")
+	} else {
+		f.Summary = fmt.Sprintf("all %d connections to the FTP control port were refused (RST): %s", h.Count, strings.Join(servers, ", "))
+	}
+	f.Explanation = "The client's SYN to the FTP port was answered with a RST instead of a SYN-ACK, so no FTP session began and nothing could be transferred. " +
+		"A RST to a SYN means that nothing listens on that port at that address (the FTP server is stopped, listens on another port or address), or that a firewall rejects the connection in the server's name (iptables REJECT --reject-with tcp-reset). " +
+		"The capture shows the refusal, not which of the two made it: a capture at the server shows whether the SYN reached it."
+	f.Remediation = "Check that the FTP server runs and listens on this address and port (ss -ltnp on the server), that the client uses the right port (21, or the server's own), and that no firewall on the path rejects the port."
+	f.Filter = "tcp.port == 21 && (tcp.flags.syn == 1 || tcp.flags.reset == 1)"
+	if len(h.Servers) == 1 && h.OtherServers == 0 {
+		f.Filter += " && " + hostFilter(h.Servers[0].Endpoint.Addr())
+	}
+	return f
 }

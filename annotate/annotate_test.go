@@ -281,7 +281,7 @@ func TestEveryFixtureRoles(t *testing.T) {
 // TestMergedRoles checks, in captures of two inputs, that the frames a
 // finding cites outside its session are commented in the input that holds
 // them, and only there: the SYN of a control connection that never became
-// a session (control_half_open, which no session holds, while a session
+// a session (control_connection_refused, which no session holds, while a session
 // of the other input has a frame of the same number), and the
 // announcements of other sessions that held the passive ports
 // (passive_port_exhaustion, Refs.Sessions).
@@ -297,8 +297,8 @@ func TestMergedRoles(t *testing.T) {
 		input int // the input that holds the frames cited
 		role  string
 	}{
-		{"half-open second", []string{nat, refused}, analyze.KindControlHalfOpen, 1, "SYN to the FTP control port of 203.0.113.10:21, refused with a RST"},
-		{"half-open first", []string{refused, nat}, analyze.KindControlHalfOpen, 0, "SYN to the FTP control port of 203.0.113.10:21, refused with a RST"},
+		{"refused second", []string{nat, refused}, analyze.KindControlRefused, 1, "SYN to the FTP control port of 203.0.113.10:21, refused with a RST"},
+		{"refused first", []string{refused, nat}, analyze.KindControlRefused, 0, "SYN to the FTP control port of 203.0.113.10:21, refused with a RST"},
 		{"held ports second", []string{rejected, exhausted}, analyze.KindPassivePortExhaustion, 1, "a passive port still held when the server refused, announced by session"},
 		{"held ports first", []string{exhausted, rejected}, analyze.KindPassivePortExhaustion, 0, "a passive port still held when the server refused, announced by session"},
 	} {

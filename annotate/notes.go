@@ -240,7 +240,7 @@ func (l *locator) cited(f analyze.Finding) []cite {
 			return
 		}
 		p, ok := l.find(f, frame, kind)
-		if !ok || f.Kind == analyze.KindControlHalfOpen {
+		if !ok || analyze.NoSession(f.Kind) {
 			out = append(out, l.unplaced(f, s, frame))
 			return
 		}
@@ -361,12 +361,12 @@ func (l *locator) find(f analyze.Finding, frame int, kind placeKind) (place, boo
 }
 
 // unplaced is the cite of a frame that no session shows. The SYNs of a
-// control_half_open finding belong to no session (a session's frame of
-// the same number is in another input): they are described from the
-// finding's evidence, and found, in a capture of several inputs, by their
+// control_half_open or control_connection_refused finding belong to no
+// session (a session's frame of the same number is in another input):
+// they are described from the finding's evidence, and found, in a capture of several inputs, by their
 // time. Any other frame is taken from the only input, or the session's.
 func (l *locator) unplaced(f analyze.Finding, s *ftpflow.Session, frame int) cite {
-	if f.Kind == analyze.KindControlHalfOpen {
+	if analyze.NoSession(f.Kind) {
 		if role, at, ok := halfOpenSYN(f, frame); ok {
 			c := cite{key: frameKey{0, frame}, role: role}
 			if l.inputs > 1 {
