@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,6 +149,12 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout}
+	if acfg.Logf != nil {
+		// The server's own errors (TLS handshakes, a handler's panic,
+		// accept failures) go where the service logs, not to log's
+		// default output.
+		srv.ErrorLog = log.New(logfWriter(acfg.Logf), "", 0)
+	}
 	if cfg.ReadHeaderTimeout > 0 {
 		srv.ReadHeaderTimeout = cfg.ReadHeaderTimeout
 	}
@@ -182,6 +190,14 @@ func Start(ctx context.Context, cfg Config) (*Service, error) {
 	}()
 	ok = true
 	return s, nil
+}
+
+// logfWriter writes each line a log.Logger gives it through a Logf.
+type logfWriter func(format string, args ...any)
+
+func (w logfWriter) Write(p []byte) (int, error) {
+	w("%s", strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // connect starts the embedded NATS server and connects to it, or

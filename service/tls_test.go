@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,5 +132,40 @@ func TestHTTPS(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || bytes.Contains(b, []byte(acc.ID)) {
 			t.Errorf("plain HTTP to the TLS port: %d %q, want a failure", resp.StatusCode, b)
 		}
+	}
+}
+
+// TestServerErrorLog checks that the HTTP server's own errors (here a
+// failed TLS handshake) reach the service's log, not log's default
+// output.
+func TestServerErrorLog(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t, t.TempDir())
+	var mu sync.Mutex
+	var lines []string
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, fmt.Sprintf(format, args...))
+	}
+	ts := startService(t, func(c *service.Config) {
+		c.TLSCert, c.TLSKey = certFile, keyFile
+		c.API.Logf = logf
+	})
+	conn := dial(t, ts)
+	conn.Write([]byte("\x16\x03\x01\x00\x05hello")) // a handshake record that is not one
+	io.Copy(io.Discard, conn)                       // until the server hangs up
+	conn.Close()
+	found := func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, l := range lines {
+			if strings.Contains(l, "TLS handshake error") {
+				return true, l
+			}
+		}
+		return false, strings.Join(lines, "\n")
+	}
+	if ok, got := eventually(5*time.Second, found); !ok {
+		t.Errorf("no TLS handshake error in the service's log; it has:\n%s", got)
 	}
 }

@@ -168,15 +168,42 @@ func (r *clusterRig) workerLog() string {
 	return b.String()
 }
 
-var finalLine = regexp.MustCompile(`job ([0-9a-f]{32}) (done|failed)`)
+// finalLine is a worker's line for a record it made final; maybeFinal
+// one for a record whose final update lost its answer (a NATS node died)
+// without the worker finding out whether it was kept: it then hands the
+// job back, and the next delivery either finds the record final
+// ("already done") or analyses again and logs it done.
+var (
+	finalLine  = regexp.MustCompile(`job ([0-9a-f]{32}) (done|failed)`)
+	maybeFinal = regexp.MustCompile(`job ([0-9a-f]{32}) may be (done|failed)`)
+)
 
-// finals counts, per capture, the workers that made its record final.
-func (r *clusterRig) finals() map[string]int {
-	n := map[string]int{}
-	for _, m := range finalLine.FindAllStringSubmatch(r.workerLog(), -1) {
-		n[m[1]]++
+// finals counts, per capture, the workers that made its record final,
+// and those that may have (see maybeFinal).
+func (r *clusterRig) finals() (sure, maybe map[string]int) {
+	log := r.workerLog()
+	sure, maybe = map[string]int{}, map[string]int{}
+	for _, m := range finalLine.FindAllStringSubmatch(log, -1) {
+		sure[m[1]]++
 	}
-	return n
+	for _, m := range maybeFinal.FindAllStringSubmatch(log, -1) {
+		maybe[m[1]]++
+	}
+	return sure, maybe
+}
+
+// finalOnce checks that one worker made a capture's record final: one
+// said so, or none did and one at least may have (its answer lost),
+// after which, the record being final, no worker analysed it again.
+func finalOnce(sure, maybe int) error {
+	switch {
+	case sure == 1:
+		return nil
+	case sure == 0 && maybe > 0:
+		return nil
+	default:
+		return fmt.Errorf("made final by %d workers (and perhaps by %d more whose answer was lost), want 1", sure, maybe)
+	}
 }
 
 // cliReports runs the CLI on each fixture, in the fixtures directory so
@@ -348,14 +375,23 @@ func (r *clusterRig) checkAllDone(accepted map[string]string, want map[string][]
 	}
 	t.Logf("attempts per capture: %v", attempts)
 	// Exactly once: one worker made each record final, none made it twice.
-	finals := r.finals()
+	sure, maybe := r.finals()
+	unconfirmed := 0
 	for id := range accepted {
-		if finals[id] != 1 {
-			t.Errorf("capture %s made final by %d workers, want 1", id, finals[id])
+		if err := finalOnce(sure[id], maybe[id]); err != nil {
+			t.Errorf("capture %s %v", id, err)
+		}
+		if sure[id] == 0 {
+			unconfirmed++
 		}
 	}
-	if len(finals) != len(accepted) {
-		t.Errorf("workers finished %d captures, %d were uploaded", len(finals), len(accepted))
+	if unconfirmed > 0 {
+		t.Logf("%d captures made final by a worker that lost the answer (final, not analysed again)", unconfirmed)
+	}
+	for id := range sure {
+		if _, ok := accepted[id]; !ok {
+			t.Errorf("workers finished capture %s, which no upload was accepted as", id)
+		}
 	}
 	var l api.List
 	body, _ := r.get("/api/v1/captures?limit=1&status=queued")
@@ -490,5 +526,25 @@ func (r *clusterRig) checkSlowCapture(t *testing.T) {
 	want = bytes.ReplaceAll(want, []byte(`"file": "`+path+`"`), []byte(`"file": "slow.pcap"`))
 	if !bytes.Equal(body, want) {
 		t.Errorf("slow capture: the report (%d bytes) differs from the CLI's (%d bytes)", len(body), len(want))
+	}
+}
+
+// TestFinalOnce checks TestCluster's accounting of the workers that made
+// a record final.
+func TestFinalOnce(t *testing.T) {
+	for _, tc := range []struct {
+		sure, maybe int
+		ok          bool
+	}{
+		{1, 0, true},
+		{0, 1, true}, // the answer lost, the next delivery found it final
+		{1, 1, true}, // the answer lost and the update not kept: analysed again
+		{0, 0, false},
+		{2, 0, false},
+		{2, 1, false},
+	} {
+		if err := finalOnce(tc.sure, tc.maybe); (err == nil) != tc.ok {
+			t.Errorf("finalOnce(%d, %d) = %v, want ok %v", tc.sure, tc.maybe, err, tc.ok)
+		}
 	}
 }

@@ -71,6 +71,9 @@ var (
 	ErrConflict = errors.New("record changed concurrently")
 	// ErrFull: JetStream has no storage left (its limit, or the disk).
 	ErrFull = errors.New("storage full")
+	// ErrUnknown: a write's answer was lost (a NATS node died) and
+	// whether it was kept could not be found out.
+	ErrUnknown = errors.New("answer lost, whether it was kept unknown")
 )
 
 // Config sets the JetStream layout.
@@ -343,7 +346,9 @@ func (s *Store) Record(ctx context.Context, tenant, id string) (*Record, uint64,
 }
 
 // UpdateRecord replaces a record read at revision rev. It returns
-// ErrConflict if the record changed or was deleted since.
+// ErrConflict if the record changed or was deleted since, and ErrUnknown
+// if the update's answer was lost and whether it was kept could not be
+// found out.
 func (s *Store) UpdateRecord(ctx context.Context, r *Record, rev uint64) (uint64, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -355,8 +360,12 @@ func (s *Store) UpdateRecord(ctx context.Context, r *Record, rev uint64) (uint64
 	if err != nil && !errors.As(err, &apiErr) && !errors.Is(err, jetstream.ErrKeyExists) {
 		// No answer (a timeout, a node that died): the update may have
 		// been kept all the same, and the record then holds these bytes.
-		if landed, ok := s.landed(ctx, key, b, rev); ok {
-			return landed, nil
+		kept, lerr := s.landed(ctx, key, b, rev)
+		switch {
+		case lerr != nil:
+			return 0, fmt.Errorf("updating record %s: %w: %w", r.ID, ErrUnknown, err)
+		case kept != 0:
+			return kept, nil
 		}
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
@@ -368,28 +377,43 @@ func (s *Store) UpdateRecord(ctx context.Context, r *Record, rev uint64) (uint64
 	return n, nil
 }
 
-// landed reports the revision of a record update whose answer was an
-// error, when the update was kept all the same: the record's revision is
-// past rev and its value is the update's, byte for byte (a record carries
-// its times to the nanosecond, so no other writer's value is the same).
-func (s *Store) landed(ctx context.Context, key string, value []byte, rev uint64) (uint64, bool) {
-	var n uint64
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replicaLag)
+// landPoll is how often landed reads the record again, for at most
+// landWait (a variable for tests).
+const landPoll = 250 * time.Millisecond
+
+var landWait = replicaLag
+
+// landed finds out whether a record update whose answer was an error was
+// kept all the same: it returns the update's revision when the record's
+// revision is past rev and its value is the update's, byte for byte (a
+// record carries its times to the nanosecond, so no other writer's value
+// is the same), and 0 when the record was deleted or holds another
+// writer's value. While the record still reads at rev (the update not
+// kept, or kept and not yet applied by the replica that answers: a
+// leader that died may have passed it on to the next) or cannot be read,
+// it reads again, for landWait, and then gives up with an error: the
+// caller cannot know.
+func (s *Store) landed(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), landWait)
 	defer cancel()
-	err := retry(ctx, func(ctx context.Context, _ bool) error {
+	last := errors.New("the record still reads at its revision before the update")
+	for {
 		e, err := s.records.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-			return nil // deleted: not kept
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
+			return 0, nil // deleted: not kept, or no longer matters
+		case err != nil:
+			last = err
+		case e.Revision() > rev && bytes.Equal(e.Value(), value):
+			return e.Revision(), nil
+		case e.Revision() > rev:
+			return 0, nil // another writer's
 		}
-		if err != nil {
-			return err
+		sleepCtx(ctx, landPoll)
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("whether the update was kept: %w", last)
 		}
-		if e.Revision() > rev && bytes.Equal(e.Value(), value) {
-			n = e.Revision()
-		}
-		return nil
-	})
-	return n, err == nil && n != 0
+	}
 }
 
 // DeleteRecord removes a record and its history, and its job from the
@@ -593,7 +617,7 @@ func (s *Store) Usage(ctx context.Context) (used, limit int64, err error) {
 // PutCapture streams r into the captures bucket as object name and
 // returns its size. On any error, nothing of it is left behind.
 func (s *Store) PutCapture(ctx context.Context, name string, r io.Reader) (int64, error) {
-	return s.put(ctx, s.captures, name, r)
+	return s.put(ctx, CapturesBucket, s.captures, name, r)
 }
 
 // OpenCapture opens a stored capture for reading and returns its size.
@@ -657,7 +681,7 @@ func (s *Store) PutReport(ctx context.Context, tenant, id string, kind ReportKin
 	if ok, err := s.reportExists(ctx, name); err != nil || ok {
 		return -1, err
 	}
-	return s.put(ctx, s.reports, name, r)
+	return s.put(ctx, ReportsBucket, s.reports, name, r)
 }
 
 // OpenReport opens one report of a record and returns its size.
@@ -674,7 +698,14 @@ func (s *Store) DeleteReports(ctx context.Context, tenant, id string) error {
 	return errors.Join(errs...)
 }
 
-func (s *Store) put(ctx context.Context, obs jetstream.ObjectStore, name string, r io.Reader) (int64, error) {
+// put streams r into the object store obs (of bucket) as object name.
+// On any error nothing of it is left behind: nats.go purges the chunks
+// of a Put that fails, but when the failure is an answer lost with a
+// NATS node (a chunk's or the meta's) the meta may have been stored all
+// the same, naming chunks that are gone: such an object is removed too
+// (a capture's would otherwise stay for ever, a report's be taken as
+// complete and read as nothing).
+func (s *Store) put(ctx context.Context, bucket string, obs jetstream.ObjectStore, name string, r io.Reader) (int64, error) {
 	if err := checkDisk(s.cfg.DiskDir); err != nil {
 		return 0, err
 	}
@@ -684,59 +715,53 @@ func (s *Store) put(ctx context.Context, obs jetstream.ObjectStore, name string,
 	ctx = context.WithoutCancel(ctx)
 	info, err := obs.Put(ctx, jetstream.ObjectMeta{Name: name, Opts: &jetstream.ObjectMetaOptions{ChunkSize: chunkSize}}, r)
 	if err != nil {
+		if derr := s.dropBroken(ctx, bucket, obs, name); derr != nil {
+			err = errors.Join(err, derr)
+		}
 		return 0, classify(err)
 	}
 	return int64(info.Size), nil
 }
 
-// objectOpenTimeout bounds the opening of an object for reading. The
-// object store sets up a consumer for it, and a request lost with a NATS
-// node that died would otherwise wait as long as the reading may last.
-const objectOpenTimeout = 15 * time.Second
-
-// getObject opens an object, giving up after objectOpenTimeout; the
-// reader's Close ends the consumer that feeds it.
-func getObject(ctx context.Context, obs jetstream.ObjectStore, name string) (jetstream.ObjectResult, error) {
-	gctx, cancel := context.WithCancel(ctx)
-	type got struct {
-		res jetstream.ObjectResult
-		err error
-	}
-	ch := make(chan got, 1)
-	go func() {
-		res, err := obs.Get(gctx, name)
-		ch <- got{res, err}
-	}()
-	t := time.NewTimer(objectOpenTimeout)
-	defer t.Stop()
-	var g got
-	select {
-	case g = <-ch:
-	case <-t.C:
-		cancel()
-		if g = <-ch; g.err == nil {
-			g.res.Close()
+// dropBroken removes object name if its meta is stored and some of the
+// chunks it names are not. A complete object (another writer's, of a
+// report written by two workers at once) is kept.
+func (s *Store) dropBroken(ctx context.Context, bucket string, obs jetstream.ObjectStore, name string) error {
+	var broken bool
+	err := retry(ctx, func(ctx context.Context, _ bool) error {
+		info, err := obs.GetInfo(ctx, name)
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			broken = false
+			return nil
 		}
-		g.err = fmt.Errorf("no answer from JetStream in %v", objectOpenTimeout)
+		if err != nil {
+			return err
+		}
+		n, err := s.chunkCount(ctx, bucket, info.NUID)
+		broken = n < uint64(info.Chunks)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("checking what a failed write of %s left: %w", name, err)
 	}
-	if g.err != nil {
-		cancel()
-		return nil, g.err
+	if !broken {
+		return nil
 	}
-	return &cancelOnClose{ObjectResult: g.res, cancel: cancel}, nil
+	return s.purge(ctx, bucket, obs, name)
 }
 
-// cancelOnClose is an object being read whose Close also ends its
-// context.
-type cancelOnClose struct {
-	jetstream.ObjectResult
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ObjectResult.Close()
-	c.cancel()
-	return err
+// chunkCount counts the chunk messages of object nuid in bucket.
+func (s *Store) chunkCount(ctx context.Context, bucket, nuid string) (uint64, error) {
+	st, err := s.js.Stream(ctx, "OBJ_"+bucket)
+	if err != nil {
+		return 0, err
+	}
+	subject := "$O." + bucket + ".C." + nuid
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Subjects[subject], nil
 }
 
 // open opens an object for reading and returns its size. Its first
@@ -790,7 +815,7 @@ func (s *Store) openOnce(ctx context.Context, obs jetstream.ObjectStore, name st
 	if err != nil {
 		return nil, 0, fmt.Errorf("object %s: %w", name, err)
 	}
-	info, err := res.Info()
+	info, err := res.res.Info()
 	if err != nil {
 		res.Close()
 		return nil, 0, fmt.Errorf("object %s: %w", name, err)

@@ -323,26 +323,30 @@ func TestLandedUpdate(t *testing.T) {
 	kept, _ := json.Marshal(r)
 	other, _ := json.Marshal(&Record{ID: r.ID, Tenant: r.Tenant, Status: Failed})
 	key := recordKey(r.Tenant, r.ID)
+	defer func(w time.Duration) { landWait = w }(landWait)
+	landWait = time.Second
 	tests := []struct {
-		name  string
-		value []byte
-		rev   uint64
-		want  uint64
+		name    string
+		value   []byte
+		rev     uint64
+		want    uint64
+		unknown bool
 	}{
-		{"kept", kept, rev, rev2},
-		{"another value", other, rev, 0},
-		{"not past the revision read", kept, rev2, 0},
+		{"kept", kept, rev, rev2, false},
+		{"another value", other, rev, 0, false},
+		// Still at the revision read: not kept, or not yet seen.
+		{"not past the revision read", kept, rev2, 0, true},
 	}
 	for _, tc := range tests {
-		got, ok := s.landed(ctx, key, tc.value, tc.rev)
-		if got != tc.want || ok != (tc.want != 0) {
-			t.Errorf("%s: landed = %d, %v; want %d", tc.name, got, ok, tc.want)
+		got, err := s.landed(ctx, key, tc.value, tc.rev)
+		if got != tc.want || (err != nil) != tc.unknown {
+			t.Errorf("%s: landed = %d, %v; want %d, unknown %v", tc.name, got, err, tc.want, tc.unknown)
 		}
 	}
 	if err := s.DeleteRecord(ctx, r.Tenant, r.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n, ok := s.landed(ctx, key, kept, rev); ok {
-		t.Errorf("deleted record: landed = %d, true", n)
+	if n, err := s.landed(ctx, key, kept, rev); n != 0 || err != nil {
+		t.Errorf("deleted record: landed = %d, %v; want 0, nil", n, err)
 	}
 }

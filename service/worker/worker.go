@@ -195,8 +195,11 @@ func (p *Pool) Drain(grace time.Duration) {
 	p.unwatch()
 }
 
-// Ready reports whether every worker is waiting for jobs or working.
-func (p *Pool) Ready() bool { return int(p.started.Load()) == p.cfg.Workers }
+// Ready reports whether every worker is waiting for jobs or working:
+// false once Drain (or the end of Start's context) stops them taking jobs.
+func (p *Pool) Ready() bool {
+	return p.pull.Err() == nil && int(p.started.Load()) == p.cfg.Workers
+}
 
 // Workers returns the number of workers.
 func (p *Pool) Workers() int { return p.cfg.Workers }
@@ -210,6 +213,7 @@ func (p *Pool) Wait() {
 func (p *Pool) loop() {
 	defer p.wg.Done()
 	p.started.Add(1)
+	defer p.started.Add(-1)
 	for p.pull.Err() == nil {
 		fctx, cancel := context.WithTimeout(p.pull, fetchWait)
 		msg, job, err := p.st.NextJob(fctx)
@@ -300,6 +304,7 @@ func (p *Pool) handle(ctx context.Context, msg jetstream.Msg, job store.Job) {
 		p.cfg.Tracef("job %s %s", rec.ID, j.rec.Status)
 	case errors.Is(err, store.ErrConflict):
 		p.conflict(ctx, msg, rec)
+	case p.unconfirmed(j, err):
 	case ctx.Err() != nil:
 		// Stopping: hand the job back to another worker.
 		j.handBack()
@@ -311,6 +316,22 @@ func (p *Pool) handle(ctx context.Context, msg jetstream.Msg, job store.Job) {
 		j.noteFailure(ctx, err)
 		msg.NakWithDelay(retryDelay)
 	}
+}
+
+// unconfirmed handles a job whose final record update lost its answer
+// without its worker finding out whether it was kept (store.ErrUnknown):
+// it says so, since the record may now be final by this worker's hand
+// though it never logs the job done, and hands the job back, to be
+// acknowledged as already final or analysed again. It reports whether
+// err was such.
+func (p *Pool) unconfirmed(j *task, err error) bool {
+	if !errors.Is(err, store.ErrUnknown) || !j.rec.Status.Final() {
+		return false
+	}
+	p.cfg.Tracef("job %s may be %s (the answer to its final update was lost): handed back", j.rec.ID, j.rec.Status)
+	p.cfg.Logf("worker: job %s: %v", j.rec.ID, err)
+	j.msg.NakWithDelay(retryDelay)
+	return true
 }
 
 // conflict handles a record that changed under a running job: deleted
@@ -365,8 +386,10 @@ func (p *Pool) finishStored(ctx context.Context, j *task) bool {
 	}
 	err = j.update(ctx, func(r *store.Record) { o.Apply(r, p.cfg.KeepCaptures) })
 	if err != nil {
-		p.cfg.Logf("worker: job %s: %v", j.rec.ID, err)
-		j.msg.NakWithDelay(retryDelay)
+		if !p.unconfirmed(j, err) {
+			p.cfg.Logf("worker: job %s: %v", j.rec.ID, err)
+			j.msg.NakWithDelay(retryDelay)
+		}
 		return true
 	}
 	p.cleanup(ctx, j.rec)
