@@ -3,13 +3,16 @@ package ftpdiag
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 
 	"ftpdiag/analyze"
 	"ftpdiag/correlate"
 	"ftpdiag/extract"
 	"ftpdiag/ftpflow"
 	"ftpdiag/report"
+	"ftpdiag/tlsdecrypt"
 )
 
 // JSONReport is where and how the JSON document (schema ftpdiag/v1) is
@@ -267,4 +270,38 @@ func evidenceCues(fs []analyze.Finding) []analyze.Finding {
 		}
 	}
 	return out
+}
+
+// MaxKeyLogFileSize bounds the key log file ReadKeyLog reads: 256 MiB,
+// about as much as tlsdecrypt.MaxKeyLogEntries connections of TLS 1.3
+// take.
+const MaxKeyLogFileSize = 256 << 20
+
+// ReadKeyLog reads a TLS key log file (the NSS SSLKEYLOGFILE format that
+// curl, Firefox, OpenSSL, GnuTLS and Python write) for
+// analyze.Options.Tracker.KeyLog, so that FTPS control connections are
+// decrypted and analysed as clear text. A file larger than
+// MaxKeyLogFileSize, or with a malformed line, is an error naming the file
+// and the line; errors never quote the file's content, which is secret.
+func ReadKeyLog(name string) (*tlsdecrypt.KeyLog, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("key log: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("key log %s: %w", name, err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("key log %s: is a directory", name)
+	}
+	if st.Size() > MaxKeyLogFileSize {
+		return nil, fmt.Errorf("key log %s: %d bytes, more than the %d a key log may have", name, st.Size(), MaxKeyLogFileSize)
+	}
+	k, err := tlsdecrypt.ParseKeyLog(io.LimitReader(f, MaxKeyLogFileSize))
+	if err != nil {
+		return nil, fmt.Errorf("key log %s: %w", name, err)
+	}
+	return k, nil
 }

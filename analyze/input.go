@@ -54,11 +54,15 @@ func Run(ctx context.Context, inputs []Input, opt Options) (*Analysis, error) {
 	errs = append(errs, op.errs...)
 	a := &Analysis{}
 	if len(op.readers) > 0 {
+		keys, err := watchSecrets(opt.Tracker.KeyLog, op.readers)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		opt.Tracker.KeyLog = keys.keys
 		m := pcap.NewMerger(op.readers...)
 		if opt.Progress != nil {
 			opt.Progress = op.progress(opt.Progress)
 		}
-		var err error
 		a, err = Packets(ctx, m, opt)
 		if err != nil {
 			errs = append(errs, err)
@@ -67,9 +71,11 @@ func Run(ctx context.Context, inputs []Input, opt Options) (*Analysis, error) {
 		errs = append(errs, damage...)
 		a.addDamage(damage)
 		read := m.Infos()
-		for i := range op.infos {
+		for i, j := 0, 0; i < len(op.infos); i++ {
 			if op.opened[i] {
 				op.infos[i], read = read[0], read[1:]
+				op.infos[i].Warnings = append(op.infos[i].Warnings, keys.warnings[j]...)
+				j++
 				errs = append(errs, checkLinkTypes(&op.infos[i])...)
 			}
 		}

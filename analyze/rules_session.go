@@ -7,27 +7,30 @@ import (
 	"ftpdiag/ftpflow"
 )
 
-// encrypted reports a control channel turned to TLS, and what the
-// fallback pairing by hosts and timing found of its data connections.
+// encrypted reports a control channel turned to TLS: first the failed
+// data connections that pairing by hosts and timing found (rules_tls.go),
+// then, as info, what the encryption hides and what was paired.
 func (d *diag) encrypted(s *ftpflow.Session) {
 	if !s.ControlEncrypted() {
 		return
 	}
+	failedConns := d.encryptedFailures(s)
 	tls := s.TLS
 	var conns []map[string]any
-	failedConns := 0
-	for _, c := range s.EncryptedData {
-		state := encryptedConnState(c)
-		if state == "syn_refused" || state == "syn_unanswered" || state == "reset" {
-			failedConns++
-		}
-		conns = append(conns, map[string]any{
+	for _, c := range s.EncryptedData[:min(len(s.EncryptedData), maxListedConns)] {
+		conn := map[string]any{
 			"client": c.Client.String(), "server": c.Server.String(), "first_frame": c.First.Frame,
-			"syn_count": c.SYNCount, "bytes_client": c.Bytes[ftpflow.Client], "bytes_server": c.Bytes[ftpflow.Server], "state": state,
-		})
+			"syn_count": c.SYNCount, "bytes_client": c.Bytes[ftpflow.Client], "bytes_server": c.Bytes[ftpflow.Server],
+			"outcome": c.EncryptedOutcome().String(), "pairing": PairingConfidence(c).String(),
+		}
+		if e := c.Encrypted(); e != nil {
+			conn["direction"] = e.Mode.String()
+		}
+		conns = append(conns, conn)
 	}
 	ev := newEvidence(map[string]any{
 		"command": tls.Command, "data_connections_by_hosts_and_timing": conns,
+		"paired_connections": len(s.EncryptedData), "failed_connections": failedConns,
 	})
 	if tls.Request.Seen() {
 		ev.request(tls.Request.Frame)
@@ -39,56 +42,42 @@ func (d *diag) encrypted(s *ftpflow.Session) {
 	if tls.ClearAgain.Seen() {
 		ev.frame("clear_again_frame", tls.ClearAgain.Frame)
 	}
-	summary := fmt.Sprintf("control channel %s (frame %d): endpoints and replies cannot be read", protectionWords(tls), tls.Accepted.Frame)
+	summary := fmt.Sprintf("control channel %s (frame %d): endpoints and replies cannot be read", protectionWords(s), tls.Accepted.Frame)
 	if tls.ClearAgain.Seen() {
-		summary = fmt.Sprintf("control channel %s (frame %d) until frame %d", protectionWords(tls), tls.Accepted.Frame, tls.ClearAgain.Frame)
+		summary = fmt.Sprintf("control channel %s (frame %d) until frame %d", protectionWords(s), tls.Accepted.Frame, tls.ClearAgain.Frame)
 	}
-	expl := encryptedExplanation(tls, len(conns))
-	rem := "To diagnose the data connections, capture the TLS keys (SSLKEYLOGFILE with curl or lftp) and decrypt in Wireshark, or read the client's debug log. To make FTPS work through NAT: set the server's external address (vsftpd pasv_address, ProFTPD MasqueradeAddress) and open its passive port range in every firewall, since no helper can."
+	if n := len(s.EncryptedData); n > 0 {
+		summary += fmt.Sprintf("; %d data connection%s paired by hosts and timing, %d failed", n, plural(n), failedConns)
+	}
+	expl := encryptedExplanation(s, len(s.EncryptedData), failedConns)
+	rem := "To read the control channel, capture the TLS keys (SSLKEYLOGFILE with curl, lftp or Firefox; SSLContext.keylog_filename in Python) and run ftpdiag --keylog FILE, or decrypt in Wireshark; or read the client's debug log. To make FTPS work through NAT and firewalls: set the server's external address (vsftpd pasv_address, ProFTPD MasqueradeAddress) and open its passive port range in every firewall, since no helper can."
 	if tls.RFC2228 {
 		rem = "A channel protected by GSSAPI cannot be decrypted from a capture: read the client's debug log (globus-url-copy -dbg, uberftp -debug) or the server's log. Through NAT: set the server's external address (GridFTP: GLOBUS_HOSTNAME or -data-interface) and open its data port range (GLOBUS_TCP_PORT_RANGE) in every firewall, since no helper can."
 	}
-	sev := Info
-	if failedConns > 0 {
-		sev = Error
-		summary += fmt.Sprintf("; %d data connection(s) between its hosts failed", failedConns)
-	}
 	filter := conversationFilter(s.Client, s.Server)
 	if len(s.EncryptedData) > 0 {
-		ports := make([]int, len(s.EncryptedData))
-		for i, c := range s.EncryptedData {
-			ports[i] = int(c.Server.Port()) // the accepting side: the data port
-		}
-		filter += " || " + hostsPortsFilter(s.Client.Addr(), s.Server.Addr(), ports)
+		filter += " || " + groupFilter(s, s.EncryptedData)
 	}
-	d.add(Finding{Kind: KindControlEncrypted, Severity: sev, Session: s.ID, Summary: summary, Explanation: expl, Remediation: rem, Filter: filter}, ev)
+	d.add(Finding{Kind: KindControlEncrypted, Severity: Info, Session: s.ID, Summary: summary, Explanation: expl, Remediation: rem, Filter: filter}, ev)
 }
 
-// encryptedConnState says how a data connection paired by hosts and
-// timing with an encrypted control channel ended.
-func encryptedConnState(c *ftpflow.Conn) string {
-	switch {
-	case c.Handshake && !c.SYNACK.Seen() && c.Reset != nil:
-		return "syn_refused"
-	case c.Handshake && !c.SYNACK.Seen():
-		return "syn_unanswered"
-	case c.Reset != nil && !c.FIN[ftpflow.Client].Seen() && !c.FIN[ftpflow.Server].Seen():
-		// A RST after a FIN is how many TLS stacks end a connection
-		// whose peer still sent its close_notify: not a failure.
-		return "reset"
-	case !c.Closed():
-		return "incomplete"
-	}
-	return "completed"
+// implicitTLS reports whether a session spoke TLS from the first byte of a
+// control connection whose handshake the capture holds: implicit FTPS.
+func implicitTLS(s *ftpflow.Session) bool {
+	return s.TLS.Before && !s.TLS.RFC2228 && s.Control.Handshake
 }
 
 // protectionWords says how, and since when, a control channel is
 // protected: "encrypted after AUTH TLS", "protected (RFC 2228) after AUTH
 // GSSAPI", "encrypted from the start of the capture".
-func protectionWords(tls *ftpflow.TLSInfo) string {
+func protectionWords(s *ftpflow.Session) string {
+	tls := s.TLS
 	what := "encrypted"
 	if tls.RFC2228 {
 		what = "protected (RFC 2228)"
+	}
+	if implicitTLS(s) {
+		return what + " from its first byte (implicit FTPS)"
 	}
 	if tls.Before {
 		return what + " from the start of the capture"
@@ -97,11 +86,15 @@ func protectionWords(tls *ftpflow.TLSInfo) string {
 }
 
 // encryptedExplanation says what an encrypted control channel hides, and
-// what pairing by hosts and timing found (conns connections).
-func encryptedExplanation(tls *ftpflow.TLSInfo, conns int) string {
-	unreadable := "the PASV/EPSV replies and PORT commands, and the server's 425/426 replies, cannot be read from the capture. "
+// what pairing by hosts and timing found (conns connections, failed of
+// them failed).
+func encryptedExplanation(s *ftpflow.Session, conns, failed int) string {
+	tls := s.TLS
+	unreadable := "the PASV/EPSV replies and PORT commands, and the server's 425/426/522 replies, cannot be read from the capture. "
 	var expl string
 	switch {
+	case implicitTLS(s):
+		expl = fmt.Sprintf("This is implicit FTPS: the client began TLS with its first bytes (frame %d) on port %d, without AUTH, and the server's greeting, the login, the commands, ", tls.Accepted.Frame, s.Server.Port()) + unreadable
 	case tls.Before:
 		expl = fmt.Sprintf("The capture began after the control channel was protected: from its first bytes (frame %d) the dialogue is %s, and the AUTH exchange that set it up is not in the capture, so the user, the commands, ", tls.Accepted.Frame,
 			map[bool]string{false: "TLS records", true: "RFC 2228 protected commands (MIC, ENC, CONF) and replies (631-633)"}[tls.RFC2228]) + unreadable
@@ -114,9 +107,12 @@ func encryptedExplanation(tls *ftpflow.TLSInfo, conns int) string {
 	if tls.RFC2228 {
 		expl = strings.Replace(expl, "FTPS through NAT", "a protected channel through NAT", 1)
 	}
-	if conns > 0 {
-		expl += fmt.Sprintf("Paired by hosts and timing instead, %d connection(s) between the same two hosts began while the channel was encrypted; they are probably its data connections. ", conns)
-	} else {
+	switch {
+	case conns > 0 && failed > 0:
+		expl += fmt.Sprintf("Paired by hosts and timing instead, %d connection%s between the same two hosts began while the channel was encrypted; %d of them failed, each failure reported in a finding of its own. Which transfer each served, and what the server replied, cannot be seen. ", conns, plural(conns), failed)
+	case conns > 0:
+		expl += fmt.Sprintf("Paired by hosts and timing instead, %d connection%s between the same two hosts began while the channel was encrypted, and none failed as far as TCP and TLS framing show. Which transfer each served, and what the server replied, cannot be seen. ", conns, plural(conns))
+	default:
 		expl += "No connection between the same two hosts began while the channel was encrypted, in this capture: either no transfer was asked for, or its data connections never reached this capture point (a client sent to an unreachable announced address, or a firewall dropped them on the way). "
 	}
 	if tls.ClearAgain.Seen() {
@@ -128,8 +124,8 @@ func encryptedExplanation(tls *ftpflow.TLSInfo, conns int) string {
 // nonstandardPort reports FTP on a control port other than 21.
 func (d *diag) nonstandardPort(s *ftpflow.Session) {
 	port := s.Server.Port()
-	if port == 21 {
-		return
+	if port == 21 || port == 990 && s.ControlEncrypted() && implicitTLS(s) {
+		return // 990 is implicit FTPS's own port
 	}
 	active := 0
 	for _, o := range s.Offers {

@@ -155,7 +155,12 @@ type Conn struct {
 	dir     [2]seqState
 	session *sessionState // the FTP session when this is a control connection
 	offer   *Offer        // the announcement this data connection answered
-	probed  bool          // content probe for FTP done
+	// enc is set on a connection paired with an encrypted session by
+	// hosts and timing; rhythm on the control connection of an encrypted
+	// session, whose TLS records time the pairing.
+	enc    *EncryptedConn
+	rhythm *controlRhythm
+	probed bool // content probe for FTP done
 	// holeAcked is set when the peer acknowledged past a hole in the
 	// captured payload: the missing bytes arrived, the capture lost them,
 	// and no retransmission will fill the hole.

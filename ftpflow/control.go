@@ -49,6 +49,7 @@ type sessionState struct {
 	resync        bool // a hole in the stream: pair the next reply by time
 	secrecy       secrecy
 	oops          *pendingReply
+	dec           *decrypter // once the channel turned to TLS (decrypt.go)
 }
 
 // newSession starts a session on control connection c, recognised as FTP
@@ -234,6 +235,7 @@ func (st *sessionState) log(e LogEntry) {
 func (st *sessionState) release() {
 	st.flushReply()
 	st.flushOops()
+	st.stopDecrypting()
 	st.lines = [2]lineState{}
 	st.framer = ReplyFramer{}
 	st.pending = nil

@@ -163,8 +163,18 @@ func (s *Session) encryptedDataCandidate(c *Conn) bool {
 	return c.Server.Port() != s.Server.Port() || c.Server.Addr() != s.Server.Addr()
 }
 
-// controlPort is the standard FTP control port.
-const controlPort = 21
+// controlPort is the standard FTP control port; implicitFTPSPort the port
+// of FTP over TLS from the first byte (implicit FTPS, RFC 4217 section 1).
+const (
+	controlPort      = 21
+	implicitFTPSPort = 990
+)
+
+// looksLikeClientHello reports whether b begins with a TLS handshake record
+// holding a ClientHello.
+func looksLikeClientHello(b []byte) bool {
+	return len(b) >= 6 && b[0] == recHandshake && b[1] == 3 && b[5] == hsClientHello
+}
 
 // probe decides whether a connection is an FTP control connection: port
 // 21, or, on any other port, a server whose first words are a 220 greeting
@@ -182,6 +192,11 @@ func (t *Tracker) probe(c *Conn, side Side, tcp *pcap.TCP, payload int) {
 		return
 	}
 	c.probed = true
+	if c.Server.Port() == implicitFTPSPort && side == Client && looksLikeClientHello(tcp.Payload) {
+		// Implicit FTPS: TLS from the first byte, no greeting to read.
+		t.startSession(c, "port")
+		return
+	}
 	if side == Server && looksLikeGreeting(tcp.Payload) {
 		t.startSession(c, "content")
 	}
@@ -209,18 +224,56 @@ func (t *Tracker) startSession(c *Conn, by string) {
 }
 
 // pairEncrypted pairs c with encrypted session s, within
-// MaxEncryptedDataKept: beyond, c is counted and left like any other
-// connection (evictable, not pinned).
+// MaxEncryptedDataKept. Beyond it, a connection whose timing fits the
+// control channel's rhythm takes the place of the latest one paired on
+// hosts and time alone; the connection left out is counted and left like
+// any other (evictable, not pinned).
 func (t *Tracker) pairEncrypted(s *Session, c *Conn) {
+	e := newEncryptedConn(s, c)
 	if len(s.EncryptedData) >= MaxEncryptedDataKept {
 		s.Dropped.EncryptedData++
-		return
+		i := lastWithoutRhythm(s.EncryptedData)
+		if !e.Rhythm || i < 0 {
+			return
+		}
+		t.unpair(s.EncryptedData[i])
+		s.EncryptedData = append(s.EncryptedData[:i], s.EncryptedData[i+1:]...)
 	}
+	c.enc = e
 	s.EncryptedData = append(s.EncryptedData, c)
 	t.pin(c)
 }
 
-// tlsStarted registers an encrypted session for fallback pairing.
+// lastWithoutRhythm returns the index of the latest connection paired on
+// hosts and time alone, -1 if every one fits the rhythm.
+func lastWithoutRhythm(conns []*Conn) int {
+	for i := len(conns) - 1; i >= 0; i-- {
+		if e := conns[i].enc; e == nil || !e.Rhythm {
+			return i
+		}
+	}
+	return -1
+}
+
+// unpair makes a connection taken out of an encrypted session's pairs an
+// ordinary one again: unpinned, evictable when idle.
+func (t *Tracker) unpair(c *Conn) {
+	c.enc = nil
+	if !c.pinned {
+		return
+	}
+	c.pinned = false
+	if c.inList == &t.pinned {
+		t.pinned.remove(c)
+		t.open.pushFront(c)
+	}
+}
+
+// tlsStarted registers an encrypted session for fallback pairing, and
+// starts following its control connection's TLS rhythm.
 func (t *Tracker) tlsStarted(s *Session) {
 	t.tlsHosts[makeHostPair(s.Client.Addr(), s.Server.Addr())] = s
+	if s.Control != nil && s.Control.rhythm == nil {
+		s.Control.rhythm = &controlRhythm{}
+	}
 }

@@ -1,6 +1,10 @@
 package ftpflow
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"ftpdiag/tlsdecrypt"
+)
 
 // OfferKind names the command or reply that announced a data endpoint.
 type OfferKind uint8
@@ -202,6 +206,56 @@ type TLSInfo struct {
 	// ClearAgain is where clear-text FTP resumed after TLS (CCC or a TLS
 	// close), if it did.
 	ClearAgain Event
+	// Decryption says how far the TLS records could be read, with the
+	// key log of Config.KeyLog or without one; nil when no TLS record was
+	// seen (RFC 2228, or a capture that ends before the handshake).
+	Decryption *TLSDecryption
+}
+
+// TLSDecryption is what decrypting an FTPS control channel gave. Nothing
+// in it is secret.
+type TLSDecryption struct {
+	// Version and CipherSuite are those the ServerHello chose (0x0304
+	// TLS 1.3, 0x1302 TLS_AES_256_GCM_SHA384, ...); 0 when it was not
+	// seen.
+	Version, CipherSuite uint16
+	// State is how far decryption went: tlsdecrypt.StateDecrypting when
+	// every record was read, else why it stopped (StateNoKeys,
+	// StateDecryptError, ...) or StateHandshake when the hellos were not
+	// both seen.
+	State tlsdecrypt.State
+	// Problem says, when decryption stopped, why and where (which
+	// record), in words that hold no secret; empty otherwise.
+	Problem string
+	// KeyLog reports that secrets were given at all (a key log file or a
+	// pcapng Decryption Secrets Block), whether or not this session's.
+	KeyLog bool
+	// Plaintext counts the decrypted bytes of each Side.
+	Plaintext [2]int64
+}
+
+// Decrypted reports whether the TLS control channel was read in full
+// with the key log: the hellos read, every record decrypted, nothing
+// missing from the capture.
+func (d *TLSDecryption) Decrypted() bool {
+	return d != nil && d.State == tlsdecrypt.StateDecrypting
+}
+
+// VersionName names Version ("TLS 1.3"), empty when unknown.
+func (d *TLSDecryption) VersionName() string {
+	if d == nil || d.Version == 0 {
+		return ""
+	}
+	return tlsdecrypt.VersionName(d.Version)
+}
+
+// SuiteName names CipherSuite ("TLS_AES_256_GCM_SHA384"), empty when
+// unknown.
+func (d *TLSDecryption) SuiteName() string {
+	if d == nil || d.CipherSuite == 0 {
+		return ""
+	}
+	return tlsdecrypt.SuiteName(d.CipherSuite)
 }
 
 // Session is one FTP control connection with everything it announced and
@@ -278,9 +332,20 @@ type LogEntry struct {
 	Event
 }
 
-// ControlEncrypted reports whether the control channel turned to TLS.
+// ControlEncrypted reports whether the control channel turned to TLS (or
+// another RFC 2228 protection) that hides its dialogue: not decrypted with
+// a key log (see ControlDecrypted), or not all of it. A session decrypted
+// in full is read as a clear-text one: its endpoints link its data
+// connections, and none is paired by hosts and timing.
 func (s *Session) ControlEncrypted() bool {
-	return s.TLS != nil && s.TLS.Accepted.Seen()
+	return s.TLS != nil && s.TLS.Accepted.Seen() && !s.ControlDecrypted()
+}
+
+// ControlDecrypted reports whether the control channel turned to TLS and
+// was decrypted in full with the key log (so far, while the capture is
+// read).
+func (s *Session) ControlDecrypted() bool {
+	return s.TLS != nil && s.TLS.Accepted.Seen() && s.TLS.Decryption.Decrypted()
 }
 
 // Session returns the session that made the offer.

@@ -109,12 +109,14 @@ func (cs *controlStream) ReassemblyComplete(reassembly.AssemblerContext) bool {
 	return true
 }
 
-// lineState is one direction of a control connection: its lines, and the
-// TLS records it skips once the channel is encrypted.
+// lineState is one direction of a control connection: its lines, the
+// TLS records it skips (or decrypts) once the channel is encrypted, and
+// the lines of the decrypted records.
 type lineState struct {
 	lines lineSplitter
 	start Event // where the current line began
 	tls   tlsSkipper
+	plain lineSplitter // decrypted bytes (decrypt.go)
 }
 
 // gap records a hole in one direction of the control stream. skip is the
@@ -127,6 +129,9 @@ func (st *sessionState) gap(side Side, skip int) {
 	}
 	ls := &st.lines[side]
 	ls.lines.reset()
+	if ls.tls.on {
+		st.decryptHole(side)
+	}
 	ls.tls.realign()
 	if side == Client {
 		st.secrecy.hole()
@@ -134,8 +139,9 @@ func (st *sessionState) gap(side Side, skip int) {
 }
 
 // feed takes reassembled bytes from one side: it cuts them into lines for
-// the parser or, once the direction turned to TLS, skips its records. at
-// maps an offset in data to the event of the packet that carried it.
+// the parser or, once the direction turned to TLS, decrypts its records
+// (with the keys) or skips them. at maps an offset in data to the event of
+// the packet that carried it.
 func (st *sessionState) feed(side Side, data []byte, at func(int) Event) {
 	ls := &st.lines[side]
 	for i := 0; i < len(data) && !st.dropped; {
@@ -230,8 +236,8 @@ func looksLikeTLS(b []byte) bool {
 	return len(b) < 2 || b[1] == 3
 }
 
-// startTLS turns a direction to TLS at the current line's start, and notes
-// the first TLS record of the session.
+// startTLS turns a direction to TLS at the current line's start, notes
+// the first TLS record of the session, and starts decrypting.
 func (st *sessionState) startTLS(ls *lineState) {
 	ls.tls.on = true
 	if !st.authSent {
@@ -240,6 +246,7 @@ func (st *sessionState) startTLS(ls *lineState) {
 	if tls := st.s.TLS; tls != nil && !tls.Handshake.Seen() {
 		tls.Handshake = ls.start
 	}
+	st.startDecrypting()
 }
 
 // nothingRead reports whether no line has been read yet from either side:
@@ -250,13 +257,25 @@ func (st *sessionState) nothingRead() bool {
 	return s.Commands == 0 && s.Replies == 0 && s.BadLines == 0
 }
 
-// skipTLS consumes TLS records from b and returns how many bytes it used.
-// When clear text follows, it notes where (base is b's offset in the data
-// that at maps).
+// skipTLS consumes TLS records from b, record by record, hands each to
+// the decrypter with the event of the segment that carried its last byte
+// here, and returns how many bytes it used. When clear text follows, it
+// notes where (base is b's offset in the data that at maps).
 func (st *sessionState) skipTLS(side Side, b []byte, at func(int) Event, base int) int {
-	used, clear := st.lines[side].tls.skip(b)
-	if tls := st.s.TLS; clear && tls != nil && !tls.ClearAgain.Seen() {
-		tls.ClearAgain = at(base + used)
+	k := &st.lines[side].tls
+	used := 0
+	for used < len(b) {
+		n, clear := k.skipRecord(b[used:])
+		if n > 0 {
+			st.decrypt(side, b[used:used+n], at(base+used+n-1))
+			used += n
+		}
+		if clear {
+			if tls := st.s.TLS; tls != nil && !tls.ClearAgain.Seen() {
+				tls.ClearAgain = at(base + used)
+			}
+			break
+		}
 	}
 	return used
 }
@@ -275,11 +294,25 @@ type tlsSkipper struct {
 // channel went back to clear text (CCC, or a TLS close the peers agreed
 // on): skip turns off there and reports clear.
 func (k *tlsSkipper) skip(b []byte) (used int, clear bool) {
+	for used < len(b) && !clear {
+		var n int
+		n, clear = k.skipRecord(b[used:])
+		used += n
+	}
+	return used, clear
+}
+
+// skipRecord is skip up to the end of the current record: it consumes b
+// until a record ends, b ends, or clear text begins (clear).
+func (k *tlsSkipper) skipRecord(b []byte) (used int, clear bool) {
 	for used < len(b) {
 		if k.left > 0 {
 			n := min(k.left, len(b)-used)
 			k.left -= n
 			used += n
+			if k.left == 0 {
+				return used, false
+			}
 			continue
 		}
 		if k.hdrN == 0 && !tlsRecordType(b[used]) {
@@ -292,6 +325,9 @@ func (k *tlsSkipper) skip(b []byte) (used int, clear bool) {
 		if k.hdrN == len(k.hdr) {
 			k.left = int(k.hdr[3])<<8 | int(k.hdr[4])
 			k.hdrN = 0
+			if k.left == 0 {
+				return used, false
+			}
 		}
 	}
 	return used, false

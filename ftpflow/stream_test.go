@@ -179,7 +179,12 @@ func dialogue(client, server netip.AddrPort, streams [2][]byte, cuts [2][]int) s
 	}
 	fmt.Fprintf(&b, "commands %d replies %d bad %d long %d offers %d\n", s.Commands, s.Replies, s.BadLines, s.LongLines, len(s.Offers))
 	if s.TLS != nil {
-		fmt.Fprintf(&b, "TLS %+v\n", *s.TLS)
+		tls := *s.TLS
+		tls.Decryption = nil // a pointer: its content is printed on its own
+		fmt.Fprintf(&b, "TLS %+v\n", tls)
+		if d := s.TLS.Decryption; d != nil {
+			fmt.Fprintf(&b, "decryption %+v\n", *d)
+		}
 	}
 	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gopacket/gopacket/reassembly"
 
 	"ftpdiag/pcap"
+	"ftpdiag/tlsdecrypt"
 )
 
 // Bounds and timeouts of the tracker. Every one is counted in Stats when
@@ -76,6 +77,12 @@ type Config struct {
 	ClosedLinger time.Duration
 	TimeWait     time.Duration
 	SettleAfter  time.Duration
+	// KeyLog, if set, holds the TLS secrets to decrypt FTPS control
+	// connections with (decrypt.go); the tracker only reads it, and a
+	// caller may add secrets to it between packets (a pcapng Decryption
+	// Secrets Block met while reading). Without it, or without the
+	// secrets of a session, its encrypted dialogue is skipped.
+	KeyLog *tlsdecrypt.KeyLog
 	// Sink, if set, receives every session as soon as it is over, and
 	// the tracker forgets it: memory then depends on the sessions open at
 	// once, not on the length of the capture. Without a Sink, Finish
@@ -322,6 +329,9 @@ func (t *Tracker) tcp(p *pcap.Packet, ev Event, d *pcap.Decoded) {
 	}
 	wasClosed := c.Closed()
 	c.update(side, tcp, d.PayloadLen, ev)
+	if d.PayloadLen > 0 && (c.enc != nil || c.rhythm != nil) {
+		c.observeTLS(side, tcp.Payload, d.PayloadLen, ev)
+	}
 	if !wasClosed && c.Closed() {
 		c.closedAt = ev
 		if c.inList != nil {
@@ -373,6 +383,18 @@ func (t *Tracker) newConn(k connKey, src, dst netip.AddrPort, tcp *pcap.TCP, ev 
 	t.conns[k] = c
 	t.open.pushFront(c)
 	return c
+}
+
+// observeTLS follows the TLS records of a segment of payload: the rhythm
+// of an encrypted control connection, the records of a paired data
+// connection.
+func (c *Conn) observeTLS(side Side, p []byte, wire int, ev Event) {
+	if c.rhythm != nil {
+		c.rhythm.note(side, ev)
+	}
+	if c.enc != nil {
+		c.enc.observe(side, c.dir[side].lastRel, p, wire, ev)
+	}
 }
 
 // serverGuess reports whether src looks like the server of a connection

@@ -38,6 +38,17 @@ const (
 	defaultRes  = 6  // microseconds, when an interface says nothing
 )
 
+// Bounds on the Decryption Secrets Blocks read (see Reader.OnSecrets): at
+// most maxSecretsLen bytes of blocks per file, in all (a TLS 1.3 connection
+// takes about 900 bytes of key log, a TLS 1.2 one 180), read
+// secretsPiece bytes at a time so that a block need not fit the read
+// buffer.
+const (
+	maxSecretsLen = 16 << 20
+	secretsPiece  = 64 << 10
+	dsbFixedLen   = 20 // type, length, secrets type, secrets length, trailing length
+)
+
 // Bounds on the section headers' comments the reader keeps (see
 // Reader.SectionComments): a section header longer than
 // maxSectionHeaderLen is skipped unread, and the comments beyond
@@ -242,6 +253,10 @@ func (r *Reader) nextNG() (*Packet, error) {
 			}
 		case blockIDB:
 			if err := r.readIDB(total, start); err != nil {
+				return nil, err
+			}
+		case blockDSB:
+			if err := r.readDSB(total, start); err != nil {
 				return nil, err
 			}
 		case blockJournal:
@@ -589,4 +604,65 @@ func (r *Reader) readPacketBlock(typ, total uint32, start int64) (*Packet, error
 		p.Comments = r.packetComments(b[opts : n-4])
 	}
 	return p, nil
+}
+
+// SecretsTLSKeyLog is the Secrets Type of a Decryption Secrets Block that
+// holds a TLS key log in the NSS key log format ("TLSK").
+const SecretsTLSKeyLog = 0x544c534b
+
+// Secrets is the content of a pcapng Decryption Secrets Block (block type
+// 10), as "editcap --inject-secrets" writes it. Data is secret: never
+// print it.
+type Secrets struct {
+	// Type is the Secrets Type: SecretsTLSKeyLog, or another kind
+	// (WireGuard, SSH, ...) that the caller may ignore.
+	Type uint32
+	// Data are the secrets, without the block's padding.
+	Data []byte
+	// Offset is where the block begins in the (decompressed) file.
+	Offset int64
+}
+
+// OnSecrets asks for the Decryption Secrets Blocks of a pcapng file: Next
+// calls f, on its own goroutine, with each one it reads from then on,
+// before the packets that follow the block. Call it before the first Next
+// (a block read before is skipped, as every block is when OnSecrets was
+// not called). f owns the Data it gets. The blocks are bounded: beyond 16
+// MiB in all they are skipped with a warning, as is a block whose secrets
+// length exceeds the block.
+func (r *Reader) OnSecrets(f func(Secrets)) { r.onSecrets = f }
+
+// readDSB reads a Decryption Secrets Block for OnSecrets, or skips it.
+func (r *Reader) readDSB(total uint32, start int64) error {
+	const where = "decryption secrets block"
+	if r.onSecrets == nil || total < dsbFixedLen {
+		return r.skipBlock(0, where, start, total)
+	}
+	if int64(r.secretsLen)+int64(total) > maxSecretsLen {
+		r.warns.add(warnSecrets, secretsTooMuch, 0, start)
+		return r.skipBlock(0, where, start, total)
+	}
+	n := int(total)
+	buf := make([]byte, 0, n)
+	for len(buf) < n {
+		want := min(n-len(buf), secretsPiece)
+		b, err := r.br.Peek(want)
+		if len(b) < want {
+			return r.fail(0, where, start, r.short("block", len(buf)+len(b), n, err))
+		}
+		buf = append(buf, b...)
+		r.br.Discard(want)
+	}
+	r.off = start + int64(n)
+	if tl := r.u32(buf[n-4:]); tl != total {
+		return r.fail(0, where, start, trailerMismatch(tl, total))
+	}
+	r.secretsLen += n
+	typ, size := r.u32(buf[8:]), r.u32(buf[12:])
+	if uint64(size) > uint64(n-dsbFixedLen) {
+		r.warns.add(warnSecrets, secretsBadLength, 0, start)
+		return nil
+	}
+	r.onSecrets(Secrets{Type: typ, Data: buf[16 : 16+size : 16+size], Offset: start})
+	return nil
 }

@@ -94,6 +94,10 @@ type Reader struct {
 	comments   []string // Packet.Comments, reused from packet to packet
 	// shbComments are the section headers' comments (SectionComments).
 	shbComments []string
+	// onSecrets receives the Decryption Secrets Blocks (OnSecrets);
+	// secretsLen counts the bytes of those read.
+	onSecrets  func(Secrets)
+	secretsLen int
 
 	// what Info reports
 	packets           int
@@ -474,6 +478,13 @@ const (
 	warnOptions                      // malformed interface options
 	warnVersion                      // unusual pcap version (detail: major<<16 | minor)
 	warnTimeRange                    // timestamp before 1970 or after 9999, clamped
+	warnSecrets                      // decryption secrets skipped (detail: secretsTooMuch, secretsBadLength)
+)
+
+// Details of warnSecrets.
+const (
+	secretsTooMuch   = 1 // beyond maxSecretsLen
+	secretsBadLength = 2 // a secrets length beyond its block
 )
 
 // warning counts one kind of quirk and where it was first met.
@@ -547,6 +558,11 @@ func (x warning) String() string {
 		what = fmt.Sprintf("unusual pcap version %d.%d", x.detail>>16, x.detail&0xffff)
 	case warnTimeRange:
 		what = "timestamps before 1970 or after 9999 (clamped)"
+	case warnSecrets:
+		what = "decryption secrets block skipped: more than 16 MiB of secrets in the file"
+		if x.detail == secretsBadLength {
+			what = "decryption secrets block skipped: its secrets length exceeds the block"
+		}
 	default:
 		what = "warning " + strconv.Itoa(int(x.kind))
 	}

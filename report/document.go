@@ -9,6 +9,7 @@ import (
 	"ftpdiag/analyze"
 	"ftpdiag/ftpflow"
 	"ftpdiag/pcap"
+	"ftpdiag/tlsdecrypt"
 )
 
 // Schema names the version of the JSON document. It changes only when a
@@ -157,6 +158,52 @@ type TLS struct {
 	AcceptedFrame int    `json:"accepted_frame,omitempty"`
 	// ClearAgainFrame is where clear-text FTP resumed, if it did.
 	ClearAgainFrame int `json:"clear_again_frame,omitempty"`
+	// Decrypted says the TLS records were all decrypted with the key log
+	// (--keylog, or a pcapng Decryption Secrets Block): the dialogue was
+	// analysed as clear text.
+	Decrypted bool `json:"decrypted"`
+	// Decryption is how far the records could be read (DecryptionState),
+	// absent when no TLS record was seen.
+	Decryption string `json:"decryption,omitempty"`
+	// Version and CipherSuite are the ServerHello's choice, when seen.
+	Version     string `json:"version,omitempty"`
+	CipherSuite string `json:"cipher_suite,omitempty"`
+	// DecryptionProblem says, when a key log was given but did not
+	// decrypt the channel in full, why and at which record.
+	DecryptionProblem string `json:"decryption_problem,omitempty"`
+}
+
+// DecryptionState words how far an FTPS control channel was decrypted, as
+// TLS.Decryption says it: "decrypted", "no_key_log" (none given),
+// "no_keys" (the key log lacks this connection), "handshake" (the capture
+// holds not both hellos), "no_handshake" (it began after the handshake),
+// "unsupported" (a version or cipher suite not decrypted), "malformed",
+// "decrypt_error" (a record failed: a wrong secret, or bytes missing from
+// the capture).
+func DecryptionState(d *ftpflow.TLSDecryption) string {
+	switch {
+	case d == nil:
+		return ""
+	case d.Decrypted():
+		return "decrypted"
+	case !d.KeyLog && d.State == tlsdecrypt.StateNoKeys:
+		return "no_key_log"
+	}
+	return d.State.String()
+}
+
+// buildTLS describes a control connection's switch to TLS.
+func buildTLS(t *ftpflow.TLSInfo) *TLS {
+	out := &TLS{Command: Clean(t.Command), RequestFrame: t.Request.Frame, AcceptedFrame: t.Accepted.Frame, ClearAgainFrame: t.ClearAgain.Frame}
+	if d := t.Decryption; d != nil {
+		out.Decrypted = d.Decrypted()
+		out.Decryption = DecryptionState(d)
+		out.Version, out.CipherSuite = d.VersionName(), d.SuiteName()
+		if d.KeyLog && !d.Decrypted() {
+			out.DecryptionProblem = Clean(d.Problem)
+		}
+	}
+	return out
 }
 
 // Offer is one announcement of a data endpoint.
@@ -257,6 +304,37 @@ type Connection struct {
 	Input           int     `json:"input,omitempty"`
 	Duration        float64 `json:"duration"`
 	Outcome         string  `json:"outcome,omitempty"`
+	// Direction, Confidence and DataTLS are given for the connections
+	// paired with an encrypted session by hosts and timing
+	// (encrypted_data_connections): who opened it ("passive": the FTP
+	// client, "active": the FTP server), how sure the pairing is
+	// ("likely": its timing fits the control channel's TLS records;
+	// "possible": hosts and time only), and what its own TLS showed.
+	Direction  string   `json:"direction,omitempty"`
+	Confidence string   `json:"confidence,omitempty"`
+	DataTLS    *DataTLS `json:"tls,omitempty"`
+}
+
+// DataTLS is what a data connection's own TLS records showed, read from
+// their headers and the clear-text hellos (never decrypted).
+type DataTLS struct {
+	// ClientHelloFrame and ServerHelloFrame are the hellos' frames (0:
+	// not seen; a HelloRetryRequest does not count).
+	ClientHelloFrame int `json:"client_hello_frame,omitempty"`
+	ServerHelloFrame int `json:"server_hello_frame,omitempty"`
+	// Version is "1.2" or "1.3" when the ServerHello was read.
+	Version string `json:"version,omitempty"`
+	// OfferedResumption: the ClientHello offered a session to resume;
+	// Resumed: the server resumed it (no full handshake).
+	OfferedResumption bool `json:"offered_resumption"`
+	Resumed           bool `json:"resumed"`
+	// Alert is the first alert in clear text ("fatal 40"...), if any.
+	Alert      string `json:"alert,omitempty"`
+	AlertFrame int    `json:"alert_frame,omitempty"`
+	// End is how the TLS ended: "data" (application data flowed),
+	// "alert", "closed_in_handshake", "closed_after_handshake" (no
+	// application data) or "unknown".
+	End string `json:"end"`
 }
 
 // Reset is a connection's first RST.
@@ -357,7 +435,7 @@ func buildSession(s *ftpflow.Session) Session {
 		out.Greeting = &r
 	}
 	if t := s.TLS; t != nil {
-		out.TLS = &TLS{Command: Clean(t.Command), RequestFrame: t.Request.Frame, AcceptedFrame: t.Accepted.Frame, ClearAgainFrame: t.ClearAgain.Frame}
+		out.TLS = buildTLS(t)
 	}
 	for _, o := range s.Offers {
 		bo := Offer{
@@ -395,7 +473,7 @@ func buildSession(s *ftpflow.Session) Session {
 		}
 	}
 	for _, c := range s.EncryptedData {
-		out.EncryptedData = append(out.EncryptedData, buildConn(c, ftpflow.Server))
+		out.EncryptedData = append(out.EncryptedData, buildEncryptedConn(c))
 	}
 	for _, r := range s.Unpaired {
 		out.UnpairedReplies = append(out.UnpairedReplies, buildReply(r))
@@ -484,6 +562,37 @@ func buildConn(c *ftpflow.Conn, sender ftpflow.Side) Connection {
 	if r := c.Reset; r != nil {
 		out.Reset = &Reset{From: r.From.String(), Frame: r.Frame, Time: stamp(r.Time)}
 	}
+	return out
+}
+
+// buildEncryptedConn describes a connection paired with an encrypted
+// session: as any data connection, with its outcome (judged with what its
+// TLS records show), direction, the pairing's confidence and its TLS.
+func buildEncryptedConn(c *ftpflow.Conn) Connection {
+	sender := ftpflow.Server
+	if c.Bytes[ftpflow.Client] > c.Bytes[ftpflow.Server] {
+		sender = ftpflow.Client
+	}
+	out := buildConn(c, sender)
+	out.Outcome = c.EncryptedOutcome().String()
+	e := c.Encrypted()
+	if e == nil {
+		return out
+	}
+	out.Direction = e.Mode.String()
+	out.Confidence = analyze.PairingConfidence(c).String()
+	d := &e.TLS
+	if !d.ClientHello.Seen() {
+		return out
+	}
+	dt := &DataTLS{
+		ClientHelloFrame: d.ClientHello.Frame, ServerHelloFrame: d.ServerHello.Frame, Version: d.VersionName(),
+		OfferedResumption: d.OfferedResumption, Resumed: d.Resumed, End: d.End(c).String(),
+	}
+	if a := d.Alert; a != nil {
+		dt.Alert, dt.AlertFrame = analyze.AlertWords(a), a.Frame
+	}
+	out.DataTLS = dt
 	return out
 }
 

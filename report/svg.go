@@ -322,6 +322,9 @@ func laneWords(l dataLane) (label [2]string, note string) {
 		label[0] = fmt.Sprintf("T%d %s", t.ID, strings.TrimSpace(t.Command+" "+truncate(t.Arg, 28)))
 	case o != nil:
 		label[0] = fmt.Sprintf("%s offer %d (no transfer)", o.Kind, o.ID)
+	case c.Encrypted() != nil:
+		e := c.Encrypted()
+		label[0] = fmt.Sprintf("TLS data connection? (%s, %s)", e.Mode, analyze.PairingConfidence(c))
 	default:
 		label[0] = "TLS data connection?"
 	}
@@ -344,6 +347,8 @@ func laneWords(l dataLane) (label [2]string, note string) {
 		note = byteCount(n)
 		if t != nil {
 			note += ", " + t.Outcome.String()
+		} else if c.Encrypted() != nil {
+			note += ", " + c.EncryptedOutcome().String()
 		}
 		if r := c.Reset; r != nil {
 			note += ", reset by the " + r.From.String()
@@ -713,6 +718,15 @@ func connClass(c *ftpflow.Conn, t *ftpflow.Transfer) string {
 		case t.Outcome.Failed():
 			return "failed"
 		case t.Outcome == ftpflow.OutcomeCompleted:
+			return "completed"
+		}
+		return "pending"
+	}
+	if t == nil && c.Encrypted() != nil {
+		switch o := c.EncryptedOutcome(); {
+		case o.Failed():
+			return "failed"
+		case o == ftpflow.OutcomeCompleted:
 			return "completed"
 		}
 		return "pending"

@@ -58,6 +58,7 @@ func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
 	tw.inputs(d)
 	tw.sessions(d)
 	tw.transfers(d)
+	tw.encrypted(d)
 	tw.views(opt.Views, a.Sessions)
 	if opt.Explain && len(a.Sessions) > 0 {
 		tw.heading("Ladder diagrams (time runs down; X marks a packet that got no answer)")
@@ -246,8 +247,13 @@ func sessionTable(d *Document, l *hostLegend) *textTable {
 		tls := "no"
 		if s.TLS != nil {
 			tls = s.TLS.Command
-			if s.TLS.AcceptedFrame == 0 {
+			switch {
+			case s.TLS.AcceptedFrame == 0:
 				tls += " (refused)"
+			case s.TLS.Decrypted:
+				tls = strings.TrimPrefix(tls+", decrypted", ", ")
+			case s.TLS.DecryptionProblem != "":
+				tls = strings.TrimPrefix(tls+", not decrypted ("+s.TLS.Decryption+")", ", ")
 			}
 		}
 		ctl := closedWords(s.Control.ClosedBy)

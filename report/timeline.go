@@ -283,9 +283,10 @@ func (b *timelineBuilder) dataConnections() {
 
 func (b *timelineBuilder) dataConn(c *ftpflow.Conn, t *ftpflow.Transfer) {
 	cl, sl := b.lane(c.Client.Addr()), b.lane(c.Server.Addr())
+	enc := c.Encrypted()
 	if c.Client.Addr() == c.Server.Addr() { // one host (loopback): lanes by FTP role
 		cl, sl = 0, 1
-		if t != nil && t.Mode == ftpflow.ModeActive {
+		if t != nil && t.Mode == ftpflow.ModeActive || t == nil && enc != nil && enc.Mode == ftpflow.ModeActive {
 			cl, sl = 1, 0
 		}
 	}
@@ -313,6 +314,9 @@ func (b *timelineBuilder) dataConn(c *ftpflow.Conn, t *ftpflow.Transfer) {
 		}
 		if b.tl.Lanes[sl] == otherHosts {
 			st.Note = "to " + c.Server.Addr().String() + ": " + st.Note
+		}
+		if t == nil && enc != nil {
+			st.Note += fmt.Sprintf(" (paired by hosts and timing: %s, %s; %s)", enc.Mode, analyze.PairingConfidence(c), c.EncryptedOutcome())
 		}
 		b.add(st)
 	}

@@ -22,6 +22,7 @@ import (
 	"ftpdiag/ftpflow"
 	"ftpdiag/pcap"
 	"ftpdiag/report"
+	"ftpdiag/tlsdecrypt"
 )
 
 // Exit statuses, documented in README.md.
@@ -64,6 +65,9 @@ type config struct {
 	htmlFile      string
 	width         int
 	files         []string
+	// keyLog is --keylog's file; keys what it holds, read by parseFlags.
+	keyLog string
+	keys   *tlsdecrypt.KeyLog
 	// views and noViews force or forbid comparing the files as views of
 	// the same traffic.
 	views, noViews bool
@@ -91,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.noViews, "no-views", false, "only merge the files in time order, never compare them")
 	fs.StringVar(&cfg.annotate, "annotate", "", "write the capture with the diagnosis as packet comments to `FILE`.pcapng, for Wireshark (reads the files twice; with --each: into directory FILE)")
 	fs.BoolVar(&cfg.lesson, "annotate-lesson", false, "with --annotate, also comment the key frames of every session as --explain does")
+	fs.StringVar(&cfg.keyLog, "keylog", "", "decrypt FTPS control connections with the TLS key log in `FILE` (SSLKEYLOGFILE format) and analyse them as clear text; secrets embedded in a pcapng are used without it")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -130,6 +135,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		if b.value < 1 {
 			return nil, fmt.Errorf("%s %d: must be at least 1", b.flag, b.value)
 		}
+	}
+	if cfg.keyLog != "" {
+		k, err := ftpdiag.ReadKeyLog(cfg.keyLog)
+		if err != nil {
+			return nil, fmt.Errorf("--keylog: %w", err)
+		}
+		cfg.keys = k
 	}
 	return cfg, nil
 }
@@ -251,7 +263,7 @@ func analysisOptions(cfg *config, bar *progressBar) analyze.Options {
 	opt := analyze.Options{
 		ReadAhead: cfg.threads > 1,
 		Tracker: ftpflow.Config{MaxConns: cfg.maxConns, MaxSessions: cfg.maxSessions, TimeWait: cfg.timeWait,
-			KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html" || cfg.lesson},
+			KeepLog: cfg.explain || cfg.htmlFile != "" || cfg.format == "html" || cfg.lesson, KeyLog: cfg.keys},
 	}
 	if bar != nil {
 		opt.Progress = bar.update
