@@ -330,6 +330,9 @@ func TestKeyLogQuotesSessionReuseRefusal(t *testing.T) {
 	a := analyseWithKeys(t, name+".pcap", name+".keys")
 	for _, f := range a.Findings {
 		if strings.Contains(f.Summary, "522 SSL connection failed: session reuse required") {
+			if f.Severity != analyze.Error || !strings.Contains(f.Remediation, "reuse the control connection's TLS session") {
+				t.Errorf("the 522 is %s, remedied by %q: want an error saying to reuse the session", f.Severity, f.Remediation)
+			}
 			return
 		}
 	}

@@ -525,6 +525,9 @@ func (d *diag) failedReply(s *ftpflow.Session, t *ftpflow.Transfer) {
 			expl = fmt.Sprintf("The server answered %s with 425 %q: no PORT, EPRT, PASV or EPSV preceded the command in this capture, so the server had no data endpoint to use.", describeTransfer(t), f.Text)
 			rem = "The client must send PASV/EPSV (or PORT/EPRT) before each transfer command; if it did so before the capture started, the capture misses it."
 		}
+	case tlsDataRefusal(f.Code):
+		sev = Error
+		expl, rem = tlsDataReplyWords(expl, f)
 	case f.Code == 426 || f.Code == 451:
 		sev = Error
 		expl += "The transfer started but was aborted: the data connection closed or broke before the end, or the server hit a local error."
@@ -535,6 +538,33 @@ func (d *diag) failedReply(s *ftpflow.Session, t *ftpflow.Transfer) {
 	id := d.add(Finding{Kind: KindTransferFailedReply, Severity: sev, Session: s.ID, Transfer: t.ID,
 		Summary: fmt.Sprintf("%s answered %d %s", describeTransfer(t), f.Code, truncate(f.Text, 80)), Explanation: expl, Remediation: rem}, ev)
 	d.explain(id, t)
+}
+
+// tlsDataRefusal reports whether a reply code to a transfer command is
+// about the protection of its data connection (RFC 2228, 4217), or, for
+// 522, its TLS failing (vsftpd's "522 SSL connection failed").
+func tlsDataRefusal(code int) bool {
+	switch code {
+	case 521, 522, 534, 536:
+		return true
+	}
+	return false
+}
+
+// tlsDataReplyWords explains a reply for which tlsDataRefusal holds,
+// after expl (which quotes it), and says what to do.
+func tlsDataReplyWords(expl string, f *ftpflow.ReplyRecord) (string, string) {
+	text := strings.ToLower(f.Text)
+	switch {
+	case strings.Contains(text, "reuse"):
+		return expl + "The server requires the data connection's TLS to resume the control connection's TLS session (vsftpd require_ssl_reuse=YES, ProFTPD TLSOptions without NoSessionReuseRequired): it proves that the data connection comes from the same client. This client opened the data connection's TLS with a new session, so the server closed it and refused the transfer.",
+			"Make the client reuse the control connection's TLS session on its data connections (curl and lftp do; Python's ftplib needs an FTP_TLS subclass that passes session=self.sock.session to wrap_socket), or, if the weaker check is acceptable, set require_ssl_reuse=NO on the server."
+	case f.Code == 522:
+		return expl + "The data connection's TLS failed on the server's side: its handshake did not complete (a certificate, protocol version or cipher the server refused, or a session it would not resume).",
+			"Read the server's log for the TLS error on the data connection, and compare the client's TLS settings for data connections with the server's (session reuse, versions, ciphers)."
+	}
+	return expl + "The server refused the protection level of the data connection (PROT: 521 and 536 for a level it does not support or allow, 534 for its policy): the data would not travel as it requires.",
+		"Send PBSZ 0 and PROT P after AUTH TLS when the server requires encrypted data (or PROT C where it allows clear data), as its configuration asks."
 }
 
 // brokenOutOfSight reports a data connection that carried data, then

@@ -162,6 +162,12 @@ func TestRules(t *testing.T) {
 		{"550 is about the file, not the network", func(t *testing.T, tr *simtrace.Trace, c *simtrace.Conv) {
 			passiveRetr(t, tr, c, here, nil, "550 Failed to open file.")
 		}, []string{"transfer_failed_reply:info"}},
+		{"536 protection level refused (synthetic: no fixture server sends it)", func(t *testing.T, tr *simtrace.Trace, c *simtrace.Conv) {
+			passiveRetr(t, tr, c, here, func(d *simtrace.Conv) { d.Open(); d.Close(simtrace.Server) }, "536 Requested PROT level not supported by mechanism.")
+		}, []string{"transfer_failed_reply:error"}},
+		{"522 data TLS failed (synthetic)", func(t *testing.T, tr *simtrace.Trace, c *simtrace.Conv) {
+			passiveRetr(t, tr, c, here, func(d *simtrace.Conv) { d.Open(); d.Close(simtrace.Server) }, "522 SSL connection failed; session reuse required: see require_ssl_reuse option in vsftpd.conf man page")
+		}, []string{"transfer_failed_reply:error"}},
 		{"no SYN at all before 425", func(t *testing.T, tr *simtrace.Trace, c *simtrace.Conv) {
 			passiveRetr(t, tr, c, here, nil, "425 Failed to establish connection.")
 		}, []string{"data_not_attempted:error"}},
