@@ -383,10 +383,15 @@ func (b *timelineBuilder) attach(findings []analyze.Finding) {
 
 // firstFrame returns the frame a finding about no transfer shows at: its
 // announcement, else the server's acceptance of TLS, else the request it
-// is about (0: none).
+// is about, else the first packet it cites (the data SYNs of an encrypted
+// session's failed connections); 0: none.
 func firstFrame(f analyze.Finding) int {
 	r := f.Refs
-	return cmp.Or(r.Offer.Frame, r.AcceptedFrame, r.RequestFrame)
+	first := 0
+	if len(r.Frames) > 0 {
+		first = slices.Min(r.Frames)
+	}
+	return cmp.Or(r.Offer.Frame, r.AcceptedFrame, r.RequestFrame, first)
 }
 
 // fold replaces runs of uneventful transfers (completed, or not captured,
