@@ -244,7 +244,7 @@ func FuzzDecryptedControl(f *testing.F) {
 		st.release()
 		s := st.s
 		d := s.TLS.Decryption
-		if len(client) > 0 && client[0] >= 20 && client[0] <= 24 && d == nil {
+		if looksLikeTLS(client) && d == nil {
 			t.Fatal("TLS records fed, but no decryption status")
 		}
 		if d != nil && (d.Plaintext[Client] > int64(len(client)) || d.Plaintext[Server] > int64(len(server))) {
