@@ -142,7 +142,10 @@ func Run(ctx context.Context, inputs []analyze.Input, opt analyze.Options, out O
 	if opt.Sessions != nil {
 		return &Result{Analysis: &analyze.Analysis{}}, errSessionsTaken
 	}
-	r := &runner{out: out, res: &Result{Streamed: out.streams()}}
+	joined := correlate.Joinable(out.Views)
+	// Views are analysed one by one and joined at the end: their
+	// sessions cannot be let go as they come.
+	r := &runner{out: out, res: &Result{Streamed: out.streams() && !joined}}
 	if out.JSON != nil {
 		r.js = report.NewJSONStream(out.JSON.OneLine, 0)
 		defer r.js.Close()
@@ -151,7 +154,13 @@ func Run(ctx context.Context, inputs []analyze.Input, opt analyze.Options, out O
 	if r.res.Streamed {
 		opt.Sessions, wait = r.stream()
 	}
-	a, err := analyze.Run(ctx, inputs, opt)
+	var a *analyze.Analysis
+	var err error
+	if joined {
+		a, err = analyzeViews(ctx, inputs, opt, out.Views)
+	} else {
+		a, err = analyze.Run(ctx, inputs, opt)
+	}
 	wait()
 	r.analysed(a, err)
 	if out.Analysed != nil {
@@ -246,6 +255,7 @@ func (r *runner) write() []error {
 func (r *runner) writeJSON() error {
 	a := r.res.Analysis
 	if !r.res.Streamed {
+		r.js.SetSessionViews(a.Views)
 		for _, s := range a.Sessions {
 			r.js.Session(s, nil)
 		}

@@ -3,6 +3,7 @@ package ftpdiag
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"ftpdiag/analyze"
 	"ftpdiag/correlate"
@@ -84,4 +85,44 @@ func mayShare(ctx context.Context, open Opener) (bool, error) {
 	}
 	share, err := correlate.MayShare(ctx, inputs)
 	return share, errors.Join(err, ctx.Err())
+}
+
+// analyzeViews analyses each input on its own (analyze.RunView), as the
+// view of the traffic from its capture point, and joins the analyses with
+// what comparing them found (correlate.Join): one session per real
+// session, one finding per failure. The error joins the views'; it wraps
+// analyze.ErrNothingRead only when no view could be read.
+func analyzeViews(ctx context.Context, inputs []analyze.Input, opt analyze.Options, r *correlate.Result) (*analyze.Analysis, error) {
+	per := make([]*analyze.Analysis, len(inputs))
+	errs := make([]error, len(inputs))
+	var done analyze.Progress // what the views before this one read
+	progress := opt.Progress
+	for i := range inputs {
+		var last analyze.Progress
+		if progress != nil {
+			opt.Progress = func(p analyze.Progress) {
+				last = p
+				progress(analyze.Progress{Packets: done.Packets + p.Packets, BytesRead: done.BytesRead + p.BytesRead, BytesTotal: p.BytesTotal})
+			}
+		}
+		per[i], errs[i] = analyze.RunView(ctx, inputs, i, opt)
+		done.Packets += last.Packets
+		done.BytesRead += last.BytesRead
+	}
+	return correlate.Join(r, per), viewErrors(errs)
+}
+
+// viewErrors joins the views' errors. A view that read nothing beside
+// others that did is named, but its error no longer wraps
+// analyze.ErrNothingRead: something was read.
+func viewErrors(errs []error) error {
+	readSome := slices.ContainsFunc(errs, func(err error) bool { return !errors.Is(err, analyze.ErrNothingRead) })
+	out := make([]error, 0, len(errs))
+	for _, err := range errs {
+		if readSome && errors.Is(err, analyze.ErrNothingRead) {
+			err = errors.New(err.Error())
+		}
+		out = append(out, err)
+	}
+	return errors.Join(out...)
 }

@@ -47,6 +47,10 @@ type Options struct {
 	// those handed on later are counted in Stats.DroppedSessions, and
 	// their findings dropped with them.
 	Sessions func(s *ftpflow.Session, findings []Finding)
+
+	// input is the index the packets of a lone input carry when it is one
+	// view among several (RunView); 0 otherwise.
+	input int
 }
 
 // timeWait is the TIME-WAIT the analysis goes by: Tracker.TimeWait, else
@@ -88,6 +92,11 @@ type Analysis struct {
 	// First and Last are the first and last capture timestamps.
 	First, Last time.Time
 	Findings    []Finding
+	// Views, in an analysis of several views of the same traffic joined
+	// into one (correlate.Join), says how each input saw each session, by
+	// session ID: the session shown first, then the other views' sessions
+	// folded into it. Nil for an analysis of one view or of merged inputs.
+	Views map[int][]SessionView
 
 	// nextFinding is the number of the last finding drawn.
 	nextFinding int
@@ -103,6 +112,9 @@ const progressEvery = 1 << 16
 func Packets(ctx context.Context, src PacketSource, opt Options) (*Analysis, error) {
 	opt.Tracker.TimeWait = opt.timeWait()
 	opt.TimeWait = opt.Tracker.TimeWait // what the rules read
+	if opt.input > 0 {
+		src = viewSource{src: src, input: opt.input}
+	}
 	a := &Analysis{}
 	emit := opt.Sessions
 	dropped := 0

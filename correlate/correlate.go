@@ -151,6 +151,7 @@ func comparePair(fx, fy *fileView) Pair {
 	for _, m := range matches {
 		matched[m.x], matched[m.y] = true, true
 	}
+	var lones []loneRef
 	for f, fv := range []*fileView{fx, fy} {
 		side := sideX
 		if f == 1 {
@@ -162,9 +163,11 @@ func comparePair(fx, fy *fileView) Pair {
 			}
 			if l := lone(c, f, side, win, p.Offset); len(l.Losses) > 0 {
 				p.Lone = append(p.Lone, l)
+				lones = append(lones, loneRef{c: c, f: f, side: side})
 			}
 		}
 	}
+	addTraces(&p, matches, lones, fx, fy, win)
 	p.SideA, p.SideB = sortedSide(sideX, 1), sortedSide(sideY, -1)
 	p.Omitted += capList(&p.Conns, func(c ConnMatch) bool {
 		return len(c.Losses) > 0 || len(c.Rewrites) > 0 || len(c.Options) > 0 || c.NAT != NATNone
@@ -612,24 +615,18 @@ func natOf(a, b Endpoints) NATKind {
 func losses(ps []pkt, idx []int32, seen, missing int, src, dst netip.AddrPort, largest int, made bool, win span) []Loss {
 	var out []Loss
 	var cur *Loss
-	for _, i := range idx {
-		p := &ps[i]
-		if !win.in(seen, p.t) {
+	for j, k := range lossKinds(ps, idx, seen, largest, made, win) {
+		if k == notCounted {
 			continue
 		}
-		k := lossKind(p, made)
 		if cur == nil || cur.Kind != k {
 			out = append(out, Loss{Kind: k, Seen: seen, Missing: missing, Src: src, Dst: dst})
 			cur = &out[len(out)-1]
+			if k == LostFullSize { // full-size segments lost while smaller ones passed
+				cur.LargestPassed = largest
+			}
 		}
-		cur.add(p)
-	}
-	// Full-size segments lost while smaller ones passed.
-	for i := range out {
-		l := &out[i]
-		if l.Kind == LostData && l.SmallestLost > largest && l.SmallestLost >= minFullSize {
-			l.Kind, l.LargestPassed = LostFullSize, largest
-		}
+		cur.add(&ps[idx[j]])
 	}
 	return merge(out)
 }

@@ -14,6 +14,9 @@
 // point and never reached the other (or reached one without leaving the
 // other: forged by a middlebox), payload rewritten on the way (an FTP
 // helper changing PORT or 227) and SYN options changed (MSS clamping).
+// Each matched or lone connection also keeps a Trace, its packets in time
+// order as both files saw them (runs of like packets joined), from which
+// reports draw ladders across the two capture points.
 //
 // Memory is bounded by named constants (connections per file, packets per
 // connection and direction, text kept for rewritten payload), each with a

@@ -149,6 +149,11 @@ type ConnMatch struct {
 	Rewrites []Rewrite
 	// Options lists SYN or SYN-ACK options changed on the way.
 	Options []OptionChange
+	// Trace is the connection's packets in time order, as both files saw
+	// them, for ladder diagrams (see TraceStep); TraceOmitted counts the
+	// packets beyond MaxTraceSteps.
+	Trace        []TraceStep
+	TraceOmitted int
 }
 
 // LoneConn is a connection seen in one file of a pair only.
@@ -158,6 +163,10 @@ type LoneConn struct {
 	Conn  Endpoints
 	// Losses says what became of its packets, per direction.
 	Losses []Loss
+	// Trace is its packets in time order (InA or InB set, as Input is
+	// the pair's A or B), TraceOmitted those beyond MaxTraceSteps.
+	Trace        []TraceStep
+	TraceOmitted int
 }
 
 // LossKind says what packets seen at one capture point only mean.

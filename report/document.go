@@ -104,7 +104,34 @@ type Session struct {
 	EncryptedData   []Connection `json:"encrypted_data_connections"`
 	UnpairedReplies []Reply      `json:"unpaired_replies"`
 	Counts          Counts       `json:"counts"`
+	// Views, when several inputs saw this session from different places
+	// (their comparison matched its control connection), says how each
+	// saw it, this session's own view first: the session as listed is
+	// that view's, the others are folded into it. Absent otherwise.
+	Views []SessionView `json:"views,omitempty"`
 }
+
+// SessionView is how one input saw a session that several inputs saw.
+type SessionView struct {
+	Input int `json:"input"`
+	// Session is the session's number in that input analysed alone.
+	Session int    `json:"session"`
+	Client  string `json:"client"`
+	Server  string `json:"server"`
+	// FirstFrame is the control connection's first frame in that input.
+	FirstFrame int     `json:"first_frame"`
+	Vantage    Vantage `json:"vantage"`
+	// NAT is the translation between the first view and this one:
+	// "none", "source", "destination" or "both".
+	NAT string `json:"nat"`
+	// Transfers and Failed count the transfers that input saw, and those
+	// that failed.
+	Transfers int `json:"transfers"`
+	Failed    int `json:"transfers_failed"`
+}
+
+// Number numbers the view's input from 1, as the reports name inputs.
+func (v SessionView) Number() int { return v.Input + 1 }
 
 // Vantage is where along the path a session's capture was taken: Side is
 // "client", "server", "between" or "unknown", Reason what the packets
@@ -369,7 +396,7 @@ func Build(a *analyze.Analysis) *Document {
 		d.Inputs = append(d.Inputs, buildInput(in))
 	}
 	for _, s := range a.Sessions {
-		d.Sessions = append(d.Sessions, buildSession(s))
+		d.Sessions = append(d.Sessions, buildSession(s, a.Views[s.ID]))
 	}
 	for _, f := range a.Findings {
 		d.Findings = append(d.Findings, buildFinding(f))
@@ -415,7 +442,24 @@ func buildInput(in pcap.Info) Input {
 	return out
 }
 
-func buildSession(s *ftpflow.Session) Session {
+// buildSession describes a session and, when several inputs saw it, how
+// each did.
+func buildSession(s *ftpflow.Session, views []analyze.SessionView) Session {
+	out := buildOneSession(s)
+	for _, v := range views {
+		one := out
+		if v.Session != s {
+			one = buildOneSession(v.Session)
+		}
+		out.Views = append(out.Views, SessionView{
+			Input: v.Input, Session: v.ID, Client: one.Client, Server: one.Server, FirstFrame: one.Control.FirstFrame,
+			Vantage: one.Vantage, NAT: v.NAT, Transfers: one.Counts.Transfers, Failed: one.Counts.Failed,
+		})
+	}
+	return out
+}
+
+func buildOneSession(s *ftpflow.Session) Session {
 	c := s.Control
 	v := c.Locate()
 	out := Session{

@@ -126,7 +126,7 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 // problem).
 func WriteHTML(w io.Writer, a *analyze.Analysis, opt HTMLOptions) error {
 	d := Build(a)
-	page := htmlPage{Doc: d, Findings: SortFindings(d.Findings), Version: opt.Version, Views: buildHTMLViews(opt.Views, a.Sessions)}
+	page := htmlPage{Doc: d, Findings: SortFindings(d.Findings), Version: opt.Version, Views: buildHTMLViews(opt.Views, a.ViewSessions(), opt.Timeline)}
 	for _, f := range d.Findings {
 		switch f.Severity {
 		case "error":

@@ -17,6 +17,7 @@ import (
 func WriteJSON(w io.Writer, a *analyze.Analysis, oneLine bool) error {
 	js := NewJSONStream(oneLine, 0)
 	defer js.Close()
+	js.SetSessionViews(a.Views)
 	for _, s := range a.Sessions {
 		js.Session(s, nil)
 	}

@@ -48,7 +48,15 @@ type JSONStream struct {
 	// vantages tallies where each file's sessions were seen from, for
 	// the views.
 	vantages fileVantages
+	// sessionViews says how each input saw each session of a joined
+	// analysis (see SetSessionViews).
+	sessionViews map[int][]analyze.SessionView
 }
+
+// SetSessionViews gives the sessions of a joined analysis of several
+// views (analyze.Analysis.Views) their "views" member; call it before the
+// sessions are handed to Session.
+func (js *JSONStream) SetSessionViews(views map[int][]analyze.SessionView) { js.sessionViews = views }
 
 // SetStatus gives the document a "status" member (after "schema"): the
 // exit status of its input alone, for the JSON Lines of ftpdiag --each.
@@ -91,8 +99,11 @@ func (js *JSONStream) Session(s *ftpflow.Session, findings []analyze.Finding) {
 	if js.err != nil {
 		return
 	}
-	bs := buildSession(s)
+	bs := buildSession(s, js.sessionViews[s.ID])
 	js.vantages.add(s.Control.First.Input, bs.Vantage)
+	for _, v := range bs.Views[min(1, len(bs.Views)):] {
+		js.vantages.add(v.Input, v.Vantage)
+	}
 	b, err := js.encode(bs)
 	if err == nil {
 		var off int64

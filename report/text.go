@@ -59,7 +59,7 @@ func WriteText(w io.Writer, a *analyze.Analysis, opt TextOptions) error {
 	tw.sessions(d)
 	tw.transfers(d)
 	tw.encrypted(d)
-	tw.views(opt.Views, a.Sessions)
+	tw.views(opt.Views, a.ViewSessions())
 	if opt.Explain && len(a.Sessions) > 0 {
 		tw.heading("Ladder diagrams (time runs down; X marks a packet that got no answer)")
 		if err := writeLadders(ew, a, opt.Timeline, opt.Width); err != nil {
@@ -234,6 +234,39 @@ func (tw *textWriter) sessions(d *Document) {
 		return
 	}
 	tw.fitted(func(l *hostLegend) *textTable { return sessionTable(d, l) })
+	for _, s := range d.Sessions {
+		if len(s.Views) > 1 {
+			tw.say("  ", sessionViewsLine(s))
+		}
+	}
+}
+
+// sessionViewsLine says how each input saw a session several inputs saw:
+// "session 1, one session seen by 2 captures: [1] 198.51.100.10:60572 >
+// 203.0.113.10:21 from frame 3, at the client; [2] ... (destination NAT)".
+func sessionViewsLine(s Session) string {
+	parts := make([]string, 0, len(s.Views))
+	for i, v := range s.Views {
+		part := fmt.Sprintf("[%d] %s > %s from frame %d, %s", v.Input+1, v.Client, v.Server, v.FirstFrame, capturedWhere(v.Vantage.Side))
+		if i > 0 && v.NAT != "none" {
+			part += fmt.Sprintf(" (%s NAT)", v.NAT)
+		}
+		parts = append(parts, part)
+	}
+	return fmt.Sprintf("session %d, one session seen by %d captures: %s", s.ID, len(s.Views), strings.Join(parts, "; "))
+}
+
+// seenFrom says where a session was seen from: its vantage, or each
+// view's ("client+server").
+func seenFrom(s Session) string {
+	if len(s.Views) < 2 {
+		return s.Vantage.Side
+	}
+	sides := make([]string, 0, len(s.Views))
+	for _, v := range s.Views {
+		sides = append(sides, v.Vantage.Side)
+	}
+	return strings.Join(sides, "+")
 }
 
 // sessionTable lays the sessions out; with a legend, hosts are letters
@@ -264,11 +297,11 @@ func sessionTable(d *Document, l *hostLegend) *textTable {
 			ctl += ", found by content"
 		}
 		if l == nil {
-			tt.rows = append(tt.rows, []any{s.ID, s.Client, s.Server, cell(s.User), cell(tls), s.Counts.Transfers, s.Counts.OK, s.Counts.Failed, ctl, s.Vantage.Side})
+			tt.rows = append(tt.rows, []any{s.ID, s.Client, s.Server, cell(s.User), cell(tls), s.Counts.Transfers, s.Counts.OK, s.Counts.Failed, ctl, seenFrom(s)})
 			continue
 		}
 		counts := fmt.Sprintf("%d: %d ok, %d failed", s.Counts.Transfers, s.Counts.OK, s.Counts.Failed)
-		tt.rows = append(tt.rows, []any{s.ID, l.endpoint(s.Client), l.endpoint(s.Server), cell(s.User), cell(tls), counts, ctl, s.Vantage.Side})
+		tt.rows = append(tt.rows, []any{s.ID, l.endpoint(s.Client), l.endpoint(s.Server), cell(s.User), cell(tls), counts, ctl, seenFrom(s)})
 	}
 	return tt
 }

@@ -264,6 +264,7 @@ func WriteJSONViews(w io.Writer, a *analyze.Analysis, oneLine bool, r *correlate
 	js := NewJSONStream(oneLine, 0)
 	defer js.Close()
 	js.SetViews(r)
+	js.SetSessionViews(a.Views)
 	for _, s := range a.Sessions {
 		js.Session(s, nil)
 	}
@@ -301,7 +302,7 @@ func (tw *textWriter) views(r *correlate.Result, sessions []*ftpflow.Session) {
 		where = append(where, fmt.Sprintf("%d %s", v.Input+1, capturedWhere(v.Vantage.Side)))
 	}
 	tw.say("  ", fmt.Sprintf("Captured: %s (the vantage points of their sessions)", strings.Join(where, ", ")))
-	for _, p := range c.Pairs {
+	for k, p := range c.Pairs {
 		if !p.Views {
 			tw.say("  ", fmt.Sprintf("%s and %s share no packet.", name(p.A), name(p.B)))
 			continue
@@ -328,6 +329,11 @@ func (tw *textWriter) views(r *correlate.Result, sessions []*ftpflow.Session) {
 		}
 		if p.Omitted > 0 {
 			tw.say("  ", fmt.Sprintf("(%d more connections not listed)", p.Omitted))
+		}
+		if tw.opt.Explain {
+			for _, l := range pairLadders(r, r.Pairs[k], sessions, tw.opt.Timeline) {
+				newViewLayout(l, tw.width).write(tw.w)
+			}
 		}
 	}
 }

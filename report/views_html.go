@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html/template"
 
 	"ftpdiag/correlate"
 	"ftpdiag/ftpflow"
@@ -26,6 +27,15 @@ type htmlViewPair struct {
 	// SideA and SideB list the hosts on each file's side.
 	SideA, SideB string
 	Notes        []viewNote
+	// Ladders draws each control connection seen in both files, with its
+	// data connections, across the two capture points.
+	Ladders []htmlViewLadder
+}
+
+// htmlViewLadder is one two-view ladder as the page shows it.
+type htmlViewLadder struct {
+	Title string
+	SVG   template.HTML // drawn by viewLadderSVG from escaped text
 }
 
 // First numbers the pair's first file from 1, as the text does.
@@ -35,14 +45,14 @@ func (p htmlViewPair) First() int { return p.A + 1 }
 func (p htmlViewPair) Second() int { return p.B + 1 }
 
 // buildHTMLViews prepares the section, nil when r is nil.
-func buildHTMLViews(r *correlate.Result, sessions []*ftpflow.Session) *htmlViews {
+func buildHTMLViews(r *correlate.Result, sessions []*ftpflow.Session, opt TimelineOptions) *htmlViews {
 	views, c := BuildViews(r, sessions)
 	if c == nil {
 		return nil
 	}
 	hv := &htmlViews{Separate: len(views) == 0, Views: views}
 	name := func(i int) string { return fmt.Sprintf("[%d] %s", i+1, Clean(r.Files[i].Name)) }
-	for _, p := range c.Pairs {
+	for k, p := range c.Pairs {
 		hp := htmlViewPair{ViewPair: p, SideA: orNone(p.SideA), SideB: orNone(p.SideB)}
 		if !p.Views {
 			hp.Title = fmt.Sprintf("%s and %s share no packet", name(p.A), name(p.B))
@@ -59,6 +69,9 @@ func buildHTMLViews(r *correlate.Result, sessions []*ftpflow.Session) *htmlViews
 		}
 		for _, lc := range p.Lone {
 			hp.Notes = append(hp.Notes, loneNotes(lc)...)
+		}
+		for _, l := range pairLadders(r, r.Pairs[k], sessions, opt) {
+			hp.Ladders = append(hp.Ladders, htmlViewLadder{Title: l.Title, SVG: template.HTML(viewLadderSVG(l, l.Steps))})
 		}
 		hv.Pairs = append(hv.Pairs, hp)
 	}

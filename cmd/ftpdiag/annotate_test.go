@@ -20,6 +20,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"ftpdiag"
 	"ftpdiag/analyze"
 	"ftpdiag/pcap"
 )
@@ -80,7 +81,7 @@ func TestAnnotateTshark(t *testing.T) {
 			for i, w := range want {
 				number[[2]int{w.input, w.frame}] = i + 1
 			}
-			a, _ := analyze.Run(context.Background(), analyze.Files(files...), analyze.Options{})
+			a := cliAnalysis(t, files)
 			for i, f := range a.Findings {
 				var frames []int
 				for _, fr := range citedFrames(f) {
@@ -357,6 +358,18 @@ func citedFrames(f analyze.Finding) []int {
 }
 
 // sessionInput is the input a session's control connection began in.
+// cliAnalysis analyses files as the CLI does by default: compared as
+// views of the same traffic when they are, joined into one session per
+// real session.
+func cliAnalysis(t *testing.T, files []string) *analyze.Analysis {
+	t.Helper()
+	ctx := context.Background()
+	open := func(context.Context) ([]analyze.Input, func(), error) { return analyze.Files(files...), nil, nil }
+	views, _ := ftpdiag.CompareViews(ctx, len(files), open, ftpdiag.ViewsAuto)
+	res, _ := ftpdiag.Run(ctx, analyze.Files(files...), analyze.Options{}, ftpdiag.Outputs{KeepSessions: true, Views: views})
+	return res.Analysis
+}
+
 func sessionInput(a *analyze.Analysis, id int) int {
 	for _, s := range a.Sessions {
 		if s.ID == id {

@@ -491,6 +491,7 @@ func (j *task) noteFailure(ctx context.Context, cause error) {
 // analyse runs the analysis. It returns the analysis and its error, or
 // an error of the store (the job should be tried again).
 func (j *task) analyse(ctx context.Context, b *Budget) (a *analyze.Analysis, aerr error, err error) {
+	j.views = j.compare(ctx)
 	inputs, closeAll, err := Captures(ctx, j.p.st, j.rec.Files, b)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) || ctx.Err() != nil {
@@ -505,8 +506,7 @@ func (j *task) analyse(ctx context.Context, b *Budget) (a *analyze.Analysis, aer
 			a, aerr, err = &analyze.Analysis{}, fmt.Errorf("analysis panicked: %v\n%s", r, debug.Stack()), nil
 		}
 	}()
-	res, aerr := ftpdiag.Run(ctx, inputs, Options(), ftpdiag.Outputs{KeepSessions: true})
-	j.views = j.compare(ctx)
+	res, aerr := ftpdiag.Run(ctx, inputs, Options(), ftpdiag.Outputs{KeepSessions: true, Views: j.views})
 	return res.Analysis, aerr, nil
 }
 
