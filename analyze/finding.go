@@ -1,6 +1,10 @@
 package analyze
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"ftpdiag/ftpflow"
+)
 
 // Finding is one diagnosis: what went wrong (or is worth knowing), the
 // evidence for it, and what to do about it.
@@ -134,3 +138,59 @@ func (c Confidence) String() string {
 
 // MarshalText spells the confidence as String does.
 func (c Confidence) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// TransferCounts tallies a session's transfers by how they ended, from the
+// findings drawn on them, so that counts and verdict never disagree.
+type TransferCounts struct {
+	// Transfers counts them all.
+	Transfers int
+	// OK: the server confirmed the transfer and nothing was found wrong
+	// with it at warning or above.
+	OK int
+	// Failed: the transfer carries an error finding.
+	Failed int
+	// Aborted: the client cancelled it (ABOR) and no error was found.
+	Aborted int
+	// Refused: the server refused the command itself (550 no such file,
+	// 530...) and no error was found: a failed command, not a failed data
+	// connection.
+	Refused int
+	// Other: no reply, or a warning on a confirmed transfer; none of the
+	// above.
+	Other int
+}
+
+// CountTransfers tallies the transfers of s; findings are (at least)
+// those drawn on s.
+func CountTransfers(s *ftpflow.Session, findings []Finding) TransferCounts {
+	worst := map[int]Severity{}
+	for _, f := range findings {
+		if f.Session != s.ID {
+			continue
+		}
+		ids := append([]int{f.Transfer}, f.Refs.Transfers...)
+		for _, id := range ids {
+			if w, ok := worst[id]; id != 0 && (!ok || f.Severity > w) {
+				worst[id] = f.Severity
+			}
+		}
+	}
+	var n TransferCounts
+	for _, t := range s.Transfers {
+		n.Transfers++
+		w, found := worst[t.ID]
+		switch {
+		case found && w == Error:
+			n.Failed++
+		case t.Aborted:
+			n.Aborted++
+		case t.Status == ftpflow.StatusFailed:
+			n.Refused++
+		case t.Status == ftpflow.StatusOK && !t.Outcome.Failed() && (!found || w == Info):
+			n.OK++
+		default:
+			n.Other++
+		}
+	}
+	return n
+}

@@ -474,6 +474,8 @@ func (d *diag) notAttempted(s *ftpflow.Session, t *ftpflow.Transfer) {
 		expl += "The capture was taken near the server, so the client's SYN, if it was sent, was lost before it reached the server: dropped by a firewall or sent to an address that does not lead here."
 	case v == ftpflow.VantageClient && t.Mode == ftpflow.ModeActive:
 		expl += "The capture was taken near the client, so the server's SYN, if it was sent, never reached the client: dropped by a firewall or NAT router in front of the client, or sent to an address the client does not own."
+	case serverTriedConnect(t):
+		expl += activeTriedWords(t) + " This capture does not show the SYN: it left by a path or an interface the capture did not see."
 	case v == ftpflow.VantageClient:
 		expl += "The capture was taken near the client, so the client did not even try: it may have rejected the announced endpoint, or given up before connecting."
 	case v == ftpflow.VantageServer:
@@ -482,6 +484,9 @@ func (d *diag) notAttempted(s *ftpflow.Session, t *ftpflow.Transfer) {
 		expl += "From this capture alone it cannot be told whether the SYN was never sent or was lost on the way: a capture at the other end would tell."
 	}
 	rem := "Capture at both ends of the path at the same time to see where the SYN disappears; check the firewalls between them for the data port, and the client's log for why it did not connect."
+	if t.Mode == ftpflow.ModeActive {
+		rem = activeConnectRemedy
+	}
 	conf := Certain
 	if v == ftpflow.VantageUnknown || v == ftpflow.VantageBetween {
 		conf = Likely // whether the SYN was sent, and lost where, is not seen
@@ -521,6 +526,13 @@ func (d *diag) failedReply(s *ftpflow.Session, t *ftpflow.Transfer) {
 		sev = Error
 		expl += "425 means the server could not open (or accept) the data connection. No other evidence in this capture pins down why."
 		rem = "Capture at both ends, and check firewalls and NAT for the data ports and the server's log."
+		if t.Mode == ftpflow.ModeActive && t.Offer != nil {
+			expl += " In active mode the server is the one that connects."
+			if serverTriedConnect(t) {
+				expl += " " + activeTriedWords(t)
+			}
+			rem = activeConnectRemedy
+		}
 		if t.Offer == nil {
 			expl = fmt.Sprintf("The server answered %s with 425 %q: no PORT, EPRT, PASV or EPSV preceded the command in this capture, so the server had no data endpoint to use.", describeTransfer(t), f.Text)
 			rem = "The client must send PASV/EPSV (or PORT/EPRT) before each transfer command; if it did so before the capture started, the capture misses it."

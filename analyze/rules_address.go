@@ -165,11 +165,14 @@ func (d *diag) serverRefusals(s *ftpflow.Session) {
 			reply, frame = &t.Refusal.Reply, t.Refusal.Frame
 		case t.Offer != nil && t.Offer.Answer != nil && t.Offer.Answer.Code >= 400:
 			reply, frame = t.Offer.Answer, t.Offer.Frame
-		case t.Final() != nil && t.Final().Code == 425 && !attemptFailed(t):
+		case t.Final() != nil && t.Final().Code == 425 && !attemptFailed(t) && !serverTriedConnect(t):
 			// After a data SYN that was refused or unanswered, the 425
 			// reports how that attempt ended ("Unable to build data
 			// connection: Connection refused"): the connection's own
-			// rules explain it, not a refusal before any attempt.
+			// rules explain it, not a refusal before any attempt. So does
+			// an active-mode 425 that says the server's connect failed,
+			// even when the capture missed its SYNs (another path, the
+			// other leg of a NAT).
 			if _, ok := matchRefusal(t.Final().Text); ok || exhaustionText(t.Final().Text) {
 				reply, frame = t.Final(), t.Frame
 			}

@@ -321,7 +321,7 @@ func (t *Tracker) tcp(p *pcap.Packet, ev Event, d *pcap.Decoded) {
 	side := c.Side(src)
 	// Before the duplicate check: a copy of the packet taken at another
 	// capture point (merged files) carries another TTL, which tells.
-	c.recordTTL(side, p, d.Src)
+	c.recordPath(side, p, d)
 	if c.duplicate(side, tcp, d, ev) {
 		c.Duplicates++
 		t.stats.Duplicates++

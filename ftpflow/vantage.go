@@ -2,6 +2,7 @@ package ftpflow
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -129,9 +130,103 @@ func judgeVantage(ttl, timing Vantage) Vantage {
 	return VantageUnknown
 }
 
+// etherVantage reads the Ethernet addresses: when the client's and the
+// server's packets were both put on the capture's link by the same
+// interface, each towards a different next hop, neither host is on that
+// link: a router between them forwards both directions, and the capture
+// was taken between them. The same source and the same destination both
+// ways is no real link's conversation (addresses rewritten by the capture
+// or a crafted file) and says nothing; different sources, the usual case,
+// say nothing of the side either.
+func (c *Conn) etherVantage() (Vantage, string) {
+	cl, sv := c.TTL[Client].Ether, c.TTL[Server].Ether
+	if !cl.Steady() || !sv.Steady() || cl.Src != sv.Src {
+		return VantageUnknown, ""
+	}
+	if cl.Dst == sv.Dst {
+		return VantageUnknown, fmt.Sprintf("both directions carry Ethernet addresses %s > %s: rewritten or made up, they tell nothing", macString(cl.Src), macString(cl.Dst))
+	}
+	return VantageBetween, fmt.Sprintf("client and server packets both sent onto the capture's link by %s (to %s and %s): a router between them forwards both directions",
+		macString(cl.Src), macString(cl.Dst), macString(sv.Dst))
+}
+
+func macString(a [6]byte) string {
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3], a[4], a[5])
+}
+
+// lateSides reads who sent segments that reached the capture point after
+// later ones: packets lost (and resent) or reordered before it. The
+// capture was then not taken at their sender; when both sides' did, it was
+// taken at neither end.
+func (c *Conn) lateSides() (late [2]bool, words string) {
+	var parts []string
+	for _, side := range [...]Side{Client, Server} {
+		t := c.TTL[side]
+		if t.Late == 0 {
+			continue
+		}
+		late[side] = true
+		parts = append(parts, fmt.Sprintf("%d %s segment(s) reached the capture point after later ones (first: frame %d), so they were lost or reordered before it: not captured at the %s", t.Late, side, t.LateFrame.Frame, side))
+	}
+	return late, strings.Join(parts, "; ")
+}
+
+// signs holds what each kind of evidence says of the vantage point.
+type signs struct {
+	ttl, timing, ether Vantage
+	// ttlLocal is set when some side's packets arrive at their initial
+	// TTL (that side is on the capture's link): the capture cannot then be
+	// between the two ends.
+	ttlLocal bool
+	// late says, per side, that its packets were lost or reordered
+	// before the capture point.
+	late [2]bool
+}
+
+// judge combines the signs. The TTLs and the timing decide (judgeVantage);
+// the Ethernet addresses and the late segments only confirm their answer,
+// contradict it (the answer is then unknown), or, when the TTLs and the
+// timing say nothing at all, tell on their own that the capture was taken
+// between the two ends.
+func (g signs) judge() Vantage {
+	v := judgeVantage(g.ttl, g.timing)
+	between := g.ether == VantageBetween || g.late[Client] && g.late[Server]
+	switch {
+	case v == VantageClient && (between || g.late[Client]),
+		v == VantageServer && (between || g.late[Server]):
+		return VantageUnknown
+	case v == VantageUnknown && between && g.ttl == VantageUnknown && g.timing == VantageUnknown && !g.ttlLocal:
+		return VantageBetween
+	}
+	return v
+}
+
+// anyLocal reports whether some side's packets arrive at their initial
+// TTL: that side sent them from the capture's own link.
+func (c *Conn) anyLocal() bool {
+	for _, t := range c.TTL {
+		if !t.Seen() {
+			continue
+		}
+		if _, h := hopsFrom(t.Max); h == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Locate says where the capture of c was taken, and why.
 func (c *Conn) Locate() VantagePoint {
 	tv, tw := c.ttlVantage()
 	hv, hw := c.timing()
-	return VantagePoint{Side: judgeVantage(tv, hv), Reason: tw + "; " + hw}
+	ev, ew := c.etherVantage()
+	late, lw := c.lateSides()
+	g := signs{ttl: tv, timing: hv, ether: ev, ttlLocal: c.anyLocal(), late: late}
+	reason := tw + "; " + hw
+	for _, w := range [...]string{ew, lw} {
+		if w != "" {
+			reason += "; " + w
+		}
+	}
+	return VantagePoint{Side: g.judge(), Reason: reason}
 }
