@@ -316,7 +316,7 @@ func (b *betweenViews) loss(g *group, l Loss) string {
 	b.lost = append(b.lost, map[string]any{"kind": l.Kind.String(), "seen_in": l.Seen, "missing_in": l.Missing,
 		"from": l.Src.String(), "to": l.Dst.String(), "packets": l.Packets, "frames": l.Frames})
 	who := g.role(l.Seen, l.Src.Addr())
-	frames := fmt.Sprintf("frames %s %s", frameWords(l.Frames, l.Packets), g.in(l.Seen))
+	frames := fmt.Sprintf("frames %s %s", FrameList(l.Frames, l.Packets), g.in(l.Seen))
 	switch l.Kind {
 	case LostSYN:
 		b.proven = true
@@ -423,7 +423,9 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-func frameWords(fs []int, n int) string {
+// FrameList writes frame numbers as "3,5,8", with ",..." when n, the
+// number of frames in all, is more than those listed.
+func FrameList(fs []int, n int) string {
 	s := make([]string, len(fs))
 	for i, f := range fs {
 		s[i] = fmt.Sprint(f)

@@ -406,7 +406,7 @@ func lostNote(l Lost) viewNote {
 	}
 	return viewNote{
 		Line: fmt.Sprintf("%s %s > %s: %d packets seen only in %d (frames %s)",
-			what, l.From, l.To, l.Packets, l.Seen+1, frameList(l.Frames, l.Packets)),
+			what, l.From, l.To, l.Packets, l.Seen+1, correlate.FrameList(l.Frames, l.Packets)),
 		Lost: true, Detail: l.Meaning,
 	}
 }
@@ -418,18 +418,6 @@ func lossVanished(kind string) bool {
 		}
 	}
 	return true
-}
-
-func frameList(fs []int, n int) string {
-	s := make([]string, len(fs))
-	for i, f := range fs {
-		s[i] = fmt.Sprint(f)
-	}
-	out := strings.Join(s, ",")
-	if n > len(fs) {
-		out += ",..."
-	}
-	return out
 }
 
 func aheadBehind(off float64) string {
